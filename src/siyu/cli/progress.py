@@ -1,0 +1,26 @@
+"""Rich progress for long-running commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def step_progress(title: str) -> Iterator:  # type: ignore[type-arg]
+    """Yields ``update(label, done, total)`` driving one bar."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[step]}"), TimeElapsedColumn(), console=console,
+                  transient=False) as progress:
+        task = progress.add_task(title, total=None, step="")
+
+        def update(label: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, step=label)
+
+        yield update

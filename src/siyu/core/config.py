@@ -1,0 +1,69 @@
+"""The one typed settings object. Nothing else in Siyu reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Siyu has, read from ``SIYU_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="SIYU_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("./siyu-data"), description="Where the embedded default keeps its files.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite at $SIYU_HOME/siyu.db."
+    )
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    secret_key: str | None = Field(
+        default=None,
+        description=(
+            "Base64 master key (32 bytes) for PII encryption, blind indexes and sessions. "
+            "Without it a key is generated once into $SIYU_HOME/secret.key (fine for a demo, "
+            "not for production: back it up, or the encrypted data cannot be read)."
+        ),
+    )
+    timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh", "en"] = "zh"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # An identifier shared by more than this many profiles is treated as dirty and never joins people.
+    oneid_max_fanout: int = 20
+    # Always dirty, whatever their fan-out: placeholder numbers cashiers type for walk-in customers.
+    oneid_blocklist: list[str] = Field(
+        default_factory=lambda: ["13800000000", "13888888888", "13900000000", "13000000000"]
+    )
+    import_batch_size: int = 5000
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'siyu.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def tagstore_dir(self) -> Path:
+        return self.home / "tagstore"
+
+    @property
+    def reject_dir(self) -> Path:
+        return self.home / "rejects"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,17 @@
+"""SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
+
+from siyu.models.base import Base
+from siyu.models.catalog import Product, Sku
+from siyu.models.events import Event
+from siyu.models.identity import Identity, Person, PersonMerge, Profile, ProfileIdentity
+from siyu.models.loyalty import PointsEntry
+from siyu.models.membership import Member
+from siyu.models.ops import ImportRun, User, Watermark
+from siyu.models.org import Channel, Guide, Region, Shop, Store
+from siyu.models.orders import Order, OrderItem, Refund
+
+__all__ = [
+    "Base", "Channel", "Event", "Guide", "Identity", "ImportRun", "Member", "Order", "OrderItem",
+    "Person", "PersonMerge", "PointsEntry", "Product", "Profile", "ProfileIdentity", "Refund",
+    "Region", "Shop", "Sku", "Store", "User", "Watermark",
+]

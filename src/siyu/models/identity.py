@@ -1,0 +1,90 @@
+"""OneID: persons, the profiles channels know them by, and the typed identifiers that link profiles.
+
+A *profile* is one person as one channel sees them (a Tmall buyer, a mini-program registration, a POS
+member card, a WeCom contact). An *identity* is a typed identifier (phone, unionid, Taobao nick, ...)
+stored encrypted with a blind index. Persons are the connected components of profiles linked by
+identities that are trustworthy enough to join on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from siyu.core.db import UTCDateTime
+from siyu.models.base import Base, created_col, updated_col
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Set when this person was absorbed into another by a merge; the id stays valid as a redirect.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    created_at: Mapped[datetime] = created_col()
+    updated_at: Mapped[datetime] = updated_col()
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    # The channel's own key for this customer: Taobao nick, openid, POS card number, external_userid ...
+    external_id: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(32))
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When this profile joined the brand's membership programme through this channel; None = not joined.
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    guide_id: Mapped[int | None] = mapped_column(ForeignKey("guides.id"))
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = created_col()
+    updated_at: Mapped[datetime] = updated_col()
+
+
+class Identity(Base):
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "bidx"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    bidx: Mapped[str] = mapped_column(String(32))
+    value_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What a guide may see: a phone as 138****1234, an opaque id shortened. Never the full value.
+    display: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_col()
+
+
+class ProfileIdentity(Base):
+    __tablename__ = "profile_identities"
+    __table_args__ = (Index("ix_profile_identities_identity", "identity_id"),)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"), primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), primary_key=True)
+    created_at: Mapped[datetime] = created_col()
+
+
+class PersonMerge(Base):
+    """History: which person was absorbed into which, when and why."""
+
+    __tablename__ = "person_merges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    absorbed_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    into_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_col()

@@ -1,0 +1,99 @@
+"""Orders, their lines and refunds, from every channel, in one canonical lifecycle.
+
+Amounts are integer fen. Status is canonical (see ``ORDER_STATUSES``); the platform's own words are
+kept in ``platform_status`` for traceability.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from siyu.core.db import UTCDateTime
+from siyu.models.base import Base, created_col, updated_col
+
+# created: placed, not paid · paid: paid, not shipped · shipped · completed: received / trade success
+# cancelled: closed before payment · refunded: paid, then fully refunded
+ORDER_STATUSES = ("created", "paid", "shipped", "completed", "cancelled", "refunded")
+PAID_STATUSES = ("paid", "shipped", "completed", "refunded")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "external_id"),
+        Index("ix_orders_paid_at", "paid_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    guide_id: Mapped[int | None] = mapped_column(ForeignKey("guides.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    platform_status: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    receiver_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    receiver_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(32))
+    # Hash of the imported content: a re-import with the same hash is "unchanged" and writes nothing.
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = created_col()
+    updated_at: Mapped[datetime] = updated_col()
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    sku_code: Mapped[str | None] = mapped_column(String(64))
+    product_code: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(255))
+    colour: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[str | None] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = updated_col()
+
+
+class Refund(Base):
+    """A refund as the platform reports it. It may arrive before its order; ``order_id`` is then empty
+    until the order is imported, and the refund is applied then."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("shop_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    order_external_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    item_external_id: Mapped[str | None] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # requested · success · closed (refused / withdrawn): only ``success`` changes money.
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(128))
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = updated_col()

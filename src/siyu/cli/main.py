@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from siyu.cli.importer import import_command
 from siyu.cli.synth import synth
 
 app = typer.Typer(help="Siyu (私域): a self-hosted private-domain member platform.", no_args_is_help=True,
@@ -16,7 +17,12 @@ def _root() -> None:
 
 
 app.command("synth")(synth)
+app.command("import")(import_command)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

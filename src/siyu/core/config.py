@@ -32,8 +32,10 @@ class Settings(BaseSettings):
     default_locale: Literal["zh", "en"] = "zh"
     host: str = "127.0.0.1"
     port: int = 8000
-    # An identifier shared by more than this many profiles is treated as dirty and never joins people.
+    # An identifier shared by more than this many profiles, or by more than ``oneid_max_per_channel``
+    # profiles of one channel (three POS cards on one phone), is treated as dirty and never joins people.
     oneid_max_fanout: int = 20
+    oneid_max_per_channel: int = 2
     # Always dirty, whatever their fan-out: placeholder numbers cashiers type for walk-in customers.
     oneid_blocklist: list[str] = Field(
         default_factory=lambda: ["13800000000", "13888888888", "13900000000", "13000000000"]

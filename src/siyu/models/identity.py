@@ -54,6 +54,8 @@ class Profile(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     guide_id: Mapped[int | None] = mapped_column(ForeignKey("guides.id"))
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The live code or registration source they came through (a channel tag's raw material).
+    source: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_col()
     updated_at: Mapped[datetime] = updated_col()

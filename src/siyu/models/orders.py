@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import UTCDateTime
@@ -46,6 +46,9 @@ class Order(Base):
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     receiver_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     receiver_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Blind index of the receiver's phone: weak evidence of who bought (gifts go to others), used by
+    # OneID only when one phone dominates a buyer's orders.
+    receiver_phone_bidx: Mapped[str | None] = mapped_column(String(32))
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))
@@ -95,5 +98,7 @@ class Refund(Base):
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(String(128))
+    # Reported inside the order export (Tmall, Douyin): each new export of the order replaces them all.
+    embedded: Mapped[bool] = mapped_column(Boolean, default=False)
     row_hash: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = updated_col()

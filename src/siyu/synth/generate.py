@@ -122,7 +122,7 @@ def generate(members: int, seed: int, out: Path, end: dt.date = DEFAULT_END,
         "order_lines": int(len(brand.lines.order)), "events": int(len(brand.events.person)),
         "files": brand.counts, "seconds": round(time.perf_counter() - started, 1),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     if progress:
         progress("done", total, total)
     return brand.counts

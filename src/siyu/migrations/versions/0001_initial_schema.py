@@ -2,12 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:15:50.421446
+Create Date: 2026-11-23 15:22:36.730767
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 
 
@@ -209,6 +210,7 @@ def upgrade() -> None:
     sa.Column('store_id', sa.Integer(), nullable=True),
     sa.Column('guide_id', sa.Integer(), nullable=True),
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('source', sa.String(length=64), nullable=True),
     sa.Column('row_hash', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -267,6 +269,7 @@ def upgrade() -> None:
     sa.Column('item_count', sa.Integer(), nullable=False),
     sa.Column('receiver_name_enc', sa.LargeBinary(), nullable=True),
     sa.Column('receiver_phone_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('receiver_phone_bidx', sa.String(length=32), nullable=True),
     sa.Column('address_enc', sa.LargeBinary(), nullable=True),
     sa.Column('province', sa.String(length=32), nullable=True),
     sa.Column('city', sa.String(length=32), nullable=True),
@@ -355,6 +358,7 @@ def upgrade() -> None:
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.String(length=128), nullable=True),
+    sa.Column('embedded', sa.Boolean(), nullable=False),
     sa.Column('row_hash', sa.String(length=32), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_refunds_order_id_orders')),

@@ -1,0 +1,38 @@
+"""A DuckDB connection with the lake's tables as views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from siyu.analytics.lake import FACTS, SNAPSHOTS, dedup_view_sql
+
+
+@contextmanager
+def connect(lake: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(":memory:")
+    try:
+        if lake is not None:
+            attach_lake(con, lake)
+        yield con
+    finally:
+        con.close()
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """Views over the lake: facts are de-duplicated to their latest version, snapshots read as they are."""
+    for name in FACTS:
+        files = sorted((lake / name).glob("*.parquet"))
+        if files:
+            con.execute(dedup_view_sql(name, [str(f) for f in files]))
+    for name in SNAPSHOTS:
+        f = lake / f"{name}.parquet"
+        if f.exists():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet(?)", [str(f)])  # noqa: S608
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchone()[0])

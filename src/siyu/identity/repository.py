@@ -1,0 +1,135 @@
+"""Identity tables: bulk reads and writes for profiles, identities and their links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import func, insert, literal, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.core.tables import to_arrow
+from siyu.models import Event, Identity, Order, Person, PersonMerge, Profile, ProfileIdentity
+
+PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name_enc.is_(None).label("no_name"),
+                 Profile.address_enc.is_(None).label("no_address"), Profile.gender, Profile.birthday, Profile.province, Profile.city,
+                 Profile.district, Profile.registered_at, Profile.store_id, Profile.guide_id,
+                 Profile.first_seen_at, Profile.source)
+
+
+def profiles_by_key(session: Session, channel_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
+    found = {}
+    for part in chunks(list(external_ids)):
+        rows = session.execute(select(*PROFILE_STATE).where(Profile.channel_id == channel_id,
+                                                            Profile.external_id.in_(part)))
+        for row in rows:
+            found[row.external_id] = row
+    return found
+
+
+def insert_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
+    insert_many(session, Profile, rows)
+
+
+def update_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
+    update_many(session, Profile, rows)
+
+
+def identities_by_bidx(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    found = {}
+    for part in chunks(list(keys), 450):
+        rows = session.execute(select(Identity.id, Identity.kind, Identity.bidx)
+                               .where(tuple_(Identity.kind, Identity.bidx).in_(part)))
+        for row in rows:
+            found[(row.kind, row.bidx)] = row.id
+    return found
+
+
+def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
+    insert_many(session, Identity, rows)
+
+
+def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int]]:
+    found = set()
+    for part in chunks(list(profile_ids)):
+        rows = session.execute(select(ProfileIdentity.profile_id, ProfileIdentity.identity_id)
+                               .where(ProfileIdentity.profile_id.in_(part)))
+        found.update((r.profile_id, r.identity_id) for r in rows)
+    return found
+
+
+def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
+    insert_many(session, ProfileIdentity, rows)
+
+
+# -- batch resolution -----------------------------------------------------------------------------
+def profile_persons(session: Session) -> pa.Table:
+    rows = session.execute(select(Profile.id, Profile.person_id, Profile.channel_id)
+                           .order_by(Profile.id)).yield_per(50_000)
+    return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
+                                     ("channel_id", pa.int64())]))
+
+
+def identity_links(session: Session, kinds: Iterable[str]) -> pa.Table:
+    """(profile_id, node) where node is 'kind:blind_index'."""
+    stmt = (select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
+            .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.kind.in_(list(kinds))))
+    return to_arrow(session.execute(stmt).yield_per(50_000),
+                    pa.schema([("profile_id", pa.int64()), ("node", pa.string())]))
+
+
+def receiver_phone_counts(session: Session) -> pa.Table:
+    """(profile_id, node, orders with that receiver phone, all orders of the profile)."""
+    per_phone = (select(Order.profile_id, Order.receiver_phone_bidx, func.count().label("n"))
+                 .where(Order.profile_id.is_not(None), Order.receiver_phone_bidx.is_not(None))
+                 .group_by(Order.profile_id, Order.receiver_phone_bidx).subquery())
+    totals = (select(Order.profile_id, func.count().label("total")).where(Order.profile_id.is_not(None))
+              .group_by(Order.profile_id).subquery())
+    stmt = (select(per_phone.c.profile_id, literal("phone:") + per_phone.c.receiver_phone_bidx, per_phone.c.n,
+                   totals.c.total).join(totals, totals.c.profile_id == per_phone.c.profile_id))
+    return to_arrow(session.execute(stmt).yield_per(50_000),
+                    pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
+                               ("total_orders", pa.int64())]))
+
+
+def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
+    if n == 0:
+        return []
+    table = Person.__table__
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             [{"created_at": stamp, "updated_at": stamp} for _ in range(n)])
+    return [r[0] for r in result]
+
+
+def set_profile_persons(session: Session, pairs: list[tuple[int, int]], stamp: datetime) -> None:
+    update_many(session, Profile, [{"id": pid, "person_id": person, "updated_at": stamp}
+                                   for pid, person in pairs])
+
+
+def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, stamp: datetime) -> None:
+    """(absorbed, into): the absorbed person redirects to the one that keeps its id."""
+    if not merges:
+        return
+    update_many(session, Person, [{"id": a, "merged_into_id": b, "updated_at": stamp} for a, b in merges])
+    insert_many(session, PersonMerge, [{"absorbed_id": a, "into_id": b, "reason": reason, "created_at": stamp}
+                                       for a, b in merges])
+
+
+def refresh_fact_persons(session: Session) -> None:
+    """Orders and events carry their profile's person for operational queries (member 360)."""
+    for model in (Order, Event):
+        person = select(Profile.person_id).where(Profile.id == model.profile_id).scalar_subquery()
+        session.execute(update(model).where(model.profile_id.is_not(None), model.person_id.is_distinct_from(person))
+                        .values(person_id=person).execution_options(synchronize_session=False))
+
+
+def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    found = {}
+    for part in chunks(list(keys), 450):
+        for r in session.execute(select(Identity.kind, Identity.bidx, Identity.display)
+                                 .where(tuple_(Identity.kind, Identity.bidx).in_(part))):
+            found[(r.kind, r.bidx)] = r.display
+    return found

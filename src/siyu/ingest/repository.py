@@ -1,0 +1,183 @@
+"""Bulk reads and writes for imported facts: channels, shops, catalogue, organisation, orders, refunds,
+events. Only SQLAlchemy Core statements; the service decides what to write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.models import (
+    Channel,
+    Event,
+    Guide,
+    ImportRun,
+    Order,
+    OrderItem,
+    Product,
+    Refund,
+    Region,
+    Shop,
+    Sku,
+    Store,
+)
+
+
+def code_map(session: Session, model: Any) -> dict[str, int]:
+    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+
+
+def ensure_channels(session: Session, channels: Sequence[tuple[str, str, str, str]]) -> dict[str, int]:
+    have = code_map(session, Channel)
+    missing = [c for c in channels if c[0] not in have]
+    if missing:
+        session.execute(insert(Channel), [{"code": c, "name_zh": zh, "name_en": en, "kind": k}
+                                          for c, zh, en, k in missing])
+        have = code_map(session, Channel)
+    return have
+
+
+def shop_map(session: Session) -> dict[tuple[int, str], int]:
+    return {(cid, code): sid for sid, cid, code in session.execute(select(Shop.id, Shop.channel_id, Shop.code))}
+
+
+def add_shop(session: Session, channel_id: int, code: str, name: str) -> None:
+    session.execute(insert(Shop).values(channel_id=channel_id, code=code, name=name))
+
+
+def upsert_by_code(session: Session, model: Any, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """Master data keyed by ``code``: insert new, update changed, leave equal rows alone."""
+    if not rows:
+        return 0, 0, 0
+    cols = [c for c in rows[0] if c != "code"]
+    existing: dict[str, Any] = {}
+    for part in chunks([r["code"] for r in rows]):
+        for row in session.execute(select(model.id, model.code, *[getattr(model, c) for c in cols])
+                                   .where(model.code.in_(part))):
+            existing[row.code] = row
+    new, changed, same = [], [], 0
+    for r in rows:
+        old = existing.get(r["code"])
+        if old is None:
+            new.append(r)
+        elif any(getattr(old, c) != r[c] for c in cols):
+            changed.append({"id": old.id, **{c: r[c] for c in cols}})
+        else:
+            same += 1
+    insert_many(session, model, new)
+    update_many(session, model, changed)
+    return len(new), len(changed), same
+
+
+def ensure_regions(session: Session, regions: dict[str, str]) -> dict[str, int]:
+    have = code_map(session, Region)
+    missing = [{"code": c, "name": n} for c, n in regions.items() if c not in have]
+    if missing:
+        session.execute(insert(Region), missing)
+        have = code_map(session, Region)
+    return have
+
+
+def orders_by_key(session: Session, shop_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
+    found = {}
+    for part in chunks(list(external_ids)):
+        for row in session.execute(select(Order.id, Order.external_id, Order.row_hash)
+                                   .where(Order.shop_id == shop_id, Order.external_id.in_(part))):
+            found[row.external_id] = row
+    return found
+
+
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    insert_many(session, model, rows)
+
+
+def update_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    update_many(session, model, rows)
+
+
+def delete_items(session: Session, order_ids: Sequence[int]) -> None:
+    for part in chunks(list(order_ids)):
+        session.execute(delete(OrderItem).where(OrderItem.order_id.in_(part)))
+
+
+def refunds_by_key(session: Session, shop_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
+    found = {}
+    for part in chunks(list(external_ids)):
+        for row in session.execute(select(Refund.id, Refund.external_id, Refund.row_hash, Refund.order_id)
+                                   .where(Refund.shop_id == shop_id, Refund.external_id.in_(part))):
+            found[row.external_id] = row
+    return found
+
+
+def embedded_refunds_of(session: Session, order_ids: Sequence[int]) -> list[Any]:
+    out = []
+    for part in chunks(list(order_ids)):
+        out.extend(session.execute(select(Refund.id, Refund.order_id, Refund.external_id)
+                                   .where(Refund.order_id.in_(part), Refund.embedded.is_(True))))
+    return out
+
+
+def delete_refunds(session: Session, ids: Sequence[int]) -> None:
+    for part in chunks(list(ids)):
+        session.execute(delete(Refund).where(Refund.id.in_(part)))
+
+
+def attach_waiting_refunds(session: Session, shop_id: int, order_ids: dict[str, int]) -> None:
+    """Refunds that arrived before their order now point at it."""
+    if not order_ids:
+        return
+    stmt = (update(Refund).where(Refund.shop_id == shop_id, Refund.order_external_id == bindparam("ext"),
+                                 Refund.order_id.is_(None))
+            .values(order_id=bindparam("oid")).execution_options(synchronize_session=False))
+    session.connection().execute(stmt, [{"ext": e, "oid": o} for e, o in order_ids.items()])
+
+
+def recompute_refunded(session: Session, order_ids: Sequence[int], stamp: Any) -> None:
+    """Refunded amounts on orders and lines are the sum of their successful refunds; a paid order
+    refunded in full becomes ``refunded``."""
+    ok = Refund.status == "success"
+    for part in chunks(sorted(set(order_ids))):
+        line_sum = (select(func.coalesce(func.sum(Refund.amount_fen), 0))
+                    .where(Refund.order_id == OrderItem.order_id, Refund.line_no == OrderItem.line_no, ok)
+                    .scalar_subquery())
+        session.execute(update(OrderItem).where(OrderItem.order_id.in_(part))
+                        .values(refunded_fen=line_sum, updated_at=stamp)
+                        .execution_options(synchronize_session=False))
+        order_sum = (select(func.coalesce(func.sum(Refund.amount_fen), 0))
+                     .where(Refund.order_id == Order.id, ok).scalar_subquery())
+        session.execute(update(Order).where(Order.id.in_(part)).values(refunded_fen=order_sum, updated_at=stamp)
+                        .execution_options(synchronize_session=False))
+        session.execute(update(Order).where(and_(Order.id.in_(part), Order.paid_fen > 0,
+                                                 Order.refunded_fen >= Order.paid_fen,
+                                                 Order.status.in_(("paid", "shipped", "completed"))))
+                        .values(status="refunded").execution_options(synchronize_session=False))
+
+
+def known_message_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(list(ids)):
+        found.update(session.scalars(select(Event.message_id).where(Event.message_id.in_(part))))
+    return found
+
+
+def sku_map(session: Session) -> dict[str, int]:
+    return code_map(session, Sku)
+
+
+def product_map(session: Session) -> dict[str, int]:
+    return code_map(session, Product)
+
+
+def store_map(session: Session) -> dict[str, int]:
+    return code_map(session, Store)
+
+
+def guide_map(session: Session) -> dict[str, int]:
+    return code_map(session, Guide)
+
+
+def add_import_run(session: Session, **fields: Any) -> None:
+    session.execute(insert(ImportRun).values(**fields))

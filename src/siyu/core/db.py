@@ -104,6 +104,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):  # type: ignore[no-untyped-def]
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # The same text SQLAlchemy's SQLite DATETIME writes ('YYYY-MM-DD HH:MM:SS.ffffff', always with
+        # microseconds so text comparison orders correctly), in one step: bulk imports bind millions.
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            tz = value.tzinfo
+            if tz is None:
+                raise ValueError("naive datetime given to a UTC column; convert with siyu.core.clock.to_utc")
+            if tz is not UTC:
+                value = value.astimezone(UTC)
+            return value.isoformat(" ", "microseconds")[:26]
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
         if value is None:
             return None

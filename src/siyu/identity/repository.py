@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, insert, literal, select, tuple_, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
@@ -40,11 +40,14 @@ def update_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def identities_by_bidx(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
     found = {}
-    for part in chunks(list(keys), 450):
-        rows = session.execute(select(Identity.id, Identity.kind, Identity.bidx)
-                               .where(tuple_(Identity.kind, Identity.bidx).in_(part)))
+    wanted = set(keys)
+    # The blind index already mixes in the kind, so ``bidx IN (…)`` is selective and uses the
+    # (bidx, kind) unique index; a row-value IN over (kind, bidx) is not indexed by SQLite.
+    for part in chunks(sorted({b for _, b in wanted})):
+        rows = session.execute(select(Identity.id, Identity.kind, Identity.bidx).where(Identity.bidx.in_(part)))
         for row in rows:
-            found[(row.kind, row.bidx)] = row.id
+            if (row.kind, row.bidx) in wanted:
+                found[(row.kind, row.bidx)] = row.id
     return found
 
 
@@ -127,9 +130,11 @@ def refresh_fact_persons(session: Session) -> None:
 
 
 def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    wanted = set(keys)
     found = {}
-    for part in chunks(list(keys), 450):
+    for part in chunks(sorted({b for _, b in wanted})):
         for r in session.execute(select(Identity.kind, Identity.bidx, Identity.display)
-                                 .where(tuple_(Identity.kind, Identity.bidx).in_(part))):
-            found[(r.kind, r.bidx)] = r.display
+                                 .where(Identity.bidx.in_(part))):
+            if (r.kind, r.bidx) in wanted:
+                found[(r.kind, r.bidx)] = r.display
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from siyu.ingest.schemas import (
     OrderIn,
     ProductIn,
     ProfileIn,
-    Record,
     RefundIn,
     Reject,
     SkuIn,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from siyu.core.db import make_engine
 from siyu.models import Base
 

@@ -7,8 +7,8 @@ from siyu.models.identity import Identity, Person, PersonMerge, Profile, Profile
 from siyu.models.loyalty import PointsEntry
 from siyu.models.membership import Member
 from siyu.models.ops import ImportRun, User, Watermark
-from siyu.models.org import Channel, Guide, Region, Shop, Store
 from siyu.models.orders import Order, OrderItem, Refund
+from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
     "Base", "Channel", "Event", "Guide", "Identity", "ImportRun", "Member", "Order", "OrderItem",

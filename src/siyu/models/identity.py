@@ -63,7 +63,7 @@ class Profile(Base):
 
 class Identity(Base):
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("kind", "bidx"),)
+    __table_args__ = (UniqueConstraint("bidx", "kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     bidx: Mapped[str] = mapped_column(String(32))

@@ -40,24 +40,25 @@ class FieldError(Exception):
 
 def req(row: dict[str, Any], name: str, fn: Callable[[Any], T] | None = None) -> T:
     """A required field, converted by ``fn``; a missing, empty or bad value raises FieldError."""
-    if name not in row:
-        raise FieldError(name, "", "missing field")
-    raw = row[name]
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+    try:
+        raw = row[name]
+    except KeyError:
+        raise FieldError(name, "", "missing field") from None
+    if raw is None or raw.__class__ is str and not raw.strip():
         raise FieldError(name, "", "empty")
     return conv(name, raw, fn)
 
 
 def opt(row: dict[str, Any], name: str, fn: Callable[[Any], T] | None = None) -> T | None:
     raw = row.get(name)
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+    if raw is None or raw.__class__ is str and not raw.strip():
         return None
     return conv(name, raw, fn)
 
 
 def conv(name: str, raw: Any, fn: Callable[[Any], T] | None) -> T:
     if fn is None:
-        if isinstance(raw, str):
+        if raw.__class__ is str:
             value = raw.strip()
             if len(value) > 255:
                 raise FieldError(name, raw, "longer than 255 characters")

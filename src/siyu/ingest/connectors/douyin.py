@@ -15,7 +15,17 @@ from typing import Any
 from siyu.ingest import normalize as nz
 from siyu.ingest.connectors.base import FieldError, Probe, opt, reject, req
 from siyu.ingest.readers import BadJson, json_lines
-from siyu.ingest.schemas import DOUYIN, MASKED_PHONE, Ident, ItemIn, OrderIn, ProfileIn, Record, RefundIn, Reject
+from siyu.ingest.schemas import (
+    DOUYIN,
+    MASKED_PHONE,
+    Ident,
+    ItemIn,
+    OrderIn,
+    ProfileIn,
+    Record,
+    RefundIn,
+    Reject,
+)
 
 # order_status → canonical; 4 (已取消) is refined by whether the order was ever paid.
 ORDER_STATUS = {1: "created", 105: "paid", 2: "paid", 101: "shipped", 3: "shipped", 4: "closed", 5: "completed"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,12 @@ def _iso(raw: Any) -> Any:
     return nz.beijing_text(raw, allow_blank=False)
 
 
+_WECHAT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def _wechat_id(raw: Any) -> str:
     text = str(raw).strip()
-    if not (16 <= len(text) <= 64) or not all(c.isalnum() or c in "-_" for c in text):
+    if not _WECHAT_ID.fullmatch(text):
         raise ValueError("not a WeChat openid / unionid")
     return text
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
-
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -37,7 +34,7 @@ def upgrade() -> None:
     sa.Column('display', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identities')),
-    sa.UniqueConstraint('kind', 'bidx', name=op.f('uq_identities_kind_bidx'))
+    sa.UniqueConstraint('bidx', 'kind', name=op.f('uq_identities_bidx_kind'))
     )
     op.create_table('import_runs',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -19,8 +19,8 @@ from siyu.synth.text import (
     json_array,
     mask_middle,
     mask_name,
-    scramble,
     random_tokens,
+    scramble,
     take,
 )
 from siyu.synth.world import COLOURS, SIZES

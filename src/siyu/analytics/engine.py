@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ from siyu.analytics.lake import FACTS, SNAPSHOTS, dedup_view_sql
 @contextmanager
 def connect(lake: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")  # session time zone: results never depend on the host's
     try:
         if lake is not None:
             attach_lake(con, lake)
@@ -31,8 +33,16 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
     for name in SNAPSHOTS:
         f = lake / f"{name}.parquet"
         if f.exists():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet(?)", [str(f)])  # noqa: S608
+            path = str(f).replace("'", "''")  # a path we wrote; DDL cannot take parameters
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")  # noqa: S608
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchone()[0])
+
+
+def ts(value: datetime) -> str:
+    """An aware datetime as a TIMESTAMPTZ literal parameter (DuckDB would need pytz for a datetime)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")

@@ -1,0 +1,1 @@
+"""One loyalty programme across every channel: members, the points ledger, tiers."""

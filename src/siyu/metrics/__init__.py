@@ -1,0 +1,1 @@
+"""Figures for operators: the dashboard and, later, attribution and reports."""

@@ -1,0 +1,1 @@
+"""Tags that describe each person; later, the tag pack, audiences and their bitmaps."""

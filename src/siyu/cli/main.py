@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
 from siyu.cli.importer import import_command
 from siyu.cli.synth import synth
 
@@ -18,6 +19,14 @@ def _root() -> None:
 
 app.command("synth")(synth)
 app.command("import")(import_command)
+app.command("demo")(demo)
+app.command("serve")(serve_command)
+users = typer.Typer(help="Console users.", no_args_is_help=True)
+users.command("create")(user_create)
+app.add_typer(users, name="user")
+db = typer.Typer(help="The operational database.", no_args_is_help=True)
+db.command("upgrade")(db_upgrade)
+app.add_typer(db, name="db")
 
 
 def main() -> None:

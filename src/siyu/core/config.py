@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["13800000000", "13888888888", "13900000000", "13000000000"]
     )
     import_batch_size: int = 5000
+    # The demo's console login; generated once and kept in $SIYU_HOME/demo-credentials.txt when unset.
+    demo_password: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import UTCDateTime
 from siyu.core.tables import to_arrow
-from siyu.models import PointsEntry, Watermark
+from siyu.models import PointsEntry
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
@@ -62,16 +62,3 @@ def balances(session: Session) -> pa.Table:
             .group_by(PointsEntry.member_id).order_by(PointsEntry.member_id))
     return to_arrow(session.execute(stmt), pa.schema([("member_id", pa.int64()), ("balance", pa.int64()),
                                                       ("earned", pa.int64())]))
-
-
-def get_watermark(session: Session, name: str) -> str | None:
-    return session.scalar(select(Watermark.value).where(Watermark.name == name))
-
-
-def set_watermark(session: Session, name: str, value: str, stamp: datetime) -> None:
-    row = session.get(Watermark, name)
-    if row is None:
-        session.add(Watermark(name=name, value=value, updated_at=stamp))
-    else:
-        row.value, row.updated_at = value, stamp
-    session.flush()

@@ -10,7 +10,6 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics.lake import write_part, write_snapshot
-from siyu.core.clock import now
 from siyu.lake import repository as repo
 from siyu.models import (
     Channel,
@@ -28,6 +27,7 @@ from siyu.models import (
     Sku,
     Store,
 )
+from siyu.ops.service import advance_watermark, watermark
 
 FACT_MODELS = {"orders": Order, "order_items": OrderItem, "refunds": Refund, "events": Event}
 SNAPSHOT_MODELS = {"profiles": Profile, "persons": Person, "members": Member, "channels": Channel, "shops": Shop,
@@ -44,16 +44,15 @@ def export_lake(session: Session, lake: Path) -> ExportReport:
     """Facts changed since the last export become a new part; the watermark is the newest ``updated_at``
     written, so a crash before the watermark is saved only re-exports rows (readers keep one version)."""
     report = ExportReport()
-    stamp = now()
     for name, model in FACT_MODELS.items():
-        mark = repo.get_watermark(session, f"lake.{name}")
+        mark = watermark(session, f"lake.{name}")
         since = datetime.fromisoformat(mark) if mark else None
         table = repo.read_table(session, model, since)
         report.facts[name] = table.num_rows
         if table.num_rows:
             write_part(lake, name, table)
             newest = pc.max(table.column("updated_at")).as_py()
-            repo.set_watermark(session, f"lake.{name}", newest.isoformat(), stamp)
+            advance_watermark(session, f"lake.{name}", newest.isoformat())
     for name, model in SNAPSHOT_MODELS.items():
         table = repo.read_table(session, model)
         write_snapshot(lake, name, table)

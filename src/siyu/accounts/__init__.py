@@ -1,0 +1,1 @@
+"""Console users: who may sign in, with argon2-hashed passwords."""

@@ -1,0 +1,81 @@
+"""The console application: sessions, locale, login, and the pages of each domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from siyu.bootstrap import Runtime
+from siyu.console.i18n import LOCALES, translator
+from siyu.core.errors import SiyuError
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def _money(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+
+
+templates.env.filters["money"] = _money
+templates.env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
+templates.env.filters["num"] = lambda v: f"{int(v):,}"
+
+
+def locale_of(request: Request) -> str:
+    loc = request.session.get("locale")
+    return loc if loc in LOCALES else request.app.state.rt.settings.default_locale
+
+
+def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    loc = locale_of(request)
+    return templates.TemplateResponse(request, name, {"t": translator(loc), "locale": loc,
+                                                      "user": request.session.get("user"), **context},
+                                      status_code=status)
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def current_user(request: Request) -> dict[str, object]:
+    user = request.session.get("user")
+    if not user:
+        raise LoginRequired
+    return user
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    from siyu.console import pages
+
+    app = FastAPI(title="Siyu", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.rt = rt
+    app.add_middleware(SessionMiddleware, secret_key=rt.vault.session_secret, session_cookie="siyu_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired):  # type: ignore[no-untyped-def]
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "login required"}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(SiyuError)
+    async def _domain(request: Request, exc: SiyuError):  # type: ignore[no-untyped-def]
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return render(request, "error.html", status=exc.status, message=str(exc))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Bookkeeping of the running system: watermarks of incremental jobs."""

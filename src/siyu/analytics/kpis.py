@@ -75,7 +75,7 @@ def dashboard(con: duckdb.DuckDBPyConnection, start: date, end: date, tier_order
     if "members" in tables:
         d.members, d.new_members = con.execute(
             "SELECT count(*) FILTER (WHERE joined_at < $hi), count(*) FILTER (WHERE joined_at >= $lo AND joined_at < $hi) "
-            "FROM members WHERE status = 'active'", {"lo": lo, "hi": hi}).fetchone()
+            "FROM members WHERE status = 'active'", {"lo": lo, "hi": hi}).fetchall()[0]
         rows = con.execute("SELECT tier, count(*) FROM members WHERE status = 'active' AND joined_at < $hi GROUP BY tier",
                        {"hi": hi}).fetchall()
         counts = dict(rows)
@@ -86,10 +86,10 @@ def dashboard(con: duckdb.DuckDBPyConnection, start: date, end: date, tier_order
                                   "LEFT JOIN (SELECT NULL::BIGINT id, NULL::BIGINT person_id, NULL::TIMESTAMPTZ "
                                   "joined_at, NULL::VARCHAR status) m"), [lo, hi])
     d.sales, d.gmv_fen, d.member_gmv_fen = (int(v or 0) for v in con.execute(
-        "SELECT count(*), sum(paid_fen), sum(paid_fen) FILTER (WHERE by_member) FROM sales").fetchone())
+        "SELECT count(*), sum(paid_fen), sum(paid_fen) FILTER (WHERE by_member) FROM sales").fetchall()[0])
     d.buyers, d.repeat_buyers = (int(v or 0) for v in con.execute(
         "SELECT count(*), count(*) FILTER (WHERE n >= 2) FROM (SELECT person_id, count(*) n FROM sales "
-        "WHERE person_id IS NOT NULL GROUP BY person_id)").fetchone())
+        "WHERE person_id IS NOT NULL GROUP BY person_id)").fetchall()[0])
     d.channels = [{"code": c, "name_zh": zh, "name_en": en, "gmv_fen": int(g), "sales": int(n)}
                   for c, zh, en, g, n in con.execute(
                       "SELECT c.code, c.name_zh, c.name_en, sum(paid_fen), count(*) FROM sales JOIN channels c "

@@ -83,7 +83,7 @@ def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, lin
             CREATE OR REPLACE TEMP TABLE nxt AS
             SELECT s.p, least(s.l, coalesce(t.l, s.l)) AS l FROM step s LEFT JOIN step t ON t.p = s.l
         """)
-        changed = con.execute("SELECT count(*) FROM nxt JOIN lab USING (p) WHERE nxt.l <> lab.l").fetchone()[0]
+        changed = con.execute("SELECT count(*) FROM nxt JOIN lab USING (p) WHERE nxt.l <> lab.l").fetchall()[0][0]
         con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT * FROM nxt")
         if changed == 0 or rounds > 100:
             break

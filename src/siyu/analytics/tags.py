@@ -12,7 +12,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from siyu.analytics.engine import ts
+from siyu.analytics.engine import has_table, ts
 
 # (R high, F high, M high) → segment
 RFM_SEGMENTS = {
@@ -64,12 +64,18 @@ def source_channels(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 def person_tags(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pa.Table:
-    """Long format (person_id, tag, value): one row per person and tag."""
-    con.register("rfm_t", rfm(con, as_of))
-    con.register("src_t", source_channels(con))
-    return con.sql("""
-      SELECT person_id, 'RFM分层' AS tag, segment AS value FROM rfm_t
-      UNION ALL SELECT person_id, '来源渠道', channel FROM src_t
-      UNION ALL SELECT person_id, '会员等级', tier FROM members WHERE status = 'active'
-      ORDER BY person_id, tag
-    """).to_arrow_table()
+    """Long format (person_id, tag, value): one row per person and tag. Parts whose inputs are not in
+    the lake yet (no orders imported, no members) are left out rather than failing."""
+    parts = []
+    if has_table(con, "orders") and has_table(con, "profiles"):
+        con.register("rfm_t", rfm(con, as_of))
+        parts.append("SELECT person_id, 'RFM分层' AS tag, segment AS value FROM rfm_t")
+    if has_table(con, "profiles") and has_table(con, "channels"):
+        con.register("src_t", source_channels(con))
+        parts.append("SELECT person_id, '来源渠道' AS tag, channel AS value FROM src_t")
+    if has_table(con, "members"):
+        parts.append("SELECT person_id, '会员等级' AS tag, tier AS value FROM members WHERE status = 'active'")
+    if not parts:
+        return pa.table({"person_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string()),
+                         "value": pa.array([], pa.string())})
+    return con.sql(" UNION ALL ".join(parts) + " ORDER BY person_id, tag").to_arrow_table()

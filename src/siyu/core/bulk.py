@@ -41,6 +41,11 @@ def _fill_defaults(table: Table, cols: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
+def _processor(table: Table, name: str, dialect: Any) -> Any:
+    # The dialect's own implementation: psycopg wraps JSON, SQLite formats datetimes.
+    return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def insert_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows (dicts; rows with the same keys are sent together, missing keys take column defaults)."""
     if not rows:
@@ -54,15 +59,16 @@ def insert_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     for cols, group in groups.items():
         defaults = _fill_defaults(table, cols)
         names = list(cols) + list(defaults)
-        compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
+        # inline(): no implicit RETURNING of the key, which an executemany does not need
+        compiled = insert(table).inline().values({n: bindparam(n) for n in names}).compile(dialect=dialect)
         order = list(compiled.positiontup) if compiled.positional else names
         sql = str(compiled)
         given = [n for n in order if n not in defaults]
         getter = itemgetter(*given) if len(given) > 1 else (lambda r, n=given[0]: (r[n],))
         slots = {n: i for i, n in enumerate(given)}
         # Only columns whose type converts (datetimes, dates, booleans, JSON) are touched per row.
-        fixes = [(slots[n], p) for n in given if (p := table.c[n].type.bind_processor(dialect)) is not None]
-        made = [(n, gen, table.c[n].type.bind_processor(dialect)) for n, gen in defaults.items()]
+        fixes = [(slots[n], p) for n in given if (p := _processor(table, n, dialect)) is not None]
+        made = [(n, gen, _processor(table, n, dialect)) for n, gen in defaults.items()]
         for part in chunks(group, WRITE_BATCH):
             params: list[Any] = []
             for r in part:

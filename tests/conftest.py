@@ -1,0 +1,98 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when reachable, required in CI) and
+small generated brands.
+
+PostgreSQL: each test session creates its own database on the local server and drops it afterwards;
+tables are emptied between tests. Set ``SIYU_TEST_PG_URL`` to point at another server.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from siyu.bootstrap import Runtime, start
+from siyu.core.config import Settings
+from siyu.models import Base
+from siyu.synth.generate import DEFAULT_END, generate
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("SIYU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_KEY = base64.b64encode(b"k" * 32).decode()
+
+
+def _pg_server() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return PG_ADMIN_URL
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            raise RuntimeError(f"CI=true but PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}") from exc
+        return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    import psycopg
+
+    admin = _pg_server()
+    if admin is None:
+        pytest.skip("PostgreSQL not reachable (required when CI=true)")
+    name = f"siyu_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'siyu.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def make_settings(home: Path, db_url: str | None = None, **extra: object) -> Settings:
+    return Settings(home=home, database_url=db_url, secret_key=TEST_KEY, _env_file=None, **extra)  # type: ignore[call-arg]
+
+
+def _empty(rt: Runtime) -> None:
+    if rt.db.dialect != "postgresql":
+        return
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with rt.db.engine.begin() as con:
+        con.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def rt(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    """A migrated, empty database on each engine, with its own SIYU_HOME."""
+    runtime = start(make_settings(tmp_path / "home", db_url))
+    _empty(runtime)
+    yield runtime
+    _empty(runtime)
+    runtime.db.dispose()
+
+
+@pytest.fixture
+def sqlite_rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = start(make_settings(tmp_path / "home", f"sqlite:///{tmp_path / 'siyu.db'}"))
+    yield runtime
+    runtime.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def small_brand(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1,500-member brand (seed 11), generated once per session."""
+    out = tmp_path_factory.mktemp("brand") / "brand"
+    generate(1500, 11, out, DEFAULT_END)
+    return out

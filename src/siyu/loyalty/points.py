@@ -37,7 +37,9 @@ def award_order_points(session: Session, programme: Programme) -> PointsReport:
     """Book 1 point per whole yuan (per the programme) on finished orders placed since the member joined."""
     stamp = now()
     report = PointsReport()
-    active = {m.person_id: m for m in repo.members(session) if m.status == "active"}
+    all_members = repo.members(session)
+    active = {m.person_id: m for m in all_members if m.status == "active"}
+    carried = _carried_over(all_members, active, repo.person_redirects(session))
     target: dict[tuple[str, int], tuple[int, datetime]] = {}  # (order, member) → (points, when)
     spend: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for o in repo.awardable_orders(session):
@@ -52,7 +54,9 @@ def award_order_points(session: Session, programme: Programme) -> PointsReport:
     booked: dict[tuple[str, int], int] = {}
     count: dict[str, int] = defaultdict(int)
     for ref, member_id, points, n in repo.order_entries(session):
-        booked[(ref, member_id)] = int(points or 0)
+        # A folded account's balance already moved to the survivor: its order points count as the survivor's.
+        key = (ref, carried.get(member_id, member_id))
+        booked[key] = booked.get(key, 0) + int(points or 0)
         count[ref] += n
     entries = []
     for key in sorted(set(target) | set(booked)):
@@ -73,6 +77,21 @@ def award_order_points(session: Session, programme: Programme) -> PointsReport:
     report.points_booked = sum(e["points"] for e in entries)
     report.upgraded, report.tiers = _tiers(session, programme, active, spend, stamp)
     return report
+
+
+def _carried_over(members: list[Any], active: dict[int, Any], redirects: dict[int, int]) -> dict[int, int]:
+    """Folded (merged) member → the active member that received its balance."""
+    out = {}
+    for m in members:
+        if m.status != "merged":
+            continue
+        person, seen = m.person_id, set()
+        while person in redirects and person not in seen:
+            seen.add(person)
+            person = redirects[person]
+        if person in active:
+            out[m.id] = active[person].id
+    return out
 
 
 def _tiers(session: Session, programme: Programme, active: dict[int, Any],

@@ -43,6 +43,11 @@ def members(session: Session) -> list[Any]:
     return list(session.execute(stmt))
 
 
+def person_redirects(session: Session) -> dict[int, int]:
+    """Absorbed person → the person it was merged into."""
+    return dict(session.execute(select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None))).all())
+
+
 def insert_members(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_many(session, Member, rows)
 

@@ -1,0 +1,140 @@
+"""OneID's first pass and the first loyalty rules, on hand-made mini-program and POS files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from siyu.cli.importer import run_import
+from siyu.identity.service import resolve_identities
+from siyu.loyalty import programme
+from siyu.loyalty.members import sync_members
+from siyu.loyalty.points import award_order_points
+from siyu.models import Member, PersonMerge, PointsEntry, Profile
+
+OPENID_A, OPENID_B = "oAAAAAAAAAAAAAAAAAAA", "oBBBBBBBBBBBBBBBBBBB"
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def order(no: str, openid: str, paid: str, when: str, status: str = "completed") -> dict:
+    return {"order_no": no, "openid": openid, "status": status, "created_at": when, "paid_at": when,
+            "total_amount": paid, "paid_amount": paid,
+            "items": [{"line_no": 1, "sku_code": "X-1", "quantity": 1, "unit_price": paid, "paid_amount": paid}]}
+
+
+def pipeline(rt):  # type: ignore[no-untyped-def]
+    with rt.db.unit_of_work() as s:
+        rep = resolve_identities(s, rt.vault, rt.settings)
+    with rt.db.unit_of_work() as s:
+        sync_members(s, rt.vault)
+        award_order_points(s, programme.default())
+    return rep
+
+
+def test_points_tiers_refunds_and_idempotency(rt, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "members.jsonl", [{"openid": OPENID_A, "phone": "13912345678", "member_no": "LT0000000001",
+                                              "registered_at": "2026-03-01T10:00:00+08:00"}])
+    write_jsonl(tmp_path / "orders.jsonl", [
+        order("MP-BEFORE", OPENID_A, "500.00", "2026-02-01T10:00:00+08:00"),   # before joining: no points
+        order("MP-1", OPENID_A, "999.99", "2026-03-02T10:00:00+08:00"),        # 999 points
+        order("MP-2", OPENID_A, "300.00", "2026-03-03T10:00:00+08:00", "paid"),  # not finished yet
+    ])
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "orders.jsonl")
+    pipeline(rt)
+    with rt.db.read_only() as s:
+        m = s.scalars(select(Member)).one()
+        assert (m.card_no, m.tier) == ("LT0000000001", "普通会员")
+        assert s.scalar(select(func.sum(PointsEntry.points))) == 999
+
+    # MP-2 completes (a later export of the same order) and MP-1 is partly refunded.
+    write_jsonl(tmp_path / "orders.jsonl", [order("MP-2", OPENID_A, "300.00", "2026-03-03T10:00:00+08:00")])
+    write_jsonl(tmp_path / "refunds.jsonl", [{"refund_no": "RF-1", "order_no": "MP-1", "line_no": 1, "amount": "100.00",
+                                              "status": "success", "requested_at": "2026-03-05T10:00:00+08:00",
+                                              "completed_at": "2026-03-06T10:00:00+08:00"}])
+    run_import(rt, tmp_path / "orders.jsonl")
+    run_import(rt, tmp_path / "refunds.jsonl")
+    pipeline(rt)
+    pipeline(rt)  # a second run books nothing
+    with rt.db.read_only() as s:
+        entries = s.execute(select(PointsEntry.source_ref, PointsEntry.kind, PointsEntry.points)
+                            .order_by(PointsEntry.id)).all()
+        tier = s.scalars(select(Member)).one().tier
+    refs = {r for r, _, _ in entries}
+    assert sum(p for _, _, p in entries) == 899 + 300
+    assert [k for _, k, _ in entries].count("reverse") == 1
+    assert len(refs) == 2 and len(entries) == 3
+    # 899.99 + 300 = ¥1,199.99 net spend as a member: 黄金 from ¥1,000.
+    assert tier == "黄金"
+
+
+def test_shared_phone_joins_and_blocklist_does_not(rt, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": "13912345678", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": OPENID_B, "phone": "13800000000", "registered_at": "2026-03-01T11:00:00+08:00"},
+    ])
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        "LT0000000009,13912345678,张三,M,1990-01-01,2026-01-01 10:00:00,,\n"
+        "LT0000000010,13800000000,李四,F,1991-01-01,2026-01-02 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    rep = pipeline(rt)
+    assert (rep.profiles, rep.persons) == (4, 3)
+    assert [n.blocked for n in rep.super_nodes] == [True]
+    with rt.db.read_only() as s:
+        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        card = s.scalars(select(Member).where(Member.person_id == persons[OPENID_A])).one().card_no
+    assert persons[OPENID_A] == persons["LT0000000009"]
+    assert persons[OPENID_B] != persons["LT0000000010"]
+    # One account for the joined person: the earliest registration (the store, in January) decides.
+    assert card == "LT0000000009"
+    again = pipeline(rt)
+    assert (again.new_persons, again.moved_profiles, again.merged) == (0, 0, 0)
+
+
+def test_merge_keeps_the_older_person_and_folds_points(rt, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "members.jsonl", [{"openid": OPENID_A, "phone": "13911112222",
+                                              "registered_at": "2026-03-01T10:00:00+08:00"}])
+    write_jsonl(tmp_path / "orders.jsonl", [order("MP-1", OPENID_A, "200.00", "2026-03-02T10:00:00+08:00")])
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        "LT0000000042,13933334444,王五,M,1990-01-01,2026-01-01 10:00:00,,\n", encoding="utf-8")
+    (tmp_path / "pos" / "sales.csv").write_text(
+        "receipt_no,line_no,store_code,guide_code,card_no,sold_at,sku_code,quantity,unit_price,paid_amount\n"
+        "R1,1,S0001,,LT0000000042,2026-02-01 10:00:00,X-1,1,150.00,150.00\n", encoding="utf-8")
+    for f in ("members.jsonl", "orders.jsonl", "pos/members.csv", "pos/sales.csv"):
+        run_import(rt, tmp_path / f)
+    pipeline(rt)
+    with rt.db.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(Member)) == 2
+        old_person = min(s.scalars(select(Profile.person_id)))  # the first person created
+    # The mini-program member later binds the card: the two people are one.
+    write_jsonl(tmp_path / "members.jsonl", [{"openid": OPENID_A, "phone": "13911112222", "member_no": "LT0000000042",
+                                              "registered_at": "2026-03-01T10:00:00+08:00"}])
+    run_import(rt, tmp_path / "members.jsonl")
+    rep = pipeline(rt)
+    assert rep.merged == 1
+    with rt.db.read_only() as s:
+        active = s.scalars(select(Member).where(Member.status == "active")).all()
+        assert len(active) == 1
+        survivor = active[0]
+        assert survivor.person_id == old_person  # the older id is kept
+        assert s.scalar(select(func.count()).select_from(PersonMerge)) == 1
+        balance = s.scalar(select(func.sum(PointsEntry.points)).where(PointsEntry.member_id == survivor.id))
+        total = s.scalar(select(func.sum(PointsEntry.points)))
+    assert balance == total == 150 + 200, _debug_entries(rt)
+
+
+def _debug_entries(rt):  # type: ignore[no-untyped-def]
+    with rt.db.read_only() as s:
+        return s.execute(select(PointsEntry.member_id, PointsEntry.kind, PointsEntry.points, PointsEntry.source_ref,
+                                PointsEntry.idempotency_key)).all()

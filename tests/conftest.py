@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from siyu.accounts.service import create_user
 from siyu.bootstrap import Runtime, start
+from siyu.cli.demo import prepare_demo
 from siyu.core.config import Settings
 from siyu.models import Base
 from siyu.synth.generate import DEFAULT_END, generate
@@ -96,3 +98,20 @@ def small_brand(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("brand") / "brand"
     generate(1500, 11, out, DEFAULT_END)
     return out
+
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test user's
+
+
+@pytest.fixture(scope="session")
+def demo_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """A small demo brand prepared end to end exactly as ``siyu demo`` does (SQLite, 1,500 members)."""
+    home = tmp_path_factory.mktemp("demo")
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
+    prepare_demo(rt, 1500, 11)
+    with rt.db.unit_of_work() as s:
+        create_user(s, "ops", PASSWORD)
+    yield rt
+    rt.db.dispose()
+
+

@@ -1,0 +1,108 @@
+"""The console in a real browser (Debian's Chromium, headless, driven by Playwright): log in, filter the
+dashboard by date, read its figures and check them against figures computed independently from the
+generated files; switch to English. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from conftest import IN_CI, PASSWORD
+from independent import compute
+from siyu.bootstrap import Runtime
+from siyu.console.app import create_app
+from test_console import assert_person_figures
+
+pytestmark = pytest.mark.browser
+CHROMIUM = os.environ.get("SIYU_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+START, END = date(2025, 1, 1), date(2025, 12, 31)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_rt: Runtime) -> Iterator[str]:
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(demo_rt), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("console did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if IN_CI:
+            raise RuntimeError(f"CI=true but Chromium is missing at {CHROMIUM}")
+        pytest.skip("Chromium not installed (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def kpis(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {el.get_attribute("data-kpi"): el.get_attribute("data-value") for el in page.query_selector_all("[data-kpi]")}
+
+
+def test_dashboard_in_a_real_browser(server: str, browser, demo_rt: Runtime) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.goto(server + "/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "ops")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-kpi=members]")
+    assert page.inner_text("h1") == "经营看板"
+
+    page.fill("#start", START.isoformat())
+    page.fill("#end", END.isoformat())
+    page.click("form.range button")
+    page.wait_for_selector(f"section.kpis[data-start='{START.isoformat()}']")
+    page.wait_for_function("document.querySelectorAll('#chart-months canvas').length > 0")
+    got = kpis(page)
+    want = compute(demo_rt.settings.home / "brand", START, END)
+    assert Decimal(got["gmv"]) * 100 == want.gmv_fen
+    assert Decimal(got["aov"]) == (Decimal(want.gmv_fen) / want.sales / 100).quantize(Decimal("0.01"))
+    shown_gmv = page.inner_text("[data-kpi=gmv]")
+    assert shown_gmv == f"¥{want.gmv_fen // 100:,}.{want.gmv_fen % 100:02d}"
+    # Charts drew from the same figures: one canvas per chart.
+    for chart in ("chart-channels", "chart-tiers", "chart-months"):
+        assert page.query_selector(f"#{chart} canvas") is not None
+    api = page.request.get(server + f"/api/dashboard?start={START}&end={END}").json()
+    assert int(got["members"]) == api["members"]
+    assert_person_figures({**api, "member_share": float(got["member_share"]),
+                           "repurchase_rate": float(got["repurchase_rate"])}, want)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-zh.png"), full_page=True)
+
+    page.click("#lang-switch")
+    page.wait_for_selector("text=Repurchase rate")
+    assert page.inner_text("h1") == "Dashboard"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
+    page.close()

@@ -100,7 +100,7 @@ def small_brand(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-PASSWORD = "correct horse battery"  # noqa: S105 - a test user's
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")

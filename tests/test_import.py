@@ -174,3 +174,18 @@ def test_directory_copy_imports_same(rt, small_brand: Path, tmp_path: Path) -> N
     run_import(rt, copy)
     assert {k: v for k, v in counts(rt).items() if k != "import_runs"} == \
         {k: v for k, v in first.items() if k != "import_runs"}
+
+
+def test_encoding_detection_when_the_sample_cuts_a_character(tmp_path: Path) -> None:
+    """The first megabyte may end inside a multi-byte character; that is not a garbled file."""
+    from siyu.ingest.readers import SAMPLE, detect_encoding
+
+    for shift in range(4):
+        line = "x" * shift + "澜途" * 50 + "\n"
+        text = line * (SAMPLE // len(line.encode()) + 10)
+        f = tmp_path / f"u{shift}.jsonl"
+        f.write_text(text, encoding="utf-8")
+        assert detect_encoding(f) == "utf-8-sig"  # reads files with or without a BOM
+        g = tmp_path / f"g{shift}.csv"
+        g.write_text(text, encoding="gbk")
+        assert detect_encoding(g) == "gb18030"

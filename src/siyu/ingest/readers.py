@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -23,11 +24,12 @@ def detect_encoding(path: Path) -> str:
         raise UnreadableFile(str(path), "the file is empty")
     if b"\x00" in head[:4096]:
         raise UnreadableFile(str(path), "this is a binary file, not text (CSV or JSON Lines expected)")
-    # A multi-byte character may be cut at the end of the sample: ignore the last few bytes.
-    body = head if len(head) < SAMPLE else head[:-4]
+    # A multi-byte character may be cut at the end of the sample: an incremental decoder keeps an
+    # incomplete trailing sequence pending instead of failing on it.
+    final = len(head) < SAMPLE
     for enc in ENCODINGS:
         try:
-            body.decode(enc)
+            codecs.getincrementaldecoder(enc)().decode(head, final=final)
             return enc
         except UnicodeDecodeError:
             continue

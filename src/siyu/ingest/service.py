@@ -99,7 +99,7 @@ class _Report:
     def _row(self, row: tuple[str, ...]) -> None:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", newline="", encoding="utf-8-sig")
+            self._fh = open(self.path, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115 - open across batches, closed by close()
             self._writer = csv.writer(self._fh)
             self._writer.writerow(REPORT_COLUMNS)
         self._writer.writerow(row)

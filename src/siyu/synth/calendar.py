@@ -47,22 +47,22 @@ def build_calendar(end: dt.date, years: int = 3) -> Calendar:
     month = np.array([d.month for d in dates])
     dom = np.array([d.day for d in dates])
     wd = np.array([d.weekday() for d in dates])
-    I = np.ones(n)
-    I[wd >= 5] *= 1.15
-    I[(month == 6) & (dom <= 15)] *= 1.6  # 618 warm-up
-    I[(month == 6) & (dom >= 16) & (dom <= 18)] *= 3.5
-    I[(month == 10) & (dom >= 24)] *= 1.4  # Double 11 pre-sale
-    I[(month == 11) & (dom <= 3)] *= 2.5  # first wave
-    I[(month == 11) & (dom >= 4) & (dom <= 10)] *= 1.5
-    I[(month == 11) & (dom == 11)] *= 8.0
-    I[(month == 12) & (dom == 12)] *= 2.0
-    I[(month == 3) & (dom == 8)] *= 1.6
-    I[((month == 1) & (dom >= 25)) | ((month == 2) & (dom <= 15))] *= 0.6  # Spring Festival lull
-    eff = np.cumsum(I / I.mean())
+    boost = np.ones(n)
+    boost[wd >= 5] *= 1.15
+    boost[(month == 6) & (dom <= 15)] *= 1.6  # 618 warm-up
+    boost[(month == 6) & (dom >= 16) & (dom <= 18)] *= 3.5
+    boost[(month == 10) & (dom >= 24)] *= 1.4  # Double 11 pre-sale
+    boost[(month == 11) & (dom <= 3)] *= 2.5  # first wave
+    boost[(month == 11) & (dom >= 4) & (dom <= 10)] *= 1.5
+    boost[(month == 11) & (dom == 11)] *= 8.0
+    boost[(month == 12) & (dom == 12)] *= 2.0
+    boost[(month == 3) & (dom == 8)] *= 1.6
+    boost[((month == 1) & (dom >= 25)) | ((month == 2) & (dom <= 15))] *= 0.6  # Spring Festival lull
+    eff = np.cumsum(boost / boost.mean())
     growth = 0.55 + 0.9 * np.arange(n) / n  # the brand acquires more people every year
-    acq = np.cumsum(I * growth)
+    acq = np.cumsum(boost * growth)
     unix_start = int(dt.datetime.combine(start, dt.time(), BEIJING).timestamp())
-    return Calendar(start, n, unix_start, month, dom, wd, I, eff, acq)
+    return Calendar(start, n, unix_start, month, dom, wd, boost, eff, acq)
 
 
 # Share of orders by hour of day, online and in store.

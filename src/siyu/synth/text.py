@@ -78,7 +78,7 @@ def beijing_time(unix_seconds: np.ndarray, fmt: str = "%Y-%m-%d %H:%M:%S") -> pa
 
 @lru_cache(maxsize=4)
 def _seconds_of_day(fmt: str) -> pa.StringArray:
-    base = _dt.datetime(2000, 1, 1)
+    base = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)  # only the clock time is formatted
     return pa.array([(base + _dt.timedelta(seconds=s)).strftime(fmt) for s in range(86_400)])
 
 

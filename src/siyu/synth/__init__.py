@@ -1,0 +1,1 @@
+"""The synthetic brand generator: what a real brand would export, from each platform, in its real format."""

@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import JSON, Boolean, Date, Integer, LargeBinary, Numeric, String, func, select
+import pyarrow.compute as pc
+from sqlalchemy import JSON, Boolean, Date, Integer, LargeBinary, Numeric, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from siyu.core.db import UTCDateTime
@@ -44,16 +45,48 @@ def export_columns(model: Any) -> list[Any]:
 
 
 def read_table(session: Session, model: Any, since: datetime | None = None) -> pa.Table:
+    """Rows as the driver returns them, converted column-wise by Arrow: building Python datetimes row by
+    row cost most of the export (SQLite keeps times as ISO text, which Arrow parses in bulk)."""
     cols = export_columns(model)
-    stmt = select(*cols)
+    table = model.__table__
+    stmt = select(*cols).order_by(table.primary_key.columns.values()[0])
     if since is not None:
-        stmt = stmt.where(model.__table__.c.updated_at > since)
-    json_cols = [i for i, c in enumerate(cols) if isinstance(c.type, JSON)]
-    rows = session.execute(stmt.order_by(model.__table__.primary_key.columns.values()[0])).yield_per(50_000)
-    if json_cols:
-        rows = ([orjson.dumps(v).decode() if i in json_cols and v is not None else v
-                 for i, v in enumerate(r)] for r in rows)
-    return to_arrow(rows, pa.schema([(c.name, _arrow_type(c)) for c in cols]))
+        stmt = stmt.where(table.c.updated_at > bindparam("since", since, type_=table.c.updated_at.type))
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    if since is not None:
+        proc = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        params["since"] = proc(since) if proc else since
+    if compiled.positional:
+        params = tuple(params[n] for n in compiled.positiontup)
+    cursor = conn.exec_driver_sql(str(compiled), params)
+    batches = []
+    while rows := cursor.fetchmany(100_000):
+        batches.append(_batch(cols, list(zip(*rows, strict=True))))
+    if not batches:
+        batches.append(_batch(cols, [[] for _ in cols]))
+    return pa.Table.from_batches(batches)
+
+
+def _batch(cols: list[Any], columns: list[Any]) -> pa.RecordBatch:
+    arrays = []
+    for col, values in zip(cols, columns, strict=True):
+        target = _arrow_type(col)
+        if isinstance(col.type, JSON):
+            values = [v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values]
+            arrays.append(pa.array(values, pa.string()))
+            continue
+        arr = pa.array(values)
+        if pa.types.is_null(arr.type):
+            arrays.append(pa.nulls(len(arr), target))
+        elif pa.types.is_string(arr.type) and pa.types.is_timestamp(target):
+            arrays.append(pc.cast(pc.cast(arr, pa.timestamp("us")), target))  # naive UTC text → UTC
+        elif pa.types.is_timestamp(arr.type) and pa.types.is_timestamp(target):
+            arrays.append(pc.cast(arr if arr.type.tz else pc.assume_timezone(arr, "UTC"), target))
+        else:
+            arrays.append(pc.cast(arr, target))
+    return pa.RecordBatch.from_arrays(arrays, names=[c.name for c in cols])
 
 
 def balances(session: Session) -> pa.Table:

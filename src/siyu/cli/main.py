@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
@@ -30,6 +32,9 @@ app.add_typer(db, name="db")
 
 
 def main() -> None:
+    # Imports allocate millions of short-lived objects and no reference cycles worth collecting often:
+    # the default generation-0 threshold (700) spends ~8% of an import in the cycle collector.
+    gc.set_threshold(200_000, 50, 100)
     app()
 
 

@@ -11,6 +11,7 @@ into two fresh SQLite databases, in the same run.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import tempfile
@@ -60,6 +61,7 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=None)
     args = ap.parse_args()
     members = args.members or (2_000 if args.smoke else 20_000)
+    gc.set_threshold(200_000, 50, 100)  # as ``siyu`` itself does (siyu.cli.main)
     home = Path(tempfile.mkdtemp(prefix="siyu-demo-bench-"))
     os.environ["SIYU_HOME"] = str(home)
     os.environ.pop("SIYU_DATABASE_URL", None)

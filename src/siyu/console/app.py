@@ -13,18 +13,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from siyu.bootstrap import Runtime
 from siyu.console.i18n import LOCALES, translator
 from siyu.core.errors import SiyuError
+from siyu.core.money import format_yuan
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def _money(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(int(fen))
-    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
-
-
-templates.env.filters["money"] = _money
+templates.env.filters["money"] = lambda fen: "¥" + format_yuan(fen)
 templates.env.filters["pct"] = lambda v: f"{v * 100:.1f}%"
 templates.env.filters["num"] = lambda v: f"{int(v):,}"
 

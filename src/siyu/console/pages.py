@@ -16,6 +16,7 @@ from siyu.console.app import current_user, locale_of, render
 from siyu.console.i18n import LOCALES
 from siyu.core.clock import local, now
 from siyu.core.errors import InvalidInput, Unauthorized
+from siyu.core.money import fen_to_yuan
 from siyu.metrics.service import dashboard_for
 
 router = APIRouter()
@@ -95,9 +96,7 @@ def dashboard_json(d: Dashboard) -> dict[str, Any]:
 
 def _yuan(fen: int) -> str:
     """Exact decimal text: money never passes through a float."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    return str(fen_to_yuan(fen))
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

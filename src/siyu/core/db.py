@@ -110,15 +110,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         # The same text SQLAlchemy's SQLite DATETIME writes ('YYYY-MM-DD HH:MM:SS.ffffff', always with
         # microseconds so text comparison orders correctly), in one step: bulk imports bind millions.
+        # Each column gets its own processor, and a batch stamps every row with the same ``now()``
+        # object: remembering the last value skips most of the formatting (profiled: 7% of an import).
+        last: list[object] = [None, None]
+
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            if value is last[0]:
+                return last[1]  # type: ignore[return-value]
             tz = value.tzinfo
             if tz is None:
                 raise ValueError("naive datetime given to a UTC column; convert with siyu.core.clock.to_utc")
-            if tz is not UTC:
-                value = value.astimezone(UTC)
-            return value.isoformat(" ", "microseconds")[:26]
+            text = (value if tz is UTC else value.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
+            last[0], last[1] = value, text
+            return text
 
         return process
 

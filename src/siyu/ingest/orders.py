@@ -79,8 +79,12 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
         repo.insert_rows(imp.s, OrderItem, [_item_row(imp, oid, it, stamp) for oid, o in with_lines
                                             for it in o.items or []])
         _sync_embedded_refunds(imp, shop_id, written, stamp)
-        repo.attach_waiting_refunds(imp.s, shop_id, {o.external_id: ids[o.external_id] for o in new_orders})
-        touched.extend(ids.values())
+        attached = repo.attach_waiting_refunds(imp.s, shop_id, {o.external_id: ids[o.external_id]
+                                                                for o in new_orders})
+        # Refunded sums change only where refunds were written, attached or may have vanished.
+        touched.extend(oid for oid, o in changed_orders)
+        touched.extend(oid for oid, o in written if o.refunds)
+        touched.extend(attached)
     repo.recompute_refunded(imp.s, touched, stamp)
     return counts
 

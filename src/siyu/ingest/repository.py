@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
@@ -125,14 +125,18 @@ def delete_refunds(session: Session, ids: Sequence[int]) -> None:
         session.execute(delete(Refund).where(Refund.id.in_(part)))
 
 
-def attach_waiting_refunds(session: Session, shop_id: int, order_ids: dict[str, int]) -> None:
-    """Refunds that arrived before their order now point at it."""
+def attach_waiting_refunds(session: Session, shop_id: int, order_ids: dict[str, int]) -> set[int]:
+    """Refunds that arrived before their order now point at it; returns the orders that got one.
+
+    Waiting refunds are few (``order_id IS NULL`` is indexed), so they are read once and matched here
+    rather than probed with one UPDATE per new order."""
     if not order_ids:
-        return
-    stmt = (update(Refund).where(Refund.shop_id == shop_id, Refund.order_external_id == bindparam("ext"),
-                                 Refund.order_id.is_(None))
-            .values(order_id=bindparam("oid")).execution_options(synchronize_session=False))
-    session.connection().execute(stmt, [{"ext": e, "oid": o} for e, o in order_ids.items()])
+        return set()
+    waiting = session.execute(select(Refund.id, Refund.order_external_id)
+                              .where(Refund.shop_id == shop_id, Refund.order_id.is_(None))).all()
+    moves = [{"id": rid, "order_id": order_ids[ext]} for rid, ext in waiting if ext in order_ids]
+    update_many(session, Refund, moves)
+    return {m["order_id"] for m in moves}
 
 
 def recompute_refunded(session: Session, order_ids: Sequence[int], stamp: Any) -> None:

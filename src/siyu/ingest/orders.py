@@ -43,6 +43,7 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
     by_shop: dict[int, list[OrderIn]] = {}
     for o in latest.values():
         by_shop.setdefault(imp._shop(o.channel, o.shop_code, o.shop_name), []).append(o)
+    by_shop = _home_shops(imp, by_shop)
     touched: list[int] = []
     stamp = now()
     for shop_id, orders in by_shop.items():
@@ -79,14 +80,32 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
         repo.insert_rows(imp.s, OrderItem, [_item_row(imp, oid, it, stamp) for oid, o in with_lines
                                             for it in o.items or []])
         _sync_embedded_refunds(imp, shop_id, written, stamp)
-        attached = repo.attach_waiting_refunds(imp.s, shop_id, {o.external_id: ids[o.external_id]
-                                                                for o in new_orders})
+        attached = repo.attach_waiting_refunds(imp.s, _channel_shops(imp, shop_id), shop_id,
+                                               {o.external_id: ids[o.external_id] for o in new_orders})
         # Refunded sums change only where refunds were written, attached or may have vanished.
         touched.extend(oid for oid, o in changed_orders)
         touched.extend(oid for oid, o in written if o.refunds)
         touched.extend(attached)
     repo.recompute_refunded(imp.s, touched, stamp)
     return counts
+
+
+def _channel_shops(imp: Importer, shop_id: int) -> list[int]:
+    channel = next(cid for (cid, _code), sid in imp.shops.items() if sid == shop_id)
+    return [sid for (cid, _code), sid in imp.shops.items() if cid == channel]
+
+
+def _home_shops(imp: Importer, by_shop: dict[int, list[Any]], key: str = "external_id") -> dict[int, list[Any]]:
+    """Platform order numbers are unique across a platform, and one shop reaches Siyu under two names
+    (the seller centre's shop id in its CSV, the seller nick in TOP responses): an order already stored
+    under another shop of the same channel stays there instead of being stored twice."""
+    out: dict[int, list[Any]] = {}
+    for shop_id, items in by_shop.items():
+        siblings = [sid for sid in _channel_shops(imp, shop_id) if sid != shop_id]
+        home = repo.order_shops(imp.s, siblings, sorted({getattr(x, key) for x in items})) if siblings else {}
+        for x in items:
+            out.setdefault(home.get(getattr(x, key), shop_id), []).append(x)
+    return out
 
 
 def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, h: str, stamp: Any) -> dict[str, Any]:
@@ -162,9 +181,12 @@ def write_refunds(imp: Importer, batch: list[RefundIn]) -> dict[str, int]:
     and applied when the order is imported."""
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     by_shop: dict[int, dict[str, RefundIn]] = {}
+    grouped: dict[int, list[RefundIn]] = {}
     for r in batch:
-        sid = imp._shop(r.channel, r.shop_code, r.shop_code)
-        by_shop.setdefault(sid, {})[r.external_id] = r
+        grouped.setdefault(imp._shop(r.channel, r.shop_code, r.shop_code), []).append(r)
+    for sid, refunds in _home_shops(imp, grouped, key="order_external_id").items():
+        for r in refunds:
+            by_shop.setdefault(sid, {})[r.external_id] = r
     stamp = now()
     touched: list[int] = []
     for shop_id, refunds in by_shop.items():

@@ -90,6 +90,16 @@ def orders_by_key(session: Session, shop_id: int, external_ids: Sequence[str]) -
     return found
 
 
+def order_shops(session: Session, shop_ids: Sequence[int], external_ids: Sequence[str]) -> dict[str, int]:
+    """Which of ``shop_ids`` already holds each order number."""
+    found = {}
+    for part in chunks(list(external_ids)):
+        for sid, ext in session.execute(select(Order.shop_id, Order.external_id)
+                                        .where(Order.shop_id.in_(list(shop_ids)), Order.external_id.in_(part))):
+            found[ext] = sid
+    return found
+
+
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     insert_many(session, model, rows)
 
@@ -125,16 +135,18 @@ def delete_refunds(session: Session, ids: Sequence[int]) -> None:
         session.execute(delete(Refund).where(Refund.id.in_(part)))
 
 
-def attach_waiting_refunds(session: Session, shop_id: int, order_ids: dict[str, int]) -> set[int]:
-    """Refunds that arrived before their order now point at it; returns the orders that got one.
+def attach_waiting_refunds(session: Session, shop_ids: Sequence[int], home: int,
+                           order_ids: dict[str, int]) -> set[int]:
+    """Refunds that arrived before their order now point at it, and move to its shop (a refund may have
+    come under another name of the same shop); returns the orders that got one.
 
     Waiting refunds are few (``order_id IS NULL`` is indexed), so they are read once and matched here
     rather than probed with one UPDATE per new order."""
     if not order_ids:
         return set()
     waiting = session.execute(select(Refund.id, Refund.order_external_id)
-                              .where(Refund.shop_id == shop_id, Refund.order_id.is_(None))).all()
-    moves = [{"id": rid, "order_id": order_ids[ext]} for rid, ext in waiting if ext in order_ids]
+                              .where(Refund.shop_id.in_(list(shop_ids)), Refund.order_id.is_(None))).all()
+    moves = [{"id": rid, "order_id": order_ids[ext], "shop_id": home} for rid, ext in waiting if ext in order_ids]
     update_many(session, Refund, moves)
     return {m["order_id"] for m in moves}
 
@@ -144,6 +156,14 @@ def recompute_refunded(session: Session, order_ids: Sequence[int], stamp: Any) -
     refunded in full becomes ``refunded``."""
     ok = Refund.status == "success"
     for part in chunks(sorted(set(order_ids))):
+        # A refund that names its sub-order (TOP's oid) rather than a line number gets the line's number
+        # once the order's lines are known.
+        line = (select(OrderItem.line_no).where(OrderItem.order_id == Refund.order_id,
+                                                OrderItem.external_id == Refund.item_external_id)
+                .limit(1).scalar_subquery())
+        session.execute(update(Refund).where(Refund.order_id.in_(part), Refund.line_no.is_(None),
+                                             Refund.item_external_id.is_not(None))
+                        .values(line_no=line).execution_options(synchronize_session=False))
         line_sum = (select(func.coalesce(func.sum(Refund.amount_fen), 0))
                     .where(Refund.order_id == OrderItem.order_id, Refund.line_no == OrderItem.line_no, ok)
                     .scalar_subquery())

@@ -8,16 +8,20 @@ from siyu.core.errors import UnreadableFile
 from siyu.ingest.connectors.base import Connector, Probe
 from siyu.ingest.connectors.canonical import Guides, Products, Skus, Stores
 from siyu.ingest.connectors.douyin import DouyinOrders
+from siyu.ingest.connectors.jd import JdOrders
 from siyu.ingest.connectors.miniprogram import Events, MiniMembers, MiniOrders, MiniRefunds
 from siyu.ingest.connectors.pos import PosMembers, PosReturns, PosSales
+from siyu.ingest.connectors.taobao_top import TopRefunds, TopTrades
 from siyu.ingest.connectors.tmall import TmallItems, TmallOrders
 from siyu.ingest.connectors.wecom import WecomContacts
+from siyu.ingest.connectors.youzan import YouzanTrades
 from siyu.ingest.readers import BadJson, csv_header, detect_encoding, first_json
 
 CONNECTORS: tuple[Connector, ...] = (
     # More specific formats first: a POS member file also has guide_code, name and store_code columns.
     Products(), Skus(), Stores(), PosMembers(), PosSales(), PosReturns(), Guides(), TmallOrders(),
-    TmallItems(), DouyinOrders(), MiniMembers(), MiniOrders(), MiniRefunds(), Events(), WecomContacts(),
+    TmallItems(), TopTrades(), TopRefunds(), JdOrders(), YouzanTrades(), DouyinOrders(), MiniMembers(),
+    MiniOrders(), MiniRefunds(), Events(), WecomContacts(),
 )
 SUFFIXES = {".csv", ".jsonl", ".json", ".ndjson", ".txt"}
 

@@ -72,6 +72,30 @@ def read_sales(brand: Path) -> list[Sale]:
         if o["paid_at"] and o["status"] != "cancelled":
             sales.append(Sale("miniprogram", o["order_no"], fen(o["paid_amount"]), 0,
                               datetime.fromisoformat(o["paid_at"]), o["status"] in ("completed", "refunded")))
+    top_refunds: dict[str, int] = defaultdict(int)
+    for line in open(brand / "tmall" / "top" / "refunds_receive_get.jsonl", encoding="utf-8"):
+        for r in json.loads(line)["refunds_receive_get_response"]["refunds"]["refund"]:
+            if r["status"] == "SUCCESS":
+                top_refunds[r["tid"]] += fen(r["refund_fee"])
+    for line in open(brand / "tmall" / "top" / "trades_sold_get.jsonl", encoding="utf-8"):
+        for t in json.loads(line)["trades_sold_get_response"]["trades"]["trade"]:
+            if t.get("pay_time") and fen(t["payment"]) > 0:
+                sales.append(Sale("tmall", t["tid"], fen(t["payment"]), top_refunds[t["tid"]], _bj(t["pay_time"]),
+                                  t["status"] == "TRADE_FINISHED"))
+    for line in open(brand / "jd" / "pop_order_search.jsonl", encoding="utf-8"):
+        for o in json.loads(line)["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"]:
+            if o.get("paymentConfirmTime") and fen(o["orderPayment"]) > 0:
+                cancelled = o["orderState"] == "TRADE_CANCELED"
+                sales.append(Sale("jd", o["orderId"], fen(o["orderPayment"]),
+                                  fen(o["orderPayment"]) if cancelled else 0, _bj(o["paymentConfirmTime"]),
+                                  o["orderState"] == "FINISHED_L"))
+    for line in open(brand / "youzan" / "trades_sold_get.jsonl", encoding="utf-8"):
+        for e in json.loads(line)["data"]["full_order_info_list"]:
+            info, pay = e["full_order_info"]["order_info"], e["full_order_info"]["pay_info"]
+            if info.get("pay_time") and fen(pay["payment"]) > 0:
+                sales.append(Sale("youzan", info["tid"], fen(pay["payment"]),
+                                  sum(fen(r["refund_fee"]) for r in e["refund_order"] if r["refund_state"] == 60),
+                                  _bj(info["pay_time"]), info["status"] == "TRADE_SUCCESS"))
     receipts: dict[str, Sale] = {}
     with open(brand / "pos" / "sales.csv", encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):

@@ -32,7 +32,13 @@ def file_counts(brand: Path) -> dict[str, int]:
                                                encoding="gbk", newline="")))
     with open(brand / "pos" / "sales.csv", encoding="utf-8-sig", newline="") as fh:
         receipts = len({r["receipt_no"] for r in csv.DictReader(fh)})
-    orders = douyin + tmall + receipts + lines(brand / "miniprogram" / "orders.jsonl")
+    top = sum(len(json.loads(line)["trades_sold_get_response"]["trades"]["trade"])
+              for line in open(brand / "tmall" / "top" / "trades_sold_get.jsonl", encoding="utf-8"))
+    jd = sum(len(json.loads(line)["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"])
+             for line in open(brand / "jd" / "pop_order_search.jsonl", encoding="utf-8"))
+    youzan = sum(len(json.loads(line)["data"]["full_order_info_list"])
+                 for line in open(brand / "youzan" / "trades_sold_get.jsonl", encoding="utf-8"))
+    orders = douyin + tmall + top + jd + youzan + receipts + lines(brand / "miniprogram" / "orders.jsonl")
     return {"orders": orders, "events": lines(brand / "events" / "events.jsonl")}
 
 

@@ -43,7 +43,7 @@ def print_reports(reports: list[FileReport]) -> None:
 
 
 def import_command(path: Path = typer.Argument(..., help="A file or a directory of platform exports.")) -> None:
-    """Import platform exports (Tmall, Douyin, mini-program, POS, WeCom, events, catalogue)."""
+    """Import platform exports and API responses (Tmall, JD, Douyin, Youzan, mini-program, POS, WeCom, events, catalogue)."""
     from siyu.cli.pipeline import after_import
 
     rt = start()

@@ -10,7 +10,7 @@ from siyu.synth.calendar import Calendar, seconds_of_day
 from siyu.synth.population import CHANNEL_SHARE, Population
 from siyu.synth.world import CATEGORIES, SIZE_SYSTEMS, Catalogue, Organisation
 
-TMALL, DOUYIN, MINI, POS = range(4)
+TMALL, DOUYIN, MINI, POS, JD, YOUZAN = range(6)
 # canonical order status codes used inside the generator
 CREATED_CANCELLED, PAID, SHIPPED, COMPLETED = range(4)
 
@@ -142,6 +142,21 @@ def make_orders(rng: np.random.Generator, pop: Population, cal: Calendar, org: O
                   refund_full=np.zeros(m, bool), done_ts=np.zeros(m, np.int64), gift=(~in_store) & (rng.random(m) < 0.05))
 
 
+def move_to_other_platforms(rng: np.random.Generator, pop: Population, orders: Orders) -> None:
+    """Some platform shoppers buy on JD instead of Tmall, and some WeChat buyers in the brand's Youzan
+    store instead of its mini-program: a person-level habit, so each person's JD or Youzan account
+    recurs. Runs before lines and refunds are drawn; it only relabels channels."""
+    jd_shopper = rng.random(pop.n) < 0.2
+    youzan_shopper = rng.random(pop.n) < 0.25
+    m = len(orders.person)
+    p = orders.person
+    orders.channel[:] = np.where((orders.channel == TMALL) & jd_shopper[p] & (rng.random(m) < 0.7), JD,
+                                 orders.channel)
+    # Orders a guide shared through the mini-program stay there (they carry the guide).
+    orders.channel[:] = np.where((orders.channel == MINI) & youzan_shopper[p] & (orders.guide < 0)
+                                 & (rng.random(m) < 0.6), YOUZAN, orders.channel)
+
+
 def make_lines(rng: np.random.Generator, pop: Population, cal: Calendar, cat: Catalogue,
                orders: Orders) -> Lines:
     m = len(orders.person)
@@ -199,7 +214,8 @@ def settle(rng: np.random.Generator, cal: Calendar, orders: Orders, lines: Lines
     refund_ts = orders.paid_ts + rng.integers(1, 15, size=m) * 86400 + rng.integers(0, 86400, size=m)
     end_ts = cal.unix_start + cal.n_days * 86400
     refunded = paid & (rng.random(m) < 0.075) & (refund_ts < end_ts)
-    full = refunded & ((orders.n_lines == 1) | (rng.random(m) < 0.5))
+    # JD's order search can only say "cancelled after payment": its refunds are whole orders.
+    full = refunded & ((orders.n_lines == 1) | (rng.random(m) < 0.5) | (orders.channel == JD))
     partial = refunded & ~full
     # Partial: one line, usually all of it, sometimes part (a price-protection or damage settlement).
     chosen_line = orders.line_start + (rng.random(m) * orders.n_lines).astype(np.int64)

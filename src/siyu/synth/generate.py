@@ -24,6 +24,7 @@ from siyu.synth.behaviour import (
     make_events,
     make_lines,
     make_orders,
+    move_to_other_platforms,
     settle,
 )
 from siyu.synth.calendar import Calendar, build_calendar
@@ -75,6 +76,7 @@ def build_brand(members: int, seed: int, out: Path, end: dt.date = DEFAULT_END,
     ids = build_identifiers(np.random.SeedSequence([seed, 7]), pop)
     step("orders")
     orders = make_orders(rng("orders"), pop, cal, org)
+    move_to_other_platforms(rng("platforms"), pop, orders)
     lines = make_lines(rng("lines"), pop, cal, cat, orders)
     settle(rng("settle"), cal, orders, lines)
     step("interactions")
@@ -94,9 +96,10 @@ def build_brand(members: int, seed: int, out: Path, end: dt.date = DEFAULT_END,
 def generate(members: int, seed: int, out: Path, end: dt.date = DEFAULT_END,
              progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
     """Generate the brand into ``out``; returns row counts per file. ``progress(label, done, total)``."""
-    from siyu.synth.writers import catalog, douyin, events, miniprogram, pos, tmall, truth, wecom
+    from siyu.synth.writers import catalog, douyin, events, jd, miniprogram, pos, tmall, truth, wecom, youzan
 
     writers = [("catalogue & stores", catalog.write), ("Tmall", tmall.write), ("Douyin", douyin.write),
+               ("JD", jd.write), ("Youzan", youzan.write),
                ("mini-program", miniprogram.write), ("POS", pos.write), ("WeCom", wecom.write),
                ("interactions", events.write), ("ground truth", truth.write)]
     total = 4 + len(writers)

@@ -36,6 +36,8 @@ class Identifiers:
     unionid: pa.StringArray  # null for the few without a visible unionid
     external_userid: pa.StringArray
     card_no: pa.StringArray  # brand member card per card sequence number
+    jd_open_id: pa.StringArray
+    yz_open_id: pa.StringArray
 
 
 def _perm(values: np.ndarray, modulus: int, salt: int) -> np.ndarray:
@@ -74,6 +76,8 @@ def build_identifiers(seed_seq: np.random.SeedSequence, pop: Population) -> Iden
                     digits(idx % 997, 3))
     nick = pc.if_else(pa.array(rngs[0].random(n) < 0.6), nick_a, nick_b)
     card = concat("LT", digits(_perm(np.arange(2 * n), 10**10, 24_680), 10))
+    # Spawned after the first eight, so adding these kinds left the others unchanged.
+    jd_rng, yz_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     return Identifiers(
         name=name, phone=phone, email=email, province=prov, city=city, district=district, street=street,
         postcode=postcode, birthday=birthday, taobao_nick=nick,
@@ -85,6 +89,8 @@ def build_identifiers(seed_seq: np.random.SeedSequence, pop: Population) -> Iden
                            pa.scalar(None, pa.string())),
         external_userid=random_tokens(rngs[6], n, 30, "wm"),
         card_no=card,
+        jd_open_id=random_tokens(jd_rng, n, 24, "o-jd-", ALNUM),
+        yz_open_id=random_tokens(yz_rng, n, 20, "yz", ALNUM),
     )
 
 

@@ -1,4 +1,7 @@
-"""Tmall / Taobao seller-centre exports: the order report and the order-item report, GBK-encoded.
+"""Tmall / Taobao: seller-centre exports (the order report and the order-item report, GBK-encoded) for
+history, and the last 90 days as the shop's ERP pulls them from the Taobao Open Platform
+(``taobao.trades.sold.get`` and ``taobao.refunds.receive.get`` responses, JSON Lines), as TOP only
+serves the last three months.
 
 The headers and quirks follow the files the seller centre (千牛 / 卖家中心 → 已卖出的宝贝 → 批量导出)
 produces: the order number wrapped as ``="…"`` so Excel keeps its digits, a full phone prefixed with an
@@ -38,9 +41,20 @@ def sub_order_numbers(line_index: np.ndarray) -> pa.StringArray:
     return concat("2", digits(scramble(line_index, 12) % 10**18, 18))
 
 
+TOP_DAYS = 90
+
+
+def top_cutoff(brand) -> int:  # type: ignore[no-untyped-def]
+    """Unix time from which Tmall orders come through TOP rather than the CSV export."""
+    return brand.cal.unix_start + (brand.cal.n_days - TOP_DAYS) * 86400
+
+
 def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from siyu.synth.writers import taobao_top
+
     o, ln, ids, pop, cat = brand.orders, brand.lines, brand.ids, brand.pop, brand.cat
-    oi = np.flatnonzero(o.channel == TMALL)
+    recent = o.ts >= top_cutoff(brand)
+    oi = np.flatnonzero((o.channel == TMALL) & ~recent)
     n = len(oi)
     person = o.person[oi]
     recv = pa.array(brand.receiver[oi])
@@ -106,7 +120,7 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     counts[path] = write_csv({h: cols[h] for h in ORDER_HEADERS}, brand.out / path, encoding="gbk")
 
     # The order-item report: one row per sub-order.
-    li = np.flatnonzero(o.channel[ln.order] == TMALL)
+    li = np.flatnonzero((o.channel[ln.order] == TMALL) & ~recent[ln.order])
     lo = ln.order[li]
     lst = o.status[lo]
     line_refunded = ln.refunded_fen[li]
@@ -138,4 +152,5 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     }
     path = f"tmall/ExportOrderDetailList{stamp}.csv"
     counts[path] = write_csv(item_cols, brand.out / path, encoding="gbk")
+    counts.update(taobao_top.write(brand, np.flatnonzero((o.channel == TMALL) & recent)))
     return counts

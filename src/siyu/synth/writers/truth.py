@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from siyu.synth.behaviour import DOUYIN, MINI, POS, TMALL
+from siyu.synth.behaviour import DOUYIN, JD, MINI, POS, TMALL, YOUZAN
 from siyu.synth.text import concat, digits
-from siyu.synth.writers import douyin, miniprogram, pos, tmall
+from siyu.synth.writers import douyin, jd, miniprogram, pos, tmall, youzan
 
 
 def person_keys(index: np.ndarray) -> pa.Array:
@@ -37,8 +37,13 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
         keys.append(key)
         persons.append(person_keys(who))
 
-    for code, ch, col in (("tmall", TMALL, ids.taobao_nick), ("douyin", DOUYIN, ids.douyin_open_id)):
-        who = np.unique(o.person[o.channel == ch])
+    # Tmall buyers are known by nick in the CSV export and by open uid in TOP responses (recent orders).
+    recent = o.ts >= tmall.top_cutoff(brand)
+    for code, mask, col in (("tmall", (o.channel == TMALL) & ~recent, ids.taobao_nick),
+                            ("tmall", (o.channel == TMALL) & recent, ids.taobao_open_uid),
+                            ("douyin", o.channel == DOUYIN, ids.douyin_open_id),
+                            ("jd", o.channel == JD, ids.jd_open_id), ("youzan", o.channel == YOUZAN, ids.yz_open_id)):
+        who = np.unique(o.person[mask])
         add(code, col.take(pa.array(who)), who)
     mini = np.flatnonzero(brand.has_openid | np.isin(np.arange(pop.n), brand.events.person))
     add("miniprogram", ids.openid.take(pa.array(mini)), mini)
@@ -55,12 +60,17 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     pq.write_table(profiles, out / "profiles.parquet")
 
     order_keys = []
-    for ch, name in ((TMALL, "tmall"), (DOUYIN, "douyin"), (MINI, "miniprogram"), (POS, "pos")):
+    for ch, name in ((TMALL, "tmall"), (DOUYIN, "douyin"), (MINI, "miniprogram"), (POS, "pos"), (JD, "jd"),
+                     (YOUZAN, "youzan")):
         oi = np.flatnonzero(o.channel == ch)
         if ch == TMALL:
             key = tmall.order_numbers(oi)
         elif ch == DOUYIN:
             key = douyin.order_ids(oi)
+        elif ch == JD:
+            key = jd.order_ids(oi)
+        elif ch == YOUZAN:
+            key = youzan.order_ids(oi, o.ts[oi])
         elif ch == MINI:
             key = miniprogram.order_numbers(oi, o.ts[oi])
         else:

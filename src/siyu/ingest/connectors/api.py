@@ -47,8 +47,8 @@ def records(path: Path, unwrap: Callable[[dict[str, Any]], list[Any]],
             continue
         try:
             items = unwrap(value)
-        except ApiError as exc:
-            yield Reject(str(path), where, exc.field, exc.value[:200], exc.reason)
+        except (ApiError, FieldError) as exc:
+            yield Reject(str(path), where, exc.field, str(exc.value)[:200], exc.reason)
             continue
         for k, obj in enumerate(items):
             try:
@@ -69,7 +69,8 @@ def as_list(value: Any, field: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ApiError(field, repr(value)[:80], "expected a list")
+        # FieldError: inside a record it rejects that record; for the envelope's list, the whole line
+        raise FieldError(field, repr(value)[:80], "expected a list")
     return value
 
 

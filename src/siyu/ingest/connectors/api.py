@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from siyu.ingest import normalize as nz
 from siyu.ingest.connectors.base import FieldError, reject
 from siyu.ingest.readers import BadJson, json_lines
 from siyu.ingest.schemas import Record, Reject
@@ -83,4 +84,17 @@ def text(raw: Any) -> str:
         raise ValueError("empty")
     if len(value) > 64:
         raise ValueError("longer than 64 characters")
+    return value
+
+
+def yuan(raw: Any) -> int:
+    """A yuan amount sent as a string (``"200.07"``) or, by some platforms, as a JSON number."""
+    return nz.fen_from_yuan(raw if isinstance(raw, str) else str(raw))
+
+
+def quantity(raw: Any) -> int:
+    """A positive count sent as a number or a numeric string (JOS sends ``"itemTotal": "1"``)."""
+    value = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else 0
+    if value <= 0:
+        raise ValueError("must be a positive integer")
     return value

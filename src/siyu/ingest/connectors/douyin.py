@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from siyu.ingest import normalize as nz
-from siyu.ingest.connectors.base import FieldError, Probe, opt, reject, req
-from siyu.ingest.readers import BadJson, json_lines
+from siyu.ingest.connectors.api import ApiError, dig, records
+from siyu.ingest.connectors.base import FieldError, Probe, opt, req
 from siyu.ingest.schemas import (
     DOUYIN,
     MASKED_PHONE,
@@ -48,6 +48,16 @@ def _text(raw: Any) -> str:
     return str(raw).strip()
 
 
+def _orders(resp: dict[str, Any]) -> list[Any]:
+    if resp.get("code") != 10000:
+        raise ApiError("code", resp.get("code"),
+                       f"API error response: {resp.get('msg') or resp.get('sub_msg') or 'no message'}")
+    orders = dig(resp, "data", "shop_order_list")
+    if not isinstance(orders, list):
+        raise ApiError("data.shop_order_list", "", "missing order list")
+    return orders
+
+
 def _spec(spec: Any) -> tuple[str | None, str | None]:
     colour = size = None
     if isinstance(spec, list):
@@ -68,30 +78,7 @@ class DouyinOrders:
         return isinstance(obj, dict) and isinstance(obj.get("data"), dict) and "shop_order_list" in obj["data"]
 
     def parse(self, path: Path) -> Iterator[Record | Reject]:
-        for number, value in json_lines(path):
-            where = f"line {number}"
-            if isinstance(value, BadJson):
-                yield Reject(str(path), where, "(line)", "", str(value))
-                continue
-            if not isinstance(value, dict):
-                yield Reject(str(path), where, "(line)", "", "expected an API response object")
-                continue
-            if value.get("code") != 10000:
-                yield Reject(str(path), where, "code", str(value.get("code")),
-                             f"API error response: {value.get('msg') or value.get('sub_msg') or 'no message'}")
-                continue
-            orders = (value.get("data") or {}).get("shop_order_list")
-            if not isinstance(orders, list):
-                yield Reject(str(path), where, "data.shop_order_list", "", "missing order list")
-                continue
-            for k, obj in enumerate(orders):
-                try:
-                    if not isinstance(obj, dict):
-                        raise FieldError("shop_order_list[]", repr(obj)[:80], "expected an order object")
-                    yield self._order(obj)
-                except FieldError as exc:
-                    oid = obj.get("order_id") if isinstance(obj, dict) else None
-                    yield reject(path, f"{where} order {k}" + (f" ({oid})" if oid else ""), exc)
+        yield from records(path, _orders, self._order, lambda o: str(o.get("order_id") or "") or None)
 
     def _order(self, obj: dict[str, Any]) -> OrderIn:
         order_id = req(obj, "order_id", _text)

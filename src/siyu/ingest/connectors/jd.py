@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from siyu.ingest import normalize as nz
-from siyu.ingest.connectors.api import ApiError, as_list, dig, records, text
+from siyu.ingest.connectors.api import ApiError, as_list, dig, quantity, records, text, yuan
 from siyu.ingest.connectors.base import FieldError, Probe, opt, req
 from siyu.ingest.schemas import (
     JD_PIN,
@@ -51,17 +51,6 @@ def _orders(resp: dict[str, Any]) -> list[Any]:
     return as_list(result.get("orderInfoList"), "orderInfoList")
 
 
-def _yuan(raw: Any) -> int:
-    return nz.fen_from_yuan(raw if isinstance(raw, str) else str(raw))
-
-
-def _qty(raw: Any) -> int:
-    value = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else 0
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
-
-
 def _order(obj: dict[str, Any]) -> OrderIn:
     order_id = req(obj, "orderId", text)
     raw_state = req(obj, "orderState", text)
@@ -70,7 +59,7 @@ def _order(obj: dict[str, Any]) -> OrderIn:
         raise FieldError("orderState", raw_state, "unknown JD order state")
     created = req(obj, "orderStartTime", lambda v: nz.beijing_text(v, allow_blank=False))
     paid_at = opt(obj, "paymentConfirmTime", nz.beijing_text)
-    paid = req(obj, "orderPayment", _yuan)
+    paid = req(obj, "orderPayment", yuan)
     if status == "cancelled" and paid_at is not None and paid > 0:
         status = "refunded"  # cancelled after payment: JD refunds the whole order
     buyer = opt(obj, "open_id_buyer", text) or opt(obj, "pin", text)
@@ -87,15 +76,15 @@ def _order(obj: dict[str, Any]) -> OrderIn:
     for i, it in enumerate(as_list(obj.get("itemInfoList"), "itemInfoList"), start=1):
         if not isinstance(it, dict):
             raise FieldError(f"itemInfoList[{i - 1}]", repr(it)[:80], "expected an object")
-        qty = req(it, "itemTotal", _qty)
-        price = req(it, "jdPrice", _yuan)
+        qty = req(it, "itemTotal", quantity)
+        price = req(it, "jdPrice", yuan)
         items.append(ItemIn(line_no=i, quantity=qty, unit_price_fen=price, paid_fen=price * qty,
                             external_id=opt(it, "skuId", text), sku_code=opt(it, "outerSkuId", text),
                             product_code=opt(it, "productNo", text), title=opt(it, "skuName", nz.text)))
     if not items:
         raise FieldError("itemInfoList", "", "an order needs at least one item")
     # JD states the seller's discount per order: spread it over the lines in proportion to their value.
-    discount = opt(obj, "sellerDiscount", _yuan) or 0
+    discount = opt(obj, "sellerDiscount", yuan) or 0
     goods = sum(i.paid_fen for i in items)
     if discount and goods:
         left = discount
@@ -108,8 +97,8 @@ def _order(obj: dict[str, Any]) -> OrderIn:
         channel="jd", shop_code=shop, shop_name=f"京东 {shop}", external_id=order_id, status=status,
         platform_status=opt(obj, "orderStateRemark", nz.text) or raw_state, created_at=created, profile=profile,
         paid_at=paid_at, completed_at=opt(obj, "orderEndTime", nz.beijing_text) if status == "completed" else None,
-        total_fen=opt(obj, "orderTotalPrice", _yuan) or goods, discount_fen=discount,
-        shipping_fen=opt(obj, "freightPrice", _yuan) or 0, paid_fen=paid if paid_at else 0,
+        total_fen=opt(obj, "orderTotalPrice", yuan) or goods, discount_fen=discount,
+        shipping_fen=opt(obj, "freightPrice", yuan) or 0, paid_fen=paid if paid_at else 0,
         receiver_name=opt(consignee, "fullname", nz.text), receiver_phone=full,
         address=opt(consignee, "fullAddress", nz.text), province=opt(consignee, "province", nz.text),
         city=opt(consignee, "city", nz.text), district=opt(consignee, "county", nz.text), items=items)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from siyu.ingest import normalize as nz
-from siyu.ingest.connectors.api import ApiError, as_list, dig, records, text
+from siyu.ingest.connectors.api import ApiError, as_list, dig, quantity, records, text, yuan
 from siyu.ingest.connectors.base import FieldError, Probe, opt, req
 from siyu.ingest.schemas import (
     MASKED_PHONE,
@@ -67,10 +67,6 @@ def _tid(obj: dict[str, Any], field: str) -> str:
     return req(obj, f"{field}_str", text) if obj.get(f"{field}_str") else req(obj, field, text)
 
 
-def _yuan(raw: Any) -> int:
-    return nz.fen_from_yuan(raw if isinstance(raw, str) else str(raw))
-
-
 def _trade(obj: dict[str, Any]) -> OrderIn:
     tid = _tid(obj, "tid")
     raw_status = req(obj, "status", text)
@@ -79,7 +75,7 @@ def _trade(obj: dict[str, Any]) -> OrderIn:
         raise FieldError("status", raw_status, "unknown Taobao trade status")
     created = req(obj, "created", lambda v: nz.beijing_text(v, allow_blank=False))
     paid_at = opt(obj, "pay_time", nz.beijing_text)
-    paid = req(obj, "payment", _yuan)
+    paid = req(obj, "payment", yuan)
     if status == "refunded" and paid_at is None:
         status = "cancelled"  # closed before payment: nothing to refund
     ouid = opt(obj, "buyer_open_uid", text)
@@ -100,11 +96,11 @@ def _trade(obj: dict[str, Any]) -> OrderIn:
         where = f"orders.order[{i - 1}]"
         if not isinstance(o, dict):
             raise FieldError(where, repr(o)[:80], "expected a sub-order object")
-        qty = req(o, "num", lambda v: _positive(v))
+        qty = req(o, "num", quantity)
         props = dict(_PROPS.findall(opt(o, "sku_properties_name", nz.text) or ""))
         items.append(ItemIn(
-            line_no=i, quantity=qty, unit_price_fen=req(o, "price", _yuan),
-            paid_fen=opt(o, "payment", _yuan) or 0, external_id=_tid(o, "oid"),
+            line_no=i, quantity=qty, unit_price_fen=req(o, "price", yuan),
+            paid_fen=opt(o, "payment", yuan) or 0, external_id=_tid(o, "oid"),
             sku_code=opt(o, "outer_sku_id", text), product_code=opt(o, "outer_iid", text),
             title=opt(o, "title", nz.text), colour=props.get("颜色分类") or props.get("颜色"),
             size=props.get("尺码") or props.get("尺寸") or props.get("鞋码")))
@@ -115,18 +111,11 @@ def _trade(obj: dict[str, Any]) -> OrderIn:
         channel="tmall", shop_code=shop, shop_name=shop, external_id=tid, status=status,
         platform_status=raw_status, created_at=created, profile=profile, paid_at=paid_at,
         completed_at=opt(obj, "end_time", nz.beijing_text) if status == "completed" else None,
-        total_fen=opt(obj, "total_fee", _yuan) or goods, discount_fen=opt(obj, "discount_fee", _yuan) or 0,
-        shipping_fen=opt(obj, "post_fee", _yuan) or 0, paid_fen=paid if paid_at else 0,
+        total_fen=opt(obj, "total_fee", yuan) or goods, discount_fen=opt(obj, "discount_fee", yuan) or 0,
+        shipping_fen=opt(obj, "post_fee", yuan) or 0, paid_fen=paid if paid_at else 0,
         receiver_name=opt(obj, "receiver_name", nz.text), receiver_phone=full,
         address=opt(obj, "receiver_address", nz.text), province=opt(obj, "receiver_state", nz.text),
         city=opt(obj, "receiver_city", nz.text), district=opt(obj, "receiver_district", nz.text), items=items)
-
-
-def _positive(raw: Any) -> int:
-    value = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else None
-    if value is None or value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
 
 
 class TopTrades:
@@ -158,7 +147,7 @@ def _refund(obj: dict[str, Any]) -> RefundIn:
     oid = _tid(obj, "oid") if obj.get("oid") or obj.get("oid_str") else None
     modified = opt(obj, "modified", nz.beijing_text)
     return RefundIn(channel="tmall", shop_code=opt(obj, "seller_nick", nz.text) or "tmall", external_id=refund_id,
-                    order_external_id=tid, amount_fen=req(obj, "refund_fee", _yuan), status=status,
+                    order_external_id=tid, amount_fen=req(obj, "refund_fee", yuan), status=status,
                     # oid == tid: a refund of the trade itself (postage), not of one line
                     item_external_id=oid if oid and oid != tid else None,
                     requested_at=opt(obj, "created", nz.beijing_text),

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from siyu.ingest import normalize as nz
-from siyu.ingest.connectors.api import ApiError, as_list, dig, records, text
+from siyu.ingest.connectors.api import ApiError, as_list, dig, quantity, records, text, yuan
 from siyu.ingest.connectors.base import FieldError, Probe, opt, req
 from siyu.ingest.schemas import (
     MASKED_PHONE,
@@ -47,17 +47,6 @@ def _list(resp: dict[str, Any]) -> list[Any]:
     if not isinstance(data, dict):
         raise ApiError("data", "", "missing response body")
     return as_list(data.get("full_order_info_list"), "full_order_info_list")
-
-
-def _yuan(raw: Any) -> int:
-    return nz.fen_from_yuan(raw if isinstance(raw, str) else str(raw))
-
-
-def _qty(raw: Any) -> int:
-    value = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else 0
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
 
 
 def _props(raw: Any) -> dict[str, str]:
@@ -90,7 +79,7 @@ def _trade(entry: dict[str, Any]) -> OrderIn:
         raise FieldError("order_info.status", raw, "unknown Youzan trade status")
     created = req(info, "created", lambda v: nz.beijing_text(v, allow_blank=False))
     paid_at = opt(info, "pay_time", nz.beijing_text)
-    paid = req(pay, "payment", _yuan) if paid_at else 0
+    paid = req(pay, "payment", yuan) if paid_at else 0
     open_id = opt(buyer, "yz_open_id", text)
     try:
         full_phone, masked = nz.phone_or_masked(buyer.get("buyer_phone"))
@@ -110,8 +99,8 @@ def _trade(entry: dict[str, Any]) -> OrderIn:
         if not isinstance(o, dict):
             raise FieldError(f"orders[{i - 1}]", repr(o)[:80], "expected an object")
         props = _props(o.get("sku_properties_name"))
-        items.append(ItemIn(line_no=i, quantity=req(o, "num", _qty), unit_price_fen=req(o, "price", _yuan),
-                            paid_fen=opt(o, "payment", _yuan) or 0, external_id=opt(o, "oid", text),
+        items.append(ItemIn(line_no=i, quantity=req(o, "num", quantity), unit_price_fen=req(o, "price", yuan),
+                            paid_fen=opt(o, "payment", yuan) or 0, external_id=opt(o, "oid", text),
                             sku_code=opt(o, "outer_sku_id", text), product_code=opt(o, "outer_item_id", text),
                             title=opt(o, "title", nz.text), colour=props.get("颜色"),
                             size=props.get("尺码") or props.get("尺寸")))
@@ -127,7 +116,7 @@ def _trade(entry: dict[str, Any]) -> OrderIn:
         oids = [s for s in str(r.get("oids") or "").split(",") if s]
         refunds.append(RefundIn(
             channel="youzan", shop_code=shop, external_id=req(r, "refund_id", text), order_external_id=tid,
-            amount_fen=req(r, "refund_fee", _yuan), status=REFUND_STATE.get(state or 0, "requested"),
+            amount_fen=req(r, "refund_fee", yuan), status=REFUND_STATE.get(state or 0, "requested"),
             line_no=line_of.get(oids[0]) if len(oids) == 1 else None,
             item_external_id=oids[0] if len(oids) == 1 else None))
     if status == "closed":
@@ -139,7 +128,7 @@ def _trade(entry: dict[str, Any]) -> OrderIn:
         channel="youzan", shop_code=shop, shop_name="有赞微商城", external_id=tid, status=status,
         platform_status=opt(info, "status_str", nz.text) or raw, created_at=created, profile=profile,
         paid_at=paid_at, completed_at=opt(info, "success_time", nz.beijing_text) if status == "completed" else None,
-        total_fen=opt(pay, "total_fee", _yuan) or 0, shipping_fen=opt(pay, "post_fee", _yuan) or 0, paid_fen=paid,
+        total_fen=opt(pay, "total_fee", yuan) or 0, shipping_fen=opt(pay, "post_fee", yuan) or 0, paid_fen=paid,
         receiver_name=opt(addr, "receiver_name", nz.text),
         receiver_phone=(opt(addr, "receiver_tel", nz.phone_or_masked) or (None, None))[0],
         address=opt(addr, "delivery_address", nz.text), province=opt(addr, "delivery_province", nz.text),

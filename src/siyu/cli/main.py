@@ -6,6 +6,7 @@ import gc
 
 import typer
 
+from siyu.cli.apikeys import app as apikeys
 from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
 from siyu.cli.importer import import_command
 from siyu.cli.synth import synth
@@ -29,6 +30,7 @@ app.add_typer(users, name="user")
 db = typer.Typer(help="The operational database.", no_args_is_help=True)
 db.command("upgrade")(db_upgrade)
 app.add_typer(db, name="db")
+app.add_typer(apikeys, name="apikey")
 
 
 def main() -> None:

@@ -48,6 +48,9 @@ def current_user(request: Request) -> dict[str, object]:
 
 
 def create_app(rt: Runtime) -> FastAPI:
+    from siyu.api import ingest as ingest_api
+    from siyu.api import segment as segment_api
+    from siyu.api import webhooks as webhooks_api
     from siyu.console import pages
 
     app = FastAPI(title="Siyu", docs_url="/api/docs", openapi_url="/api/openapi.json")
@@ -56,6 +59,9 @@ def create_app(rt: Runtime) -> FastAPI:
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(ingest_api.router)
+    app.include_router(segment_api.router)
+    app.include_router(webhooks_api.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired):  # type: ignore[no-untyped-def]
@@ -65,6 +71,10 @@ def create_app(rt: Runtime) -> FastAPI:
 
     @app.exception_handler(SiyuError)
     async def _domain(request: Request, exc: SiyuError):  # type: ignore[no-untyped-def]
+        if request.url.path.startswith(("/v1/", "/webhooks/")):
+            # Segment clients read ``code`` and ``message`` from an error body.
+            return JSONResponse({"success": False, "code": type(exc).__name__, "message": str(exc)},
+                                status_code=exc.status)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return render(request, "error.html", status=exc.status, message=str(exc))

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
         default_factory=lambda: ["13800000000", "13888888888", "13900000000", "13000000000"]
     )
     import_batch_size: int = 5000
+    # Platform pushes (webhooks): the app credentials each platform signs its pushes with.
+    youzan_client_id: str | None = None
+    youzan_client_secret: str | None = None
+    douyin_app_key: str | None = None
+    douyin_app_secret: str | None = None
+    # WeCom callback: the Token and EncodingAESKey set on the callback page, and the corp id.
+    # Without an EncodingAESKey the callback runs in plain mode (signed, not encrypted).
+    wecom_token: str | None = None
+    wecom_corp_id: str | None = None
+    wecom_aes_key: str | None = None
     # The demo's console login; generated once and kept in $SIYU_HOME/demo-credentials.txt when unset.
     demo_password: str | None = None
 

@@ -6,6 +6,7 @@ never commit. SQLite runs in WAL mode so the console can read while an import wr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +56,10 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a transaction that reads before it writes cannot wait for
+        # the lock (SQLITE_BUSY at once). The API server's threads therefore take turns here; other
+        # processes still wait on busy_timeout. Re-entrant: a unit of work may call code that opens one.
+        self._write_turn: threading.RLock | None = threading.RLock() if self.url.startswith("sqlite") else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -67,6 +72,13 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Commit if the block finishes, roll back if it raises. Nothing else commits."""
+        if self._write_turn is not None:
+            with self._write_turn:
+                yield from self._unit_of_work()
+        else:
+            yield from self._unit_of_work()
+
+    def _unit_of_work(self) -> Iterator[Session]:
         session = self._sessions()
         try:
             yield session
@@ -112,18 +124,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         # microseconds so text comparison orders correctly), in one step: bulk imports bind millions.
         # Each column gets its own processor, and a batch stamps every row with the same ``now()``
         # object: remembering the last value skips most of the formatting (profiled: 7% of an import).
-        last: list[object] = [None, None]
+        # One (value, text) pair replaced as a whole, so threads sharing the processor never see a value
+        # next to another value's text.
+        last: list[tuple[object, str | None]] = [(None, None)]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value is last[0]:
-                return last[1]  # type: ignore[return-value]
+            seen, seen_text = last[0]
+            if value is seen:
+                return seen_text
             tz = value.tzinfo
             if tz is None:
                 raise ValueError("naive datetime given to a UTC column; convert with siyu.core.clock.to_utc")
             text = (value if tz is UTC else value.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
-            last[0], last[1] = value, text
+            last[0] = (value, text)
             return text
 
         return process

@@ -27,6 +27,10 @@ class Unauthorized(SiyuError):
     status = 401
 
 
+class Forbidden(SiyuError):
+    status = 403
+
+
 class InvalidInput(SiyuError):
     status = 422
 

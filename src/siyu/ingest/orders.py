@@ -202,3 +202,35 @@ def write_refunds(imp: Importer, batch: list[RefundIn]) -> dict[str, int]:
             counts[k] += c[k]
     repo.recompute_refunded(imp.s, touched, stamp)
     return counts
+
+
+# How far along an order is; a push never moves an order back (pushes arrive out of order).
+LIFECYCLE = {"created": 0, "paid": 1, "shipped": 2, "completed": 3, "cancelled": 4, "refunded": 4}
+
+
+def apply_status(imp: Importer, channel: str, external_id: str, status: str, platform_status: str,
+                 at: Any, refund_id: str) -> str:
+    """A platform's status push for one order: ``applied``, ``stale`` (the order is already further
+    along) or ``no_order`` (not imported yet: the next export or API pull brings it with its status).
+
+    ``closed`` means cancelled before payment, or refunded in full after it: then the part not yet
+    refunded is recorded as one refund named ``refund_id``, as the order exports do.
+    """
+    channel_id = imp.channels[channel]
+    row = repo.order_state(imp.s, [sid for (cid, _), sid in imp.shops.items() if cid == channel_id], external_id)
+    if row is None:
+        return "no_order"
+    if status == "closed":
+        rest = row.paid_fen - row.refunded_fen
+        if row.paid_fen > 0 and rest > 0:
+            shop_code = next(code for (cid, code), sid in imp.shops.items() if sid == row.shop_id)
+            write_refunds(imp, [RefundIn(channel=channel, shop_code=shop_code, external_id=refund_id,
+                                         order_external_id=external_id, amount_fen=rest, status="success",
+                                         completed_at=at)])
+            return "applied"
+        status = "refunded" if row.paid_fen > 0 else "cancelled"
+    if row.status in ("cancelled", "refunded") or LIFECYCLE[status] < LIFECYCLE[row.status]:
+        return "stale"
+    repo.set_order_status(imp.s, row.id, status, platform_status[:64],
+                          at if status == "completed" else None, now())
+    return "applied"

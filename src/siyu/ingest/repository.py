@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
@@ -15,6 +17,7 @@ from siyu.models import (
     Event,
     Guide,
     ImportRun,
+    InboxMessage,
     Order,
     OrderItem,
     Product,
@@ -88,6 +91,19 @@ def orders_by_key(session: Session, shop_id: int, external_ids: Sequence[str]) -
                                    .where(Order.shop_id == shop_id, Order.external_id.in_(part))):
             found[row.external_id] = row
     return found
+
+
+def order_state(session: Session, shop_ids: Sequence[int], external_id: str) -> Any:
+    return session.execute(select(Order.id, Order.shop_id, Order.status, Order.paid_fen, Order.refunded_fen)
+                           .where(Order.shop_id.in_(list(shop_ids)), Order.external_id == external_id)).first()
+
+
+def set_order_status(session: Session, order_id: int, status: str, platform_status: str, completed_at: Any,
+                     stamp: Any) -> None:
+    values = {"status": status, "platform_status": platform_status, "updated_at": stamp}
+    if completed_at is not None:
+        values["completed_at"] = completed_at
+    session.execute(update(Order).where(Order.id == order_id).values(**values))
 
 
 def order_shops(session: Session, shop_ids: Sequence[int], external_ids: Sequence[str]) -> dict[str, int]:
@@ -178,6 +194,36 @@ def recompute_refunded(session: Session, order_ids: Sequence[int], stamp: Any) -
                                                  Order.refunded_fen >= Order.paid_fen,
                                                  Order.status.in_(("paid", "shipped", "completed"))))
                         .values(status="refunded").execution_options(synchronize_session=False))
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert events, skipping any message id already stored (a concurrent request may have written it)."""
+    if not rows:
+        return
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(dialect_insert(Event).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+
+
+def claim_message(session: Session, source: str, message_id: str, kind: str, stamp: Any) -> bool:
+    """Record a push as received; False if it was received before (then it must not be applied again).
+    A concurrent delivery of the same message waits on the unique key and then finds it taken."""
+    values = {"source": source, "message_id": message_id, "kind": kind[:64], "outcome": "received",
+              "received_at": stamp}
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(dialect_insert(InboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["source", "message_id"]))
+    return bool(result.rowcount)
+
+
+def settle_message(session: Session, source: str, message_id: str, outcome: str, detail: str | None) -> None:
+    session.execute(update(InboxMessage).where(InboxMessage.source == source,
+                                               InboxMessage.message_id == message_id)
+                    .values(outcome=outcome, detail=(detail or "")[:255] or None))
+
+
+def inbox_outcomes(session: Session, source: str) -> dict[str, str]:
+    return dict(session.execute(select(InboxMessage.message_id, InboxMessage.outcome)
+                                .where(InboxMessage.source == source)).all())
 
 
 def known_message_ids(session: Session, ids: Sequence[str]) -> set[str]:

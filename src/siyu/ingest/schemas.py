@@ -24,10 +24,13 @@ YOUZAN = "youzan_open_id"
 CARD = "member_card"
 POS_CUSTOMER = "pos_customer_id"
 MASKED_PHONE = "masked_phone"
+# The brand's own account id (Segment ``userId``) and a device / browser id (Segment ``anonymousId``).
+BRAND_USER = "brand_user_id"
+ANONYMOUS = "anonymous_id"
 
 PII_KINDS = frozenset({PHONE, EMAIL, MASKED_PHONE})
 JOINING_KINDS = frozenset({PHONE, EMAIL, UNIONID, OPENID_MP, WECOM, TAOBAO_NICK, TAOBAO_OUID, OAID, JD_PIN,
-                           DOUYIN, YOUZAN, CARD, POS_CUSTOMER})
+                           DOUYIN, YOUZAN, CARD, POS_CUSTOMER, BRAND_USER, ANONYMOUS})
 
 # code, Chinese name, English name, kind
 CHANNELS = (

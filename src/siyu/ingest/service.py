@@ -31,12 +31,13 @@ from siyu.ingest.schemas import (
     OrderIn,
     ProductIn,
     ProfileIn,
+    Record,
     RefundIn,
     Reject,
     SkuIn,
     StoreIn,
 )
-from siyu.models import Event, Guide, Product, Sku, Store
+from siyu.models import Guide, Product, Sku, Store
 
 REPORT_COLUMNS = ("severity", "file", "location", "field", "value", "reason")
 
@@ -113,17 +114,47 @@ class _Report:
         return None
 
 
+class MemoryReport:
+    """Rejects and warnings of an API batch: answered in the response, not written to a file."""
+
+    def __init__(self) -> None:
+        self.rejects: list[Reject] = []
+        self.warnings: dict[tuple[str, str, str], int] = {}
+
+    def reject(self, r: Reject) -> None:
+        self.rejects.append(r)
+
+    def warn(self, field_: str, value: str, reason: str) -> None:
+        key = (field_, value, reason)
+        self.warnings[key] = self.warnings.get(key, 0) + 1
+
+
 class Importer:
     """Writes canonical records through one session; caches code → id maps for the import's duration."""
 
-    def __init__(self, session: Session, vault: Vault, reject_dir: Path, batch_size: int = 5000) -> None:
+    def __init__(self, session: Session, vault: Vault, reject_dir: Path | None = None,
+                 batch_size: int = 5000) -> None:
         self.s = session
         self.vault = vault
         self.reject_dir = reject_dir
         self.batch_size = batch_size
         self.channels = repo.ensure_channels(session, CHANNELS)
         self.shops = repo.shop_map(session)
+        self._report: _Report | MemoryReport = MemoryReport()
         self._refresh_codes()
+
+    def warnings(self) -> dict[tuple[str, str, str], int]:
+        """(field, value, reason) → how many records were kept without that value."""
+        return dict(self._report.warnings)
+
+    def write(self, records: list[Record]) -> dict[str, int]:
+        """Write already-validated records (an API batch, a push) in dependency order; returns the counts."""
+        buffers: dict[type, list[Any]] = {}
+        for rec in records:
+            buffers.setdefault(type(rec), []).append(rec)
+        report = FileReport("", "")
+        self._flush(buffers, report)
+        return {"inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged}
 
     def _refresh_codes(self) -> None:
         self.stores = repo.store_map(self.s)
@@ -138,6 +169,8 @@ class Importer:
     def import_file(self, planned: PlannedFile, on_progress: Callable[[int], None] | None = None) -> FileReport:
         started = now()
         report = FileReport(str(planned.path), planned.connector.name)
+        if self.reject_dir is None:
+            raise ValueError("a file import needs a directory for its reject report")
         rejects = _Report(self.reject_dir, planned.path)
         self._report = rejects
         buffers: dict[type, list[Any]] = {}
@@ -243,18 +276,28 @@ class Importer:
         return write_refunds(self, batch)
 
     def _events(self, batch: list[EventIn]) -> dict[str, int]:
-        latest = {e.message_id: e for e in batch}
-        known = repo.known_message_ids(self.s, list(latest))
-        fresh = [e for m, e in latest.items() if m not in known]
-        profile_ids, _ = record_profiles(self.s, self.vault, self.lookups,
-                                         [e.profile for e in fresh if e.profile is not None])
-        stamp = now()
-        repo.insert_rows(self.s, Event, [{
-            "message_id": e.message_id, "type": e.type, "occurred_at": e.occurred_at, "properties": e.properties,
-            "channel_id": self.channels[e.profile.channel] if e.profile else None,
-            "profile_id": profile_ids[(e.profile.channel, e.profile.external_id)] if e.profile else None,
-            "received_at": stamp, "updated_at": stamp} for e in fresh])
-        return {"inserted": len(fresh), "unchanged": len(batch) - len(fresh)}
+        return write_events(self.s, self.vault, self.lookups, batch)
+
+
+def write_events(session: Session, vault: Vault, lookups: Lookups, batch: list[EventIn]) -> dict[str, int]:
+    """Events are facts keyed by their sender's message id: a second delivery is ignored, also when two
+    requests race (the insert skips ids that appeared since we looked)."""
+    latest = {e.message_id: e for e in batch}
+    known = repo.known_message_ids(session, list(latest))
+    fresh = [e for m, e in latest.items() if m not in known]
+    profile_ids, _ = record_profiles(session, vault, lookups, [e.profile for e in fresh if e.profile is not None])
+    stamp = now()
+    repo.insert_events(session, [{
+        "message_id": e.message_id, "type": e.type, "occurred_at": e.occurred_at, "properties": e.properties,
+        "channel_id": lookups.channel_id[e.profile.channel] if e.profile else None,
+        "profile_id": profile_ids[(e.profile.channel, e.profile.external_id)] if e.profile else None,
+        "received_at": stamp, "updated_at": stamp} for e in fresh])
+    return {"inserted": len(fresh), "unchanged": len(batch) - len(fresh)}
+
+
+def event_lookups(session: Session) -> Lookups:
+    """What writing events needs: channel ids (stores and guides are not named by events)."""
+    return Lookups(repo.ensure_channels(session, CHANNELS), {}, {})
 
 
 def _last_by(batch: list[Any], attr: str) -> list[Any]:

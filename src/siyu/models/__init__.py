@@ -6,12 +6,12 @@ from siyu.models.events import Event
 from siyu.models.identity import Identity, Person, PersonMerge, Profile, ProfileIdentity
 from siyu.models.loyalty import PointsEntry
 from siyu.models.membership import Member
-from siyu.models.ops import ImportRun, User, Watermark
+from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
 from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
-    "Base", "Channel", "Event", "Guide", "Identity", "ImportRun", "Member", "Order", "OrderItem",
+    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "ImportRun", "InboxMessage", "Member", "Order", "OrderItem",
     "Person", "PersonMerge", "PointsEntry", "Product", "Profile", "ProfileIdentity", "Refund",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -20,7 +20,7 @@ class Event(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     properties: Mapped[dict | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = created_col()

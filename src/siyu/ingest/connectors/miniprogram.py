@@ -138,16 +138,19 @@ class MiniOrders(_JsonConnector):
         for i, it in enumerate(raw_items):
             if not isinstance(it, dict):
                 raise FieldError(f"items[{i}]", repr(it)[:80], "expected an object")
-            line_no = req(it, "line_no", _positive_int)
-            if line_no in seen:
-                raise FieldError(f"items[{i}].line_no", str(line_no), "appears twice")
-            seen.add(line_no)
-            items.append(ItemIn(
-                line_no=line_no, quantity=req(it, "quantity", _positive_int),
-                unit_price_fen=req(it, "unit_price", nz.fen_from_yuan),
-                paid_fen=req(it, "paid_amount", nz.fen_from_yuan), sku_code=opt(it, "sku_code"),
-                product_code=opt(it, "product_code"), title=opt(it, "title", nz.text), colour=opt(it, "colour"),
-                size=opt(it, "size")))
+            try:
+                line_no = req(it, "line_no", _positive_int)
+                if line_no in seen:
+                    raise FieldError("line_no", str(line_no), "appears twice")
+                seen.add(line_no)
+                items.append(ItemIn(
+                    line_no=line_no, quantity=req(it, "quantity", _positive_int),
+                    unit_price_fen=req(it, "unit_price", nz.fen_from_yuan),
+                    paid_fen=req(it, "paid_amount", nz.fen_from_yuan), sku_code=opt(it, "sku_code"),
+                    product_code=opt(it, "product_code"), title=opt(it, "title", nz.text),
+                    colour=opt(it, "colour"), size=opt(it, "size")))
+            except FieldError as exc:  # name the line: "items[2].quantity"
+                raise FieldError(f"items[{i}].{exc.field}", exc.value, exc.reason) from None
         receiver = obj.get("receiver") or {}
         if not isinstance(receiver, dict):
             raise FieldError("receiver", repr(receiver)[:80], "expected an object")

@@ -67,7 +67,8 @@ def _section(full: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _trade(entry: dict[str, Any]) -> OrderIn:
+def trade_record(entry: dict[str, Any]) -> OrderIn:
+    """One ``full_order_info_list`` entry (or a push's ``full_order_info``) as a canonical order."""
     full = entry.get("full_order_info")
     if not isinstance(full, dict):
         raise FieldError("full_order_info", repr(full)[:80], "expected an object")
@@ -145,4 +146,4 @@ class YouzanTrades:
         return isinstance(body, dict) and "full_order_info_list" in body
 
     def parse(self, path: Path) -> Iterator[Record | Reject]:
-        yield from records(path, _list, _trade, lambda e: str(dig(e, "full_order_info", "order_info", "tid") or "") or None)
+        yield from records(path, _list, trade_record, lambda e: str(dig(e, "full_order_info", "order_info", "tid") or "") or None)

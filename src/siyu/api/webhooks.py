@@ -1,0 +1,106 @@
+"""Platform pushes: ``/webhooks/youzan``, ``/webhooks/douyin`` and ``/webhooks/wecom``.
+
+Each checks the platform's signature over the raw body before anything else and answers the way the
+platform reads an answer: Youzan and Douyin retry until the body says ``success``; WeCom wants the
+decrypted ``echostr`` for URL verification and ``success`` for a message. A bad signature gets 401
+(WeCom: 403) and a body without ``success``, so nothing is written and a genuine platform would retry.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from siyu.api.deps import raw_body, runtime
+from siyu.core.errors import SiyuError
+from siyu.ingest.push import (
+    BadSignature,
+    NotConfigured,
+    receive_douyin,
+    receive_youzan,
+    verify_douyin,
+    verify_youzan,
+)
+from siyu.ingest.wecom_callback import (
+    WecomCallbackConfig,
+    WecomCrypto,
+    open_message,
+    receive_contact_change,
+    verify_url,
+)
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def _failed(exc: SiyuError) -> JSONResponse:
+    return JSONResponse({"code": exc.status, "msg": f"failed: {exc.message}"}, status_code=exc.status)
+
+
+@router.post("/youzan", summary="Youzan message push")
+async def youzan(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    raw = await raw_body(request)
+    try:
+        body = verify_youzan(raw, request.headers.get("event-sign"), rt.settings.youzan_client_id,
+                             rt.settings.youzan_client_secret)
+    except SiyuError as exc:
+        return _failed(exc)
+
+    def work() -> dict[str, str]:
+        with rt.db.unit_of_work() as s:
+            return receive_youzan(s, rt.vault, body, request.headers.get("event-type")).outcomes
+
+    outcomes = await run_in_threadpool(work)
+    return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
+
+
+@router.post("/douyin", summary="Douyin shop (抖店) message push")
+async def douyin(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    raw = await raw_body(request)
+    try:
+        messages = verify_douyin(raw, request.headers.get("event-sign"), request.headers.get("sign-method"),
+                                 rt.settings.douyin_app_key, rt.settings.douyin_app_secret)
+    except SiyuError as exc:
+        return _failed(exc)
+
+    def work() -> dict[str, str]:
+        with rt.db.unit_of_work() as s:
+            return receive_douyin(s, rt.vault, messages).outcomes
+
+    outcomes = await run_in_threadpool(work)
+    return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
+
+
+def _wecom(request: Request) -> WecomCrypto:
+    st = runtime(request).settings
+    if not st.wecom_token or not st.wecom_corp_id:
+        raise NotConfigured("WeCom callbacks need SIYU_WECOM_TOKEN and SIYU_WECOM_CORP_ID "
+                            "(and SIYU_WECOM_AES_KEY for encrypted mode)")
+    return WecomCrypto(WecomCallbackConfig(st.wecom_token, st.wecom_corp_id, st.wecom_aes_key))
+
+
+@router.get("/wecom", summary="WeCom callback URL verification", response_class=PlainTextResponse)
+async def wecom_verify(request: Request) -> PlainTextResponse:
+    try:
+        return PlainTextResponse(verify_url(_wecom(request), dict(request.query_params)))
+    except BadSignature as exc:
+        return PlainTextResponse(exc.message, status_code=403)
+
+
+@router.post("/wecom", summary="WeCom change_external_contact callback", response_class=PlainTextResponse)
+async def wecom_message(request: Request) -> PlainTextResponse:
+    rt = runtime(request)
+    raw = await raw_body(request)
+    try:
+        msg = open_message(_wecom(request), dict(request.query_params), raw)
+    except BadSignature as exc:
+        return PlainTextResponse(exc.message, status_code=403)
+
+    def work() -> str:
+        with rt.db.unit_of_work() as s:
+            return receive_contact_change(s, rt.vault, msg)
+
+    await run_in_threadpool(work)
+    return PlainTextResponse("success")

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from conftest import IN_CI, PASSWORD
+from conftest import IN_CI, PASSWORD, serving
 from independent import compute
 from siyu.bootstrap import Runtime
 from siyu.console.app import create_app
@@ -29,26 +25,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_rt: Runtime) -> Iterator[str]:
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(demo_rt), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("console did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(demo_rt)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -226,7 +226,9 @@ def _apply_douyin(imp: Importer, tag: str, data: dict[str, Any]) -> tuple[str, s
     if tag in DOUYIN_REFUND:
         sub = opt(data, "s_id", text)
         refund = RefundIn(channel="douyin", shop_code=req(data, "shop_id", text),
-                          external_id=req(data, "aftersale_id", text), order_external_id=order_id,
+                          # keyed like the order export keys a refunded sub-order, so the two meet
+                          external_id=sub if sub and sub != order_id else req(data, "aftersale_id", text),
+                          order_external_id=order_id,
                           amount_fen=req(data, "refund_amount", nz.fen_from_fen), status=DOUYIN_REFUND[tag],
                           item_external_id=sub if sub != order_id else None,
                           completed_at=opt(data, "update_time", nz.unix_time))

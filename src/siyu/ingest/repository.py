@@ -210,9 +210,9 @@ def claim_message(session: Session, source: str, message_id: str, kind: str, sta
     values = {"source": source, "message_id": message_id, "kind": kind[:64], "outcome": "received",
               "received_at": stamp}
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(dialect_insert(InboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["source", "message_id"]))
-    return bool(result.rowcount)
+    stmt = dialect_insert(InboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["source", "message_id"]).returning(InboxMessage.id)
+    return session.execute(stmt).scalar() is not None
 
 
 def settle_message(session: Session, source: str, message_id: str, outcome: str, detail: str | None) -> None:

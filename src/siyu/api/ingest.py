@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu.accounts.api_keys import check_api_key
@@ -28,9 +29,8 @@ async def post_batch(kind: str, request: Request) -> dict[str, Any]:
     body = parse_json(await raw_body(request))
     records = body.get("records") if isinstance(body, dict) else body
 
-    def work() -> dict[str, Any]:
-        with rt.db.unit_of_work() as s:
-            check_api_key(s, presented_key(request), scope)
-            return asdict(accept_batch(s, rt.vault, kind, records))
+    def work(s: Session) -> dict[str, Any]:
+        check_api_key(s, presented_key(request), scope)
+        return asdict(accept_batch(s, rt.vault, kind, records))
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(rt.db.run, work)

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu.accounts.api_keys import check_api_key
@@ -19,6 +20,8 @@ from siyu.api.deps import parse_json, presented_key, raw_body, runtime
 from siyu.core.clock import now
 from siyu.core.errors import SiyuError
 from siyu.ingest.intake import accept_segment
+from siyu.ingest.memo import ProfileMemo
+from siyu.ingest.schemas import ProfileIn
 
 router = APIRouter(prefix="/v1", tags=["segment"])
 
@@ -32,10 +35,18 @@ async def _receive(request: Request, single: str | None) -> JSONResponse:
             raise SiyuError("the body must be a JSON object (one message)")
         body = {"batch": [{**body, "type": body.get("type") or single}], "sentAt": body.get("sentAt")}
 
+    memo: ProfileMemo = request.app.state.profile_memo
+    learned: list[tuple[ProfileIn, int]] = []
+
+    def attempt(s: Session) -> dict[str, Any]:
+        learned.clear()
+        check_api_key(s, presented_key(request, body), "events:write")
+        return accept_segment(s, rt.vault, body, received, memo, learned)
+
     def work() -> dict[str, Any]:
-        with rt.db.unit_of_work() as s:
-            check_api_key(s, presented_key(request, body), "events:write")
-            return accept_segment(s, rt.vault, body, received)
+        out = rt.db.run(attempt)
+        memo.remember(learned)  # only now: the profiles are committed
+        return out
 
     result = await run_in_threadpool(work)
     return JSONResponse({"success": True, **result})

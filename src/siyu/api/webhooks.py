@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu.api.deps import raw_body, runtime
@@ -47,11 +48,10 @@ async def youzan(request: Request) -> JSONResponse:
     except SiyuError as exc:
         return _failed(exc)
 
-    def work() -> dict[str, str]:
-        with rt.db.unit_of_work() as s:
-            return receive_youzan(s, rt.vault, body, request.headers.get("event-type")).outcomes
+    def work(s: Session) -> dict[str, str]:
+        return receive_youzan(s, rt.vault, body, request.headers.get("event-type")).outcomes
 
-    outcomes = await run_in_threadpool(work)
+    outcomes = await run_in_threadpool(rt.db.run, work)
     return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
 
 
@@ -65,11 +65,10 @@ async def douyin(request: Request) -> JSONResponse:
     except SiyuError as exc:
         return _failed(exc)
 
-    def work() -> dict[str, str]:
-        with rt.db.unit_of_work() as s:
-            return receive_douyin(s, rt.vault, messages).outcomes
+    def work(s: Session) -> dict[str, str]:
+        return receive_douyin(s, rt.vault, messages).outcomes
 
-    outcomes = await run_in_threadpool(work)
+    outcomes = await run_in_threadpool(rt.db.run, work)
     return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
 
 
@@ -98,9 +97,5 @@ async def wecom_message(request: Request) -> PlainTextResponse:
     except BadSignature as exc:
         return PlainTextResponse(exc.message, status_code=403)
 
-    def work() -> str:
-        with rt.db.unit_of_work() as s:
-            return receive_contact_change(s, rt.vault, msg)
-
-    await run_in_threadpool(work)
+    await run_in_threadpool(rt.db.run, lambda s: receive_contact_change(s, rt.vault, msg))
     return PlainTextResponse("success")

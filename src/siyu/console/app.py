@@ -14,6 +14,7 @@ from siyu.bootstrap import Runtime
 from siyu.console.i18n import LOCALES, translator
 from siyu.core.errors import SiyuError
 from siyu.core.money import format_yuan
+from siyu.ingest.memo import ProfileMemo
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -55,6 +56,7 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app = FastAPI(title="Siyu", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.rt = rt
+    app.state.profile_memo = ProfileMemo()
     app.add_middleware(SessionMiddleware, secret_key=rt.vault.session_secret, session_cookie="siyu_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -13,6 +13,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 CHUNK = 900  # stays under SQLite's bound-parameter limit with room to spare
@@ -46,8 +48,19 @@ def _processor(table: Table, name: str, dialect: Any) -> Any:
     return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def insert_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts; rows with the same keys are sent together, missing keys take column defaults)."""
+def _insert(table: Table, dialect_name: str, skip_conflicts_on: tuple[str, ...]) -> Any:
+    if not skip_conflicts_on:
+        return insert(table)
+    # Both dialects spell "INSERT … ON CONFLICT (cols) DO NOTHING" the same way.
+    if dialect_name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+
+
+def insert_many(session: Session, model: Any, rows: list[dict[str, Any]],
+                skip_conflicts_on: tuple[str, ...] = ()) -> None:
+    """Insert rows (dicts; rows with the same keys are sent together, missing keys take column defaults).
+    ``skip_conflicts_on``: a unique key; rows whose key is already stored are skipped, not an error."""
     if not rows:
         return
     table = table_of(model)
@@ -60,7 +73,8 @@ def insert_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         defaults = _fill_defaults(table, cols)
         names = list(cols) + list(defaults)
         # inline(): no implicit RETURNING of the key, which an executemany does not need
-        compiled = insert(table).inline().values({n: bindparam(n) for n in names}).compile(dialect=dialect)
+        stmt = _insert(table, dialect.name, skip_conflicts_on).inline().values({n: bindparam(n) for n in names})
+        compiled = stmt.compile(dialect=dialect)
         order = list(compiled.positiontup) if compiled.positional else names
         sql = str(compiled)
         given = [n for n in order if n not in defaults]

@@ -7,16 +7,20 @@ never commit. SQLite runs in WAL mode so the console can read while an import wr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from siyu.core.config import Settings
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -88,6 +92,19 @@ class Database:
             raise
         finally:
             session.close()
+
+    def run(self, work: Callable[[Session], T], attempts: int = 3) -> T:
+        """``work(session)`` in a unit of work. On PostgreSQL two requests can insert the same natural key
+        (a new customer in two concurrent batches); the loser's unique violation rolls it back, and
+        running it again finds the winner's row. ``work`` must start from scratch each time."""
+        for attempt in range(attempts):
+            try:
+                with self.unit_of_work() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:

@@ -18,7 +18,8 @@ from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput
 from siyu.ingest.connectors.base import FieldError
 from siyu.ingest.connectors.miniprogram import Events, MiniMembers, MiniOrders, MiniRefunds
-from siyu.ingest.schemas import Record
+from siyu.ingest.memo import ProfileMemo
+from siyu.ingest.schemas import ProfileIn, Record
 from siyu.ingest.segment import batch_messages, segment_event
 from siyu.ingest.service import Importer, event_lookups, write_events
 
@@ -92,8 +93,11 @@ def accept_batch(session: Session, vault: Vault, kind: str, objects: Any) -> Bat
     return out
 
 
-def accept_segment(session: Session, vault: Vault, body: Any, received_at: datetime) -> dict[str, Any]:
-    """A Segment batch: every valid message stored once; the invalid ones listed with their field."""
+def accept_segment(session: Session, vault: Vault, body: Any, received_at: datetime,
+                   memo: ProfileMemo | None = None,
+                   learned: list[tuple[ProfileIn, int]] | None = None) -> dict[str, Any]:
+    """A Segment batch: every valid message stored once; the invalid ones listed with their field.
+    ``memo`` / ``learned``: see ``write_events``."""
     try:
         messages, sent_at = batch_messages(body)
     except FieldError as exc:
@@ -108,6 +112,6 @@ def accept_segment(session: Session, vault: Vault, body: Any, received_at: datet
             value = exc.value if isinstance(exc.value, str) else repr(exc.value)
             errors.append({"index": i, "messageId": msg.get("messageId") if isinstance(msg, dict) else None,
                            "field": exc.field, "value": value[:200], "reason": exc.reason})
-    counts = write_events(session, vault, event_lookups(session), events) if events else {}
+    counts = write_events(session, vault, event_lookups(session, memo), events, memo, learned) if events else {}
     return {"accepted": len(events), "rejected": len(errors), "inserted": counts.get("inserted", 0),
             "duplicates": counts.get("unchanged", 0), "errors": errors}

@@ -36,9 +36,9 @@ def code_map(session: Session, model: Any) -> dict[str, int]:
 def ensure_channels(session: Session, channels: Sequence[tuple[str, str, str, str]]) -> dict[str, int]:
     have = code_map(session, Channel)
     missing = [c for c in channels if c[0] not in have]
-    if missing:
-        session.execute(insert(Channel), [{"code": c, "name_zh": zh, "name_en": en, "kind": k}
-                                          for c, zh, en, k in missing])
+    if missing:  # another request may be adding them at this moment: theirs or ours, one row each
+        insert_many(session, Channel, [{"code": c, "name_zh": zh, "name_en": en, "kind": k}
+                                       for c, zh, en, k in missing], skip_conflicts_on=("code",))
         have = code_map(session, Channel)
     return have
 
@@ -48,7 +48,8 @@ def shop_map(session: Session) -> dict[tuple[int, str], int]:
 
 
 def add_shop(session: Session, channel_id: int, code: str, name: str) -> None:
-    session.execute(insert(Shop).values(channel_id=channel_id, code=code, name=name))
+    insert_many(session, Shop, [{"channel_id": channel_id, "code": code, "name": name}],
+                skip_conflicts_on=("channel_id", "code"))
 
 
 def upsert_by_code(session: Session, model: Any, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
@@ -200,8 +201,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert events, skipping any message id already stored (a concurrent request may have written it)."""
     if not rows:
         return
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(dialect_insert(Event).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+    insert_many(session, Event, rows, skip_conflicts_on=("message_id",))
 
 
 def claim_message(session: Session, source: str, message_id: str, kind: str, stamp: Any) -> bool:

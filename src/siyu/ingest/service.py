@@ -23,6 +23,7 @@ from siyu.ingest import repository as repo
 from siyu.ingest.connectors.base import Connector
 from siyu.ingest.connectors.registry import connector_for, files_in
 from siyu.ingest.connectors.tmall import detail_sibling
+from siyu.ingest.memo import ProfileMemo
 from siyu.ingest.orders import write_orders, write_refunds
 from siyu.ingest.schemas import (
     CHANNELS,
@@ -279,13 +280,33 @@ class Importer:
         return write_events(self.s, self.vault, self.lookups, batch)
 
 
-def write_events(session: Session, vault: Vault, lookups: Lookups, batch: list[EventIn]) -> dict[str, int]:
+def write_events(session: Session, vault: Vault, lookups: Lookups, batch: list[EventIn],
+                 memo: ProfileMemo | None = None,
+                 learned: list[tuple[ProfileIn, int]] | None = None) -> dict[str, int]:
     """Events are facts keyed by their sender's message id: a second delivery is ignored, also when two
-    requests race (the insert skips ids that appeared since we looked)."""
+    requests race (the insert skips ids that appeared since we looked).
+
+    With a ``memo``, senders it already knows in full are not recorded again; the profiles this batch
+    did record are appended to ``learned`` for the caller to remember once the transaction committed.
+    """
     latest = {e.message_id: e for e in batch}
     known = repo.known_message_ids(session, list(latest))
     fresh = [e for m, e in latest.items() if m not in known]
-    profile_ids, _ = record_profiles(session, vault, lookups, [e.profile for e in fresh if e.profile is not None])
+    profile_ids: dict[tuple[str, str], int] = {}
+    to_record = []
+    for e in fresh:
+        if e.profile is None:
+            continue
+        pid = memo.lookup(e.profile) if memo is not None else None
+        if pid is None:
+            to_record.append(e.profile)
+        else:
+            profile_ids[(e.profile.channel, e.profile.external_id)] = pid
+    if to_record:
+        recorded, _ = record_profiles(session, vault, lookups, to_record)
+        profile_ids.update(recorded)
+        if learned is not None:
+            learned.extend((p, recorded[(p.channel, p.external_id)]) for p in to_record)
     stamp = now()
     repo.insert_events(session, [{
         "message_id": e.message_id, "type": e.type, "occurred_at": e.occurred_at, "properties": e.properties,
@@ -295,9 +316,15 @@ def write_events(session: Session, vault: Vault, lookups: Lookups, batch: list[E
     return {"inserted": len(fresh), "unchanged": len(batch) - len(fresh)}
 
 
-def event_lookups(session: Session) -> Lookups:
-    """What writing events needs: channel ids (stores and guides are not named by events)."""
-    return Lookups(repo.ensure_channels(session, CHANNELS), {}, {})
+def event_lookups(session: Session, memo: ProfileMemo | None = None) -> Lookups:
+    """What writing events needs: channel ids (stores and guides are not named by events). The channel
+    table is fixed once created, so a memo keeps it."""
+    if memo is not None and memo.channels is not None:
+        return Lookups(memo.channels, {}, {})
+    channels = repo.ensure_channels(session, CHANNELS)
+    if memo is not None:
+        memo.channels = channels
+    return Lookups(channels, {}, {})
 
 
 def _last_by(batch: list[Any], attr: str) -> list[Any]:

@@ -136,7 +136,8 @@ def run_siyu(n_payloads: list[bytes], pg: bool, threads: int, progress: Progress
         seconds = load(port, n_payloads, key, threads, progress)
     except RuntimeError:
         log.flush()
-        print((home / "server.log").read_text(errors="replace")[-4000:])
+        text = (home / "server.log").read_text(errors="replace")
+        print("\n".join(line[:400] for line in text.splitlines() if "Error" in line or "DETAIL" in line)[-4000:])
         raise
     finally:
         proc.terminate()

@@ -9,6 +9,7 @@ store exactly what the ORM would) and hands plain tuples to the driver.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -57,6 +58,24 @@ def _insert(table: Table, dialect_name: str, skip_conflicts_on: tuple[str, ...])
     return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
 
 
+@lru_cache(maxsize=256)
+def _plan(table: Table, cols: tuple[str, ...], dialect: Any, skip_conflicts_on: tuple[str, ...]) -> Any:
+    """The compiled INSERT for one column set, and the per-column converters; compiled once per
+    (table, columns, engine), since the event API inserts the same shape hundreds of times a second."""
+    defaults = _fill_defaults(table, cols)
+    names = list(cols) + list(defaults)
+    # inline(): no implicit RETURNING of the key, which an executemany does not need
+    stmt = _insert(table, dialect.name, skip_conflicts_on).inline().values({n: bindparam(n) for n in names})
+    compiled = stmt.compile(dialect=dialect)
+    order = list(compiled.positiontup) if compiled.positional else names
+    given = [n for n in order if n not in defaults]
+    slots = {n: i for i, n in enumerate(given)}
+    # Only columns whose type converts (datetimes, dates, booleans, JSON) are touched per row.
+    fixes = [(slots[n], p) for n in given if (p := _processor(table, n, dialect)) is not None]
+    made = [(n, gen, _processor(table, n, dialect)) for n, gen in defaults.items()]
+    return str(compiled), compiled.positional, order, given, fixes, made
+
+
 def insert_many(session: Session, model: Any, rows: list[dict[str, Any]],
                 skip_conflicts_on: tuple[str, ...] = ()) -> None:
     """Insert rows (dicts; rows with the same keys are sent together, missing keys take column defaults).
@@ -70,19 +89,8 @@ def insert_many(session: Session, model: Any, rows: list[dict[str, Any]],
     for r in rows:
         groups.setdefault(tuple(r), []).append(r)
     for cols, group in groups.items():
-        defaults = _fill_defaults(table, cols)
-        names = list(cols) + list(defaults)
-        # inline(): no implicit RETURNING of the key, which an executemany does not need
-        stmt = _insert(table, dialect.name, skip_conflicts_on).inline().values({n: bindparam(n) for n in names})
-        compiled = stmt.compile(dialect=dialect)
-        order = list(compiled.positiontup) if compiled.positional else names
-        sql = str(compiled)
-        given = [n for n in order if n not in defaults]
+        sql, positional, order, given, fixes, made = _plan(table, cols, dialect, skip_conflicts_on)
         getter = itemgetter(*given) if len(given) > 1 else (lambda r, n=given[0]: (r[n],))
-        slots = {n: i for i, n in enumerate(given)}
-        # Only columns whose type converts (datetimes, dates, booleans, JSON) are touched per row.
-        fixes = [(slots[n], p) for n in given if (p := _processor(table, n, dialect)) is not None]
-        made = [(n, gen, _processor(table, n, dialect)) for n, gen in defaults.items()]
         for part in chunks(group, WRITE_BATCH):
             params: list[Any] = []
             for r in part:
@@ -95,7 +103,7 @@ def insert_many(session: Session, model: Any, rows: list[dict[str, Any]],
                     v = gen()
                     values.append(proc(v) if proc is not None and v is not None else v)
                 params.append(values)
-            if compiled.positional:
+            if positional:
                 names_in_order = given + [n for n, _g, _p in made]
                 index = [names_in_order.index(n) for n in order]
                 rows_out = [tuple(v[i] for i in index) for v in params] if index != list(range(len(index))) \

@@ -43,12 +43,17 @@ class ProfileMemo:
             known = self._entries.get((p.channel, p.external_id))
             if known is not None:
                 self._entries.move_to_end((p.channel, p.external_id))
-        if known is None or any(getattr(p, a) is not None for a in _ATTRIBUTES):
+        if known is None:
             return None
+        for a in _ATTRIBUTES:
+            if getattr(p, a) is not None:
+                return None
         if p.seen_at is not None and (known.first_seen is None or p.seen_at < known.first_seen):
             return None
-        if not all((i.kind, i.value) in known.idents for i in p.idents):
-            return None
+        idents = known.idents
+        for i in p.idents:
+            if (i.kind, i.value) not in idents:
+                return None
         return known.profile_id
 
     def remember(self, learned: list[tuple[ProfileIn, int]]) -> None:

@@ -129,7 +129,7 @@ def run_siyu(n_payloads: list[bytes], pg: bool, threads: int, progress: Progress
                          capture_output=True, text=True).stdout
     key = next(line.strip() for line in out.splitlines() if line.strip().startswith("sy_"))
     port = _port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below; a pipe nobody reads would block the server
+    log = open(home / "server.log", "wb")
     proc = subprocess.Popen([*siyu, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     try:
         _wait(port, proc)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from siyu.accounts.api_keys import check_api_key
 from siyu.api.deps import parse_json, presented_key, raw_body, runtime
-from siyu.ingest.intake import accept_batch, scope_for
+from siyu.ingest.intake import accept_batch, json_schema, scope_for
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])
 
@@ -34,3 +34,8 @@ async def post_batch(kind: str, request: Request) -> dict[str, Any]:
         return asdict(accept_batch(s, rt.vault, kind, records))
 
     return await run_in_threadpool(rt.db.run, work)
+
+
+@router.get("/schemas/{kind}.json", summary="The JSON Schema of a canonical record kind")
+def get_schema(kind: str) -> dict[str, Any]:
+    return json_schema(kind)

@@ -11,12 +11,12 @@ from rich.table import Table
 from siyu.bootstrap import Runtime, start
 from siyu.cli.progress import console, err_console
 from siyu.core.errors import UnreadableFile
-from siyu.ingest.service import FileReport, Importer, plan
+from siyu.ingest.service import FileReport, Importer, plan, plan_mapped
 
 
-def run_import(rt: Runtime, path: Path) -> list[FileReport]:
+def run_import(rt: Runtime, path: Path, mapping: Path | None = None) -> list[FileReport]:
     """Import everything under ``path``; one transaction per file. Raises UnreadableFile."""
-    planned = plan(path)
+    planned = plan_mapped(path, mapping) if mapping is not None else plan(path)
     reports = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("records"), TimeElapsedColumn(), console=console) as progress:
@@ -42,13 +42,18 @@ def print_reports(reports: list[FileReport]) -> None:
                           f"see {r.report_path}[/yellow]")
 
 
-def import_command(path: Path = typer.Argument(..., help="A file or a directory of platform exports.")) -> None:
+def import_command(
+    path: Path = typer.Argument(..., help="A file or a directory of platform exports."),
+    mapping: Path | None = typer.Option(None, "--mapping", "-m", help=(
+        "A column-mapping YAML for a file in no platform's format (CSV, Excel, JSON Lines, Parquet); "
+        "see docs/formats.md.")),
+) -> None:
     """Import platform exports and API responses (Tmall, JD, Douyin, Youzan, mini-program, POS, WeCom, events, catalogue)."""
     from siyu.cli.pipeline import after_import
 
     rt = start()
     try:
-        reports = run_import(rt, path)
+        reports = run_import(rt, path, mapping)
     except UnreadableFile as exc:
         err_console.print(f"[red]cannot import {exc.path}: {exc.problem}[/red]")
         raise typer.Exit(2) from None

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from siyu.core.crypto import Vault
@@ -115,3 +117,15 @@ def accept_segment(session: Session, vault: Vault, body: Any, received_at: datet
     counts = write_events(session, vault, event_lookups(session, memo), events, memo, learned) if events else {}
     return {"accepted": len(events), "rejected": len(errors), "inserted": counts.get("inserted", 0),
             "duplicates": counts.get("unchanged", 0), "errors": errors}
+
+
+SCHEMA_DIR = Path(__file__).parent / "jsonschema"
+SCHEMA_FILES = {"members": "member", "orders": "order", "refunds": "refund", "events": "event"}
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The published JSON Schema of a canonical record kind (what files, REST batches and mapped imports
+    must produce)."""
+    if kind not in SCHEMA_FILES:
+        raise InvalidInput(f"unknown record kind {kind!r}; one of {', '.join(SCHEMA_FILES)}", status=404)
+    return orjson.loads((SCHEMA_DIR / f"{SCHEMA_FILES[kind]}.schema.json").read_bytes())  # type: ignore[no-any-return]

@@ -96,6 +96,8 @@ _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 
 def beijing_text(raw: str | None, *, allow_blank: bool = True) -> datetime | None:
     """'2024-06-18 10:23:45' (Beijing time, also '/'-separated or ISO with an offset) → UTC."""
+    if raw is not None and not isinstance(raw, str):
+        raise ValueError("expected a date-time text")
     text = (raw or "").strip()
     if not text:
         if allow_blank:
@@ -184,6 +186,8 @@ def split_address(raw: str | None) -> tuple[str | None, str | None, str | None, 
 def text(raw: object, *, max_len: int = 255, field: str = "text") -> str | None:
     if raw is None:
         return None
+    if isinstance(raw, dict | list | bool):  # a structure where text belongs is a mistake, not text
+        raise ValueError(f"expected text, got {type(raw).__name__ if not isinstance(raw, bool) else 'true/false'}")
     value = str(raw).strip()
     if not value:
         return None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
+from siyu.core.errors import UnreadableFile
 from siyu.identity.profiles import Lookups, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.connectors.base import Connector
@@ -80,6 +81,15 @@ def plan(path: Path) -> list[PlannedFile]:
             continue  # read together with its order report
         kept.append(p)
     return sorted(kept, key=lambda p: (p.connector.priority, str(p.path)))
+
+
+def plan_mapped(path: Path, mapping: Path) -> list[PlannedFile]:
+    """``path`` (one file) read through a column mapping instead of by detection."""
+    from siyu.ingest.connectors.mapped import MappedFile, Mapping
+
+    if not path.is_file():
+        raise UnreadableFile(str(path), "a mapped import reads one file")
+    return [PlannedFile(path, MappedFile(Mapping(mapping)))]
 
 
 class _Report:

@@ -49,8 +49,9 @@ def write_lines(path: Path, n: int, seed: int = 5) -> int:
         for i in range(n):
             r = receipts[i]
             t = time.gmtime(int(when[i]) + 8 * 3600)
+            card_no = f"C{card[r]:09d}" if has_card[r] else ""
             fh.write(f"R{store[i]:03d}{r:010d},{line_no[i]},S{store[i]:04d},G{store[i]:04d}01,"
-                     f"{'C%09d' % card[r] if has_card[r] else ''},{time.strftime('%Y-%m-%d %H:%M:%S', t)},"
+                     f"{card_no},{time.strftime('%Y-%m-%d %H:%M:%S', t)},"
                      f"SKU{int(price[i]) // 100:05d},{qty[i]},{price[i] // 100}.00,{paid[i] // 100}.{paid[i] % 100:02d}\n")
     return n
 

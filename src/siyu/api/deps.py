@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import zlib
 from typing import Any
 
@@ -58,7 +57,7 @@ async def raw_body(request: Request) -> bytes:
         try:
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             raw = d.decompress(raw, MAX_BODY + 1)
-        except (zlib.error, gzip.BadGzipFile) as exc:
+        except zlib.error as exc:
             raise SiyuError(f"Content-Encoding says gzip but the body does not inflate ({exc})") from None
         if len(raw) > MAX_BODY:
             raise PayloadTooLarge(f"request body inflates past {MAX_BODY // 1024 // 1024} MB")

@@ -49,7 +49,9 @@ def _processor(table: Table, name: str, dialect: Any) -> Any:
     return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _insert(table: Table, dialect_name: str, skip_conflicts_on: tuple[str, ...]) -> Any:
+def insert_statement(model: Any, dialect_name: str, skip_conflicts_on: tuple[str, ...] = ()) -> Any:
+    """INSERT, or with ``skip_conflicts_on`` INSERT … ON CONFLICT (those columns) DO NOTHING."""
+    table = table_of(model)
     if not skip_conflicts_on:
         return insert(table)
     # Both dialects spell "INSERT … ON CONFLICT (cols) DO NOTHING" the same way.
@@ -65,7 +67,7 @@ def _plan(table: Table, cols: tuple[str, ...], dialect: Any, skip_conflicts_on: 
     defaults = _fill_defaults(table, cols)
     names = list(cols) + list(defaults)
     # inline(): no implicit RETURNING of the key, which an executemany does not need
-    stmt = _insert(table, dialect.name, skip_conflicts_on).inline().values({n: bindparam(n) for n in names})
+    stmt = insert_statement(table, dialect.name, skip_conflicts_on).inline().values({n: bindparam(n) for n in names})
     compiled = stmt.compile(dialect=dialect)
     order = list(compiled.positiontup) if compiled.positional else names
     given = [n for n in order if n not in defaults]

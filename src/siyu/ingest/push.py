@@ -73,8 +73,8 @@ def verify_youzan(raw: bytes, event_sign: str | None, client_id: str | None, sec
     if event_sign:
         if not _same(hashlib.md5(client_id.encode() + raw + secret.encode()).hexdigest(), event_sign):
             raise BadSignature("Event-Sign does not match md5(client_id + body + client_secret)")
-        return _json_object(raw)
-    body = _json_object(raw)
+        return _push_body(raw, dict)
+    body = _push_body(raw, dict)
     msg = body.get("msg")
     if not isinstance(msg, str) or not _same(
             hashlib.md5((client_id + msg + secret).encode()).hexdigest(), str(body.get("sign") or "")):
@@ -82,13 +82,14 @@ def verify_youzan(raw: bytes, event_sign: str | None, client_id: str | None, sec
     return body
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _push_body(raw: bytes, shape: type[dict[str, Any]] | type[list[Any]]) -> Any:
+    """The signed body parsed: a Youzan push is one object, a Douyin push an array of messages."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise SiyuError(f"the push body is not JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise SiyuError("the push body is not a JSON object")
+    if not isinstance(body, shape):
+        raise SiyuError("the push body is not a JSON " + ("object" if shape is dict else "array of messages"))
     return body
 
 
@@ -179,13 +180,7 @@ def verify_douyin(raw: bytes, event_sign: str | None, sign_method: str | None, a
         expected = hashlib.md5(signed).hexdigest()
     if not _same(expected, event_sign):
         raise BadSignature("event-sign does not match the app key, body and app secret")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise SiyuError(f"the push body is not JSON ({exc})") from None
-    if not isinstance(body, list):
-        raise SiyuError("the push body is not a JSON array of messages")
-    return body
+    return _push_body(raw, list)
 
 
 def receive_douyin(session: Session, vault: Vault, messages: list[Any]) -> PushResult:

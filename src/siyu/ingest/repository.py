@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
 from siyu.models import (
     Channel,
     Event,
@@ -209,9 +207,8 @@ def claim_message(session: Session, source: str, message_id: str, kind: str, sta
     A concurrent delivery of the same message waits on the unique key and then finds it taken."""
     values = {"source": source, "message_id": message_id, "kind": kind[:64], "outcome": "received",
               "received_at": stamp}
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(InboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["source", "message_id"]).returning(InboxMessage.id)
+    stmt = insert_statement(InboxMessage, session.get_bind().dialect.name, ("source", "message_id"))
+    stmt = stmt.values(**values).returning(InboxMessage.id)
     return session.execute(stmt).scalar() is not None
 
 
@@ -220,10 +217,6 @@ def settle_message(session: Session, source: str, message_id: str, outcome: str,
                                                InboxMessage.message_id == message_id)
                     .values(outcome=outcome, detail=(detail or "")[:255] or None))
 
-
-def inbox_outcomes(session: Session, source: str) -> dict[str, str]:
-    return dict(session.execute(select(InboxMessage.message_id, InboxMessage.outcome)
-                                .where(InboxMessage.source == source)).all())
 
 
 def known_message_ids(session: Session, ids: Sequence[str]) -> set[str]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys
 from siyu.core.tables import to_arrow
 from siyu.models import Event, Identity, Order, Person, PersonMerge, Profile, ProfileIdentity
 
@@ -138,3 +139,32 @@ def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[st
             if (r.kind, r.bidx) in wanted:
                 found[(r.kind, r.bidx)] = r.display
     return found
+
+
+# -- column bulk (imports of millions of lines) ------------------------------------------------------
+def profile_seen_by_key(session: Session, channel_id: int, external_ids: pa.Array) -> dict[str, tuple[int, Any]]:
+    """external_id → (profile id, first_seen_at) for the given keys, by one join on staged keys."""
+    keys = stage_keys(session, external_ids)
+    rows = session.execute(select(Profile.external_id, Profile.id, Profile.first_seen_at)
+                           .join(keys, keys.c.k == Profile.external_id).where(Profile.channel_id == channel_id))
+    return {r.external_id: (r.id, r.first_seen_at) for r in rows}
+
+
+def identity_ids(session: Session, kind: str, bidxs: pa.Array) -> dict[str, int]:
+    keys = stage_keys(session, bidxs)
+    rows = session.execute(select(Identity.bidx, Identity.id).join(keys, keys.c.k == Identity.bidx)
+                           .where(Identity.kind == kind))
+    return {r.bidx: r.id for r in rows}
+
+
+def new_ids(session: Session, model: Any, n: int) -> Any:
+    hold_write_lock(session, model)
+    return reserve_ids(session, model, n)
+
+
+def load_rows(session: Session, model: Any, table: pa.Table, constants: dict[str, Any] | None = None) -> None:
+    load(session, model, table, constants)
+
+
+def link_if_missing(session: Session, pairs: list[dict[str, Any]]) -> None:
+    insert_many(session, ProfileIdentity, pairs, skip_conflicts_on=("profile_id", "identity_id"))

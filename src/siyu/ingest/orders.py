@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
@@ -19,13 +20,34 @@ def row_hash(*parts: object) -> str:
     return hashlib.md5(repr(parts).encode(), usedforsecurity=False).hexdigest()
 
 
-def _order_hash(o: OrderIn, profile_key: object) -> str:
-    items = [(i.line_no, i.external_id, i.sku_code, i.quantity, i.unit_price_fen, i.paid_fen) for i in o.items or []]
-    refunds = sorted((r.external_id, r.amount_fen, r.status, r.line_no) for r in o.refunds)
-    return row_hash(o.status, o.platform_status, o.created_at, o.paid_at, o.completed_at, o.total_fen,
-                    o.discount_fen, o.shipping_fen, o.paid_fen, o.receiver_name, o.receiver_phone, o.address,
-                    o.province, o.city, o.district, o.store_code, o.guide_code, items, refunds, profile_key,
-                    o.items is None)
+# Separators of the order fingerprint: control characters no export puts inside a value.
+US, RS, GS = "\x1f", "\x1e", "\x1d"
+
+
+def fingerprint_text(v: object) -> str:
+    """One value as the fingerprint writes it; ``sales_bulk`` builds the same text from columns."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return str(v)
+
+
+def _order_hash(o: OrderIn, profile_key: tuple[str, str] | None) -> str:
+    """MD5 of the order's imported content as text (not ``repr``): the column import computes the
+    same text for millions of orders at once, so both paths agree on what "unchanged" means."""
+    t = fingerprint_text
+    head = (o.status, o.platform_status, o.created_at, o.paid_at, o.completed_at, o.total_fen, o.discount_fen,
+            o.shipping_fen, o.paid_fen, o.receiver_name, o.receiver_phone, o.address, o.province, o.city,
+            o.district, o.store_code, o.guide_code, f"{profile_key[0]}:{profile_key[1]}" if profile_key else None,
+            "-" if o.items is None else "+")
+    items = RS.join(US.join(map(t, (i.line_no, i.external_id, i.sku_code, i.quantity, i.unit_price_fen, i.paid_fen)))
+                    for i in o.items or [])
+    refunds = RS.join(US.join(map(t, r)) for r in
+                      sorted(((r.external_id, r.amount_fen, r.status, r.line_no) for r in o.refunds),
+                             key=lambda r: tuple(map(t, r))))
+    text = US.join(map(t, head)) + GS + items + GS + refunds
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _refund_hash(r: RefundIn) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
+from siyu.core.columns import has_any, hold_write_lock, load, reserve_ids, stage_keys
 from siyu.models import (
     Channel,
     Event,
@@ -244,3 +245,31 @@ def guide_map(session: Session) -> dict[str, int]:
 
 def add_import_run(session: Session, **fields: Any) -> None:
     session.execute(insert(ImportRun).values(**fields))
+
+
+# -- column bulk (the sales import) --------------------------------------------------------------------
+def has_orders(session: Session, shop_id: int) -> bool:
+    return has_any(session, Order, shop_id=shop_id)
+
+
+def order_hashes(session: Session, shop_id: int, external_ids: Any) -> dict[str, tuple[int, str | None]]:
+    """external_id → (order id, row hash) of the given keys already stored in ``shop_id``."""
+    keys = stage_keys(session, external_ids)
+    rows = session.execute(select(Order.external_id, Order.id, Order.row_hash)
+                           .join(keys, keys.c.k == Order.external_id).where(Order.shop_id == shop_id))
+    return {r.external_id: (r.id, r.row_hash) for r in rows}
+
+
+def has_waiting_refunds(session: Session, shop_ids: Sequence[int]) -> bool:
+    q = select(Refund.id).where(Refund.shop_id.in_(list(shop_ids)), Refund.order_id.is_(None)).limit(1)
+    return session.execute(q).first() is not None
+
+
+def new_ids(session: Session, model: Any, n: int) -> Any:
+    hold_write_lock(session, model)
+    return reserve_ids(session, model, n)
+
+
+def load_rows(session: Session, model: Any, table: Any, constants: dict[str, Any] | None = None,
+              same: dict[str, str] | None = None) -> None:
+    load(session, model, table, constants, same)

@@ -26,6 +26,7 @@ from siyu.ingest.connectors.registry import connector_for, files_in
 from siyu.ingest.connectors.tmall import detail_sibling
 from siyu.ingest.memo import ProfileMemo
 from siyu.ingest.orders import write_orders, write_refunds
+from siyu.ingest.sales_bulk import can_take, import_frame
 from siyu.ingest.schemas import (
     CHANNELS,
     EventIn,
@@ -104,9 +105,9 @@ class _Report:
     def reject(self, r: Reject) -> None:
         self._row(("rejected", r.file, r.location, r.field, r.value, r.reason))
 
-    def warn(self, field_: str, value: str, reason: str) -> None:
+    def warn(self, field_: str, value: str, reason: str, n: int = 1) -> None:
         key = (field_, value, reason)
-        self.warnings[key] = self.warnings.get(key, 0) + 1
+        self.warnings[key] = self.warnings.get(key, 0) + n
 
     def _row(self, row: tuple[str, ...]) -> None:
         if self._writer is None:
@@ -135,9 +136,9 @@ class MemoryReport:
     def reject(self, r: Reject) -> None:
         self.rejects.append(r)
 
-    def warn(self, field_: str, value: str, reason: str) -> None:
+    def warn(self, field_: str, value: str, reason: str, n: int = 1) -> None:
         key = (field_, value, reason)
-        self.warnings[key] = self.warnings.get(key, 0) + 1
+        self.warnings[key] = self.warnings.get(key, 0) + n
 
 
 class Importer:
@@ -184,6 +185,28 @@ class Importer:
             raise ValueError("a file import needs a directory for its reject report")
         rejects = _Report(self.reject_dir, planned.path)
         self._report = rejects
+        frame = self._columns(planned)
+        if frame is not None:
+            import_frame(self, planned.path, frame, report, on_progress)
+        else:
+            self._records(planned, report, rejects, on_progress)
+        report.warnings = sum(rejects.warnings.values())
+        report.report_path = rejects.close(str(planned.path))
+        repo.add_import_run(self.s, path=str(planned.path), connector=planned.connector.name,
+                            sha256=_sha256(planned.path), read=report.read, inserted=report.inserted,
+                            updated=report.updated, unchanged=report.unchanged, rejected=report.rejected,
+                            reject_report=report.report_path, started_at=started, finished_at=now())
+        return report
+
+    def _columns(self, planned: PlannedFile) -> Any:
+        """The file as columns when its connector can read it so and this brand allows it, else None."""
+        read = getattr(planned.connector, "read_columns", None)
+        if read is None:
+            return None
+        return read(planned.path) if can_take(self) else None
+
+    def _records(self, planned: PlannedFile, report: FileReport, rejects: _Report,
+                 on_progress: Callable[[int], None] | None) -> None:
         buffers: dict[type, list[Any]] = {}
         pending = 0
         for rec in planned.connector.parse(planned.path):
@@ -202,13 +225,6 @@ class Importer:
         self._flush(buffers, report)
         if on_progress and pending:
             on_progress(pending)
-        report.warnings = sum(rejects.warnings.values())
-        report.report_path = rejects.close(str(planned.path))
-        repo.add_import_run(self.s, path=str(planned.path), connector=planned.connector.name,
-                            sha256=_sha256(planned.path), read=report.read, inserted=report.inserted,
-                            updated=report.updated, unchanged=report.unchanged, rejected=report.rejected,
-                            reject_report=report.report_path, started_at=started, finished_at=now())
-        return report
 
     # -- batches, in dependency order --------------------------------------------------------------
     def _flush(self, buffers: dict[type, list[Any]], report: FileReport) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from siyu.ingest import normalize as nz
 from siyu.ingest.connectors.base import FieldError, Probe, has_columns, opt, reject, req, width_check
 from siyu.ingest.readers import csv_rows
+from siyu.ingest.sales_frame import SalesFrame, read_sales
 from siyu.ingest.schemas import CARD, PHONE, Ident, ItemIn, OrderIn, ProfileIn, Record, RefundIn, Reject
 
 SHOP = ("stores", "门店")
@@ -21,6 +22,14 @@ def _card(raw: str) -> str:
     text = raw.strip().upper()
     if not (6 <= len(text) <= 32 and text.isalnum()):
         raise ValueError("not a member card number")
+    return text
+
+
+def _code(raw: str) -> str:
+    """Receipt numbers and SKU codes are stored in 64 characters: longer is an error, never cut."""
+    text = raw.strip()
+    if len(text) > 64:
+        raise ValueError("longer than 64 characters")
     return text
 
 
@@ -64,6 +73,10 @@ class PosSales:
     def detect(self, probe: Probe) -> bool:
         return has_columns(probe, "receipt_no", "line_no", "sku_code", "sold_at")
 
+    def read_columns(self, path: Path) -> SalesFrame | None:
+        """The bulk path for large files (see ``sales_frame``); None sends the file through ``parse``."""
+        return read_sales(path)
+
     def parse(self, path: Path) -> Iterator[Record | Reject]:
         receipts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         for line, row in csv_rows(path):
@@ -81,6 +94,7 @@ class PosSales:
 
     def _order(self, receipt: str, rows: list[tuple[int, dict[str, str]]]) -> OrderIn:
         head = rows[0][1]
+        req(head, "receipt_no", _code)
         items, seen = [], set()
         for _, row in rows:
             width_check(row)
@@ -90,7 +104,7 @@ class PosSales:
             seen.add(line_no)
             qty = req(row, "quantity", _positive_int)
             items.append(ItemIn(line_no=line_no, quantity=qty, unit_price_fen=req(row, "unit_price", nz.fen_from_yuan),
-                                paid_fen=req(row, "paid_amount", nz.fen_from_yuan), sku_code=req(row, "sku_code")))
+                                paid_fen=req(row, "paid_amount", nz.fen_from_yuan), sku_code=req(row, "sku_code", _code)))
         sold = req(head, "sold_at", lambda v: nz.beijing_text(v, allow_blank=False))
         card = opt(head, "card_no", _card)
         paid = sum(i.paid_fen for i in items)

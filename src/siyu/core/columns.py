@@ -1,0 +1,161 @@
+"""Column tables (Arrow) into the database: the bulk-load primitives repositories build on.
+
+A ten-million-line import cannot afford a Python dict per row. These helpers take whole columns:
+PostgreSQL receives them through ``COPY … FROM STDIN`` (CSV written by Arrow's C++ writer), SQLite
+through one ``executemany`` fed by an iterator of tuples (its fastest documented path; nothing is held
+twice in memory). Values must already be what the column stores: ints, text, UTC timestamps, bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+from sqlalchemy import Column, MetaData, String, Table, func, literal, select, text, update
+from sqlalchemy.orm import Session
+
+from siyu.core.bulk import table_of
+
+TS = pa.timestamp("us", tz="UTC")
+SLICE = 100_000  # rows per executemany call / COPY chunk: bounded memory, steady progress
+
+_meta = MetaData()
+# One temporary table of text keys per connection: a set of keys to join against, instead of IN lists
+# of 900 (profiled: 16 µs a key that way, ~1 µs this way).
+STAGE = Table("siyu_stage_keys", _meta, Column("k", String), prefixes=["TEMPORARY"])
+
+
+def utc_text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Timestamps as text, the form UTCDateTime stores on SQLite."""
+    # 'YYYY-MM-DD HH:MM:SS.ffffff' of the UTC instant: a cast, 30× faster than pc.strftime
+    return col.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")).cast(pa.string())
+
+
+def _sqlite_ready(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    t = col.type
+    if pa.types.is_timestamp(t):
+        # the text SQLAlchemy's SQLite DATETIME writes (naive UTC, always with microseconds)
+        return utc_text(col)
+    if pa.types.is_boolean(t):
+        return col.cast(pa.int8())
+    return col
+
+
+def _pg_ready(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    t = col.type
+    if pa.types.is_timestamp(t):
+        return pc.binary_join_element_wise(utc_text(col), "+00", "")
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pa.array([None if v is None else "\\x" + v.hex() for v in col.to_pylist()], pa.string())
+    return col
+
+
+def load(session: Session, model: Any, table: pa.Table, constants: dict[str, Any] | None = None,
+         same: dict[str, str] | None = None) -> None:
+    """Append every row of ``table`` (columns named as the model's) to the model's table.
+
+    ``constants``: columns with one value for every row; ``same``: columns equal to another column
+    (``{"paid_at": "created_at"}``). On SQLite these are written into the statement once instead of
+    bound per row: binding costs ~0.3 µs a value, the largest part of an insert (profiled)."""
+    if table.num_rows == 0:
+        return
+    constants, same = constants or {}, same or {}
+    name = table_of(model).name
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        full = {c: table[c] for c in table.column_names}
+        full.update({c: table[src] for c, src in same.items()})
+        full.update({c: _repeat(v, table.num_rows) for c, v in constants.items()})
+        _copy(raw, name, pa.table({c: _pg_ready(v) for c, v in full.items()}))
+        return
+    cols = table.column_names
+    slots = {c: f"?{i + 1}" for i, c in enumerate(cols)}
+    slots.update({c: slots[src] for c, src in same.items()})
+    dialect = conn.dialect
+    slots.update({c: str(literal(_sqlite_value(v)).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+                  for c, v in constants.items()})
+    known = set(table_of(model).c.keys())
+    if not known.issuperset(slots):
+        raise ValueError(f"{name} has no column {sorted(set(slots) - known)}")
+    # names are the model's own (checked above), constants are rendered by SQLAlchemy's literal compiler
+    sql = f'INSERT INTO {name} ({", ".join(slots)}) VALUES ({", ".join(slots.values())})'  # noqa: S608
+    cur = raw.cursor()
+    try:
+        for start in range(0, table.num_rows, SLICE):
+            part = table.slice(start, SLICE)
+            cur.executemany(sql, zip(*(_sqlite_ready(part[c]).to_pylist() for c in cols), strict=True))
+    finally:
+        cur.close()
+
+
+def _sqlite_value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return v
+
+
+def _repeat(v: Any, n: int) -> pa.Array:
+    if isinstance(v, datetime):
+        return pa.array(np.full(n, np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")), TS)
+    return pa.array([v] * n)
+
+
+def _copy(raw: Any, name: str, table: pa.Table) -> None:
+    cols = ", ".join(table.column_names)
+    with raw.cursor() as cur:
+        for start in range(0, table.num_rows, SLICE * 5):
+            buf = io.BytesIO()
+            pcsv.write_csv(table.slice(start, SLICE * 5), buf,
+                           pcsv.WriteOptions(include_header=False, quoting_style="needed"))
+            with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buf.getvalue())
+
+
+def hold_write_lock(session: Session, model: Any) -> None:
+    """SQLite: take the database's write lock now, so ids read next cannot be taken by another writer.
+    (A transaction that has only read holds no lock; any write statement, even one that changes no
+    row, takes it.) PostgreSQL: nothing to do, ids come from a sequence."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        t = table_of(model)
+        conn.execute(update(t).where(t.c.id < 0).values(id=t.c.id))
+
+
+def reserve_ids(session: Session, model: Any, n: int) -> np.ndarray:
+    """``n`` primary keys no other row has or will get. SQLite (after ``hold_write_lock``): the next
+    ``n`` after the largest; an explicit key that somehow collides fails the insert, it never merges.
+    PostgreSQL: ``n`` values drawn from the column's own sequence."""
+    if n == 0:
+        return np.array([], dtype=np.int64)
+    conn = session.connection()
+    name = table_of(model).name
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                            {"t": name, "n": n}).scalars().all()
+        return np.asarray(rows, dtype=np.int64)
+    t = table_of(model)
+    top = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+    return np.arange(top + 1, top + 1 + n, dtype=np.int64)
+
+
+def stage_keys(session: Session, keys: Sequence[str] | pa.Array) -> Table:
+    """Fill the connection's temporary key table with ``keys`` and return it, to join in a SELECT."""
+    conn = session.connection()
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_stage_keys (k TEXT)")
+    conn.exec_driver_sql("DELETE FROM siyu_stage_keys")
+    values = keys if isinstance(keys, pa.Array) else pa.array(list(keys), pa.string())
+    load(session, STAGE, pa.table({"k": values}))
+    return STAGE
+
+
+def has_any(session: Session, model: Any, **equal: Any) -> bool:
+    t = table_of(model)
+    q = select(t.c.id).where(*(t.c[k] == v for k, v in equal.items())).limit(1)
+    return session.execute(q).first() is not None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -58,7 +59,7 @@ def write_lines(path: Path, n: int, seed: int = 5) -> int:
 
 def siyu_import(path: Path, pg: bool) -> tuple[float, str]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-csv-"))
-    env = {**os.environ, "SIYU_HOME": str(home)}
+    env = {**os.environ, "SIYU_HOME": str(home), "COLUMNS": "200"}
     name = None
     if pg:
         import psycopg
@@ -106,14 +107,17 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--pg", action="store_true")
     ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--file", type=Path, help="reuse this generated file (written there if missing)")
     args = ap.parse_args()
     n = 20_000 if args.smoke else args.lines
     console = Console()
     d = Path(tempfile.mkdtemp(prefix="siyu-csv-"))
-    f = d / "pos_sales.csv"
-    t = time.perf_counter()
-    write_lines(f, n)
-    console.print(f"wrote {n:,} lines in {time.perf_counter() - t:.1f} s")
+    f = args.file or d / "pos_sales.csv"
+    if not f.exists():
+        t = time.perf_counter()
+        write_lines(f, n)
+        console.print(f"wrote {n:,} lines in {time.perf_counter() - t:.1f} s")
+    n = sum(1 for _ in open(f, "rb")) - 1
     s_sec, summary = siyu_import(f, args.pg)
     p_sec = peer(f)
     table = Table("loader", "lines", "seconds", "lines/s", "10M lines at this rate",
@@ -122,8 +126,12 @@ def main() -> None:
                      ("peer: csv + sqlite3 executemany", p_sec)):
         table.add_row(who, f"{n:,}", f"{sec:.1f}", f"{n / sec:,.0f}", f"{10_000_000 / (n / sec):,.0f} s")
     console.print(table)
-    console.print(summary.strip().splitlines()[-6:] if summary else "")
-    print(f"seconds: siyu {s_sec:.1f} peer {p_sec:.1f}")
+    for line in summary.strip().splitlines()[-8:]:
+        console.print(line)
+    took = dict(re.findall(r"(\w+) ([0-9.]+) s", next(x for x in summary.splitlines() if x.startswith("took:"))))
+    console.print(f"import phase {took['import']} s ({n / float(took['import']):,.0f} lines/s), then OneID "
+                  f"{took['oneid']} s, loyalty {took['loyalty']} s, lake {took['lake']} s, tags {took['tags']} s")
+    print(f"seconds: siyu {s_sec:.1f} (import {took['import']}) peer {p_sec:.1f}")
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -52,10 +53,13 @@ def import_command(
     from siyu.cli.pipeline import after_import
 
     rt = start()
+    started = time.perf_counter()
     try:
         reports = run_import(rt, path, mapping)
     except UnreadableFile as exc:
         err_console.print(f"[red]cannot import {exc.path}: {exc.problem}[/red]")
         raise typer.Exit(2) from None
+    timings = {"import": time.perf_counter() - started}
     print_reports(reports)
-    after_import(rt)
+    timings.update(after_import(rt))
+    console.print("took: " + " · ".join(f"{k} {v:.1f} s" for k, v in timings.items()))

@@ -114,3 +114,31 @@ def test_bad_mapping_fails_cleanly(sqlite_rt: Runtime, tmp_path: Path, spec: str
     mapping.write_text(spec, encoding="utf-8")
     with pytest.raises(UnreadableFile):
         run_import(sqlite_rt, _csv(tmp_path / "orders.csv", ROWS), mapping)
+
+
+def test_a_vendor_workbook_beside_its_mapping_in_a_directory(rt: Runtime, tmp_path: Path) -> None:
+    """The generator's member workbook from a previous SaaS vendor (Excel date cells, 男/女) is found by
+    its mapping file in a directory import, accepted whole, and changes nothing the second time."""
+    from datetime import date
+
+    from siyu.synth.writers import legacy
+
+    reg = pa.array([1_700_000_000, 1_600_000_000, 1_650_000_000])
+    cols = {"openid": pa.array([f"oLegacyOpenId{i:011d}" for i in range(3)]),
+            "unionid": pa.array([f"uLegacyUnion{i:012d}" for i in range(3)]),
+            "member_no": pa.array(["M0000001", "M0000002", "M0000003"]),
+            "phone": pa.array(["13912345601", "13912345602", None]),
+            "name": pa.array(["王芳", "李娜", "张伟"]), "gender": pa.array(["F", "F", "M"]),
+            "birthday": pa.array(["1990-05-01", None, "1985-12-31"]),
+            "store_code": pa.array([None, None, None], pa.string()),
+            "guide_code": pa.array([None, None, None], pa.string()), "source": pa.array(["门店海报"] * 3)}
+    legacy.write(tmp_path / "brand", cols, reg.to_numpy(), share=1.0)
+    [r] = run_import(rt, tmp_path / "brand")
+    assert (r.connector, r.read, r.inserted, r.rejected) == ("mapped_members", 3, 3, 0)
+    [again] = run_import(rt, tmp_path / "brand")
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 0)
+    with rt.db.read_only() as s:
+        got = dict(s.execute(select(Profile.external_id, Profile.birthday)).all())
+        genders = sorted(s.scalars(select(Profile.gender)).all())
+    assert got["oLegacyOpenId00000000000"] == date(1990, 5, 1) and got["oLegacyOpenId00000000001"] is None
+    assert genders == ["F", "F", "M"]

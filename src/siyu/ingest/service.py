@@ -22,6 +22,7 @@ from siyu.core.errors import UnreadableFile
 from siyu.identity.profiles import Lookups, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.connectors.base import Connector
+from siyu.ingest.connectors.mapped import MappedFile, Mapping, mapping_beside
 from siyu.ingest.connectors.registry import connector_for, files_in
 from siyu.ingest.connectors.tmall import detail_sibling
 from siyu.ingest.memo import ProfileMemo
@@ -73,7 +74,7 @@ def plan(path: Path) -> list[PlannedFile]:
     """Every file under ``path`` with its connector, in dependency order. Raises UnreadableFile for the
     first file that is missing, empty, garbled or of an unknown format — before anything is written."""
     files = files_in(path)
-    planned = [PlannedFile(f, connector_for(f)) for f in files]
+    planned = [PlannedFile(f, _mapped_or_detected(f)) for f in files]
     in_batch = {p.path for p in planned}
     kept = []
     for p in planned:
@@ -84,10 +85,13 @@ def plan(path: Path) -> list[PlannedFile]:
     return sorted(kept, key=lambda p: (p.connector.priority, str(p.path)))
 
 
+def _mapped_or_detected(f: Path) -> Connector:
+    mapping = mapping_beside(f)
+    return MappedFile(Mapping(mapping)) if mapping else connector_for(f)
+
+
 def plan_mapped(path: Path, mapping: Path) -> list[PlannedFile]:
     """``path`` (one file) read through a column mapping instead of by detection."""
-    from siyu.ingest.connectors.mapped import MappedFile, Mapping
-
     if not path.is_file():
         raise UnreadableFile(str(path), "a mapped import reads one file")
     return [PlannedFile(path, MappedFile(Mapping(mapping)))]

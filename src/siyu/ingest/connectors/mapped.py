@@ -35,6 +35,7 @@ from siyu.ingest.schemas import Record, Reject
 
 KINDS = {"members": MiniMembers(), "orders": MiniOrders(), "refunds": MiniRefunds(), "events": Events()}
 INTEGER_FIELDS = {"line_no", "items.line_no", "items.quantity"}
+DATE_FIELDS = {"birthday"}
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "excel", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".parquet": "parquet"}
 
@@ -132,6 +133,8 @@ def _pick(mapping: Mapping, row: dict[str, Any], field: str) -> Any:
         value = mapping.defaults.get(field)
     if value is None or value == "":
         return None
+    if field in DATE_FIELDS and isinstance(value, datetime) and value.time() == datetime.min.time():
+        value = value.date()  # Excel has no date type: a date cell is read back as midnight
     value = _text(value)
     translate = mapping.values.get(field)
     if translate is not None and str(value) in translate:
@@ -141,14 +144,23 @@ def _pick(mapping: Mapping, row: dict[str, Any], field: str) -> Any:
     return value
 
 
+def mapping_beside(path: Path) -> Path | None:
+    """``sales.xlsx`` → ``sales.mapping.yaml`` when that file exists."""
+    candidate = path.with_name(path.stem + ".mapping.yaml")
+    return candidate if candidate.is_file() else None
+
+
 class MappedFile:
-    """Not detected by content: chosen with ``siyu import FILE --mapping MAPPING.yaml``."""
+    """Not detected by content: chosen with ``siyu import FILE --mapping MAPPING.yaml``, or by a
+    ``NAME.mapping.yaml`` lying next to ``NAME.csv`` (or .xlsx, .parquet …) in an imported directory."""
 
     name, priority = "mapped", 50
 
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
         self.name = f"mapped_{mapping.kind}"
+        # in a directory import, mapped members load before orders, orders before refunds
+        self.priority = KINDS[str(mapping.kind)].priority + 1
 
     def detect(self, _probe: Any) -> bool:
         return False

@@ -9,6 +9,7 @@ from siyu.ingest.connectors.base import Connector, Probe
 from siyu.ingest.connectors.canonical import Guides, Products, Skus, Stores
 from siyu.ingest.connectors.douyin import DouyinOrders
 from siyu.ingest.connectors.jd import JdOrders
+from siyu.ingest.connectors.mapped import mapping_beside
 from siyu.ingest.connectors.miniprogram import Events, MiniMembers, MiniOrders, MiniRefunds
 from siyu.ingest.connectors.pos import PosMembers, PosReturns, PosSales
 from siyu.ingest.connectors.taobao_top import TopRefunds, TopTrades
@@ -24,6 +25,8 @@ CONNECTORS: tuple[Connector, ...] = (
     MiniOrders(), MiniRefunds(), Events(), WecomContacts(),
 )
 SUFFIXES = {".csv", ".jsonl", ".json", ".ndjson", ".txt"}
+# read only through a mapping file beside them (no platform writes these)
+MAPPED_SUFFIXES = {".xlsx", ".parquet"}
 
 
 def probe(path: Path) -> Probe:
@@ -66,7 +69,9 @@ def files_in(path: Path) -> list[Path]:
     found = []
     for f in sorted(path.rglob("*")):
         rel = f.relative_to(path).parts
-        if f.is_file() and f.suffix.lower() in SUFFIXES and not any(p.startswith(("_", ".")) for p in rel):
+        if any(p.startswith(("_", ".")) for p in rel) or not f.is_file():
+            continue
+        if f.suffix.lower() in SUFFIXES or (f.suffix.lower() in MAPPED_SUFFIXES and mapping_beside(f)):
             found.append(f)
     if not found:
         raise UnreadableFile(str(path), "the directory holds no CSV or JSON Lines files")

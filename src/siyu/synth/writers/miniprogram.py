@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from siyu.synth.behaviour import COMPLETED, CREATED_CANCELLED, MINI, PAID, SHIPPED
 from siyu.synth.text import Json, concat, digits, group_offsets, iso_beijing, json_array, scramble, take, yuan
 from siyu.synth.world import COLOURS, SIZES
+from siyu.synth.writers import legacy
 from siyu.synth.writers.common import write_lines
 
 SOURCES = ("公众号推文", "门店海报", "老客推荐", "直播间", "包裹卡", "导购分享")
@@ -38,18 +39,20 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     guide = np.where(via_guide, pop.guide[reg], 0)
     store = np.where(via_guide, pop.home_store[reg], 0)
     src = np.where(via_guide, 5, rng.integers(0, 5, size=len(reg)))
-    members = (Json()
-               .s("openid", ids.openid.take(p)).s("unionid", ids.unionid.take(p))
-               .s("member_no", ids.card_no.take(pa.array(pop.mini_card_seq[reg])))
-               .s("phone", ids.phone.take(p)).s("name", ids.name.take(p))
-               .s("gender", take(["M", "F"], pop.female[reg].astype(int)))
-               .s("birthday", ids.birthday.take(p).cast(pa.string()))
-               .s("registered_at", iso_beijing(reg_ts))
-               .s("store_code", pc.if_else(pa.array(via_guide), take(org.store_code, store), None))
-               .s("guide_code", pc.if_else(pa.array(via_guide), take(org.guide_code, guide), None))
-               .s("source", take(SOURCES, src))
-               .build())
-    counts["miniprogram/members.jsonl"] = write_lines(members, brand.out / "miniprogram/members.jsonl")
+    fields = {
+        "openid": ids.openid.take(p), "unionid": ids.unionid.take(p),
+        "member_no": ids.card_no.take(pa.array(pop.mini_card_seq[reg])), "phone": ids.phone.take(p),
+        "name": ids.name.take(p), "gender": take(["M", "F"], pop.female[reg].astype(int)),
+        "birthday": ids.birthday.take(p).cast(pa.string()), "registered_at": iso_beijing(reg_ts),
+        "store_code": pc.if_else(pa.array(via_guide), take(org.store_code, store), None),
+        "guide_code": pc.if_else(pa.array(via_guide), take(org.guide_code, guide), None),
+        "source": take(SOURCES, src),
+    }
+    members = Json()
+    for k, v in fields.items():
+        members = members.s(k, v)
+    counts["miniprogram/members.jsonl"] = write_lines(members.build(), brand.out / "miniprogram/members.jsonl")
+    counts.update(legacy.write(brand.out, fields, reg_ts))
 
     oi = np.flatnonzero(o.channel == MINI)
     n = len(oi)

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 from openpyxl import Workbook
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))
 HEADERS = {"openid": "会员OpenID", "unionid": "UnionID", "member_no": "会员卡号", "phone": "手机号",
            "name": "姓名", "gender": "性别", "birthday": "生日", "registered_at": "注册时间",
            "store_code": "开卡门店", "guide_code": "专属导购", "source": "注册来源"}
@@ -61,7 +62,8 @@ def write(out: Path, columns: dict[str, pa.Array], reg_ts: np.ndarray, share: fl
         for k in HEADERS:
             if k == "registered_at":
                 # Excel holds wall-clock time without a zone: Beijing time, as the vendor's console showed it
-                row.append(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=int(reg_ts[i]) + 8 * 3600))
+                at = dt.datetime.fromtimestamp(int(reg_ts[i]), BEIJING)
+                row.append(at.replace(tzinfo=None))
             elif k == "gender":
                 row.append({"M": "男", "F": "女"}.get(rows[k][j] or "", ""))
             elif k == "birthday":

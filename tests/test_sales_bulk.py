@@ -154,3 +154,22 @@ def test_columns_and_records_leave_the_same_database(db_url: str, tmp_path: Path
     assert read_sales(first) is not None and read_sales(later) is not None and read_sales(brand_sales) is not None
     _both(db_url, tmp_path, monkeypatch, [first, first, later, brand_sales, brand_sales],
           before=tmp_path / "brand")
+
+
+def test_reserving_ids_on_sqlite_holds_the_write_lock(sqlite_rt: Runtime) -> None:
+    """Explicit ids are max + 1 only while nobody else can write: after ``hold_write_lock`` another
+    connection's insert must wait (here: fail at once) until our transaction ends."""
+    import sqlite3
+
+    from siyu.core.columns import hold_write_lock, reserve_ids
+    from siyu.models import Order
+
+    path = sqlite_rt.settings.resolved_database_url.split("///", 1)[1]
+    with sqlite_rt.db.unit_of_work() as s:
+        hold_write_lock(s, Order)
+        ids = reserve_ids(s, Order, 3)
+        other = sqlite3.connect(path, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("CREATE TABLE lock_probe (x INTEGER)")  # any write at all
+        other.close()
+    assert ids.tolist() == [1, 2, 3]

@@ -64,7 +64,7 @@ def import_frame(imp: Importer, path: Path, frame: SalesFrame, report: FileRepor
         hashes = fingerprints(o, it, local)
         keep = np.ones(o.num_rows, dtype=bool)
         if check:
-            keep = _changed_and_unchanged(imp, o, it, local, hashes, report)
+            keep = _changed_and_unchanged(imp, shop_id, o, it, local, hashes, report)
         _insert_new(imp, shop_id, o.filter(pa.array(keep)), it.filter(pa.array(keep[local])),
                     np.cumsum(keep)[local[keep[local]]] - 1, [h for h, k in zip(hashes, keep, strict=True) if k],
                     skus, waiting, report)
@@ -110,11 +110,10 @@ def fingerprints(o: pa.Table, it: pa.Table, local: np.ndarray) -> list[str]:
     return [md5(t, usedforsecurity=False).hexdigest() for t in text.to_pylist()]
 
 
-def _changed_and_unchanged(imp: Importer, o: pa.Table, it: pa.Table, local: np.ndarray, hashes: list[str],
-                           report: FileReport) -> np.ndarray:
+def _changed_and_unchanged(imp: Importer, shop_id: int, o: pa.Table, it: pa.Table, local: np.ndarray,
+                           hashes: list[str], report: FileReport) -> np.ndarray:
     """Receipts already stored: unchanged ones are counted, changed ones rewritten by ``write_orders``.
     Returns the mask of receipts that are new."""
-    shop_id = imp._shop("pos", *SHOP)
     stored = repo.order_hashes(imp.s, shop_id, o["receipt"].combine_chunks())
     if not stored:
         return np.ones(o.num_rows, dtype=bool)

@@ -97,5 +97,6 @@ async def wecom_message(request: Request) -> PlainTextResponse:
     except BadSignature as exc:
         return PlainTextResponse(exc.message, status_code=403)
 
-    await run_in_threadpool(rt.db.run, lambda s: receive_contact_change(s, rt.vault, msg))
-    return PlainTextResponse("success")
+    outcome = await run_in_threadpool(rt.db.run, lambda s: receive_contact_change(s, rt.vault, msg))
+    # WeCom reads only the body; the header tells a replay or a log what became of the message.
+    return PlainTextResponse("success", headers={"X-Siyu-Outcome": outcome})

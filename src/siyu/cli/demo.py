@@ -12,6 +12,7 @@ from siyu.bootstrap import Runtime, start
 from siyu.cli.importer import print_reports, run_import
 from siyu.cli.pipeline import after_import
 from siyu.cli.progress import console, step_progress
+from siyu.cli.webhooks import print_outcomes, replay_in_process
 from siyu.synth.generate import DEFAULT_END, generate
 
 PREPARED = "demo.prepared"
@@ -47,6 +48,10 @@ def prepare_demo(rt: Runtime, members: int, seed: int) -> dict[str, float]:
     t = time.perf_counter()
     print_reports(run_import(rt, brand))
     timings["import"] = time.perf_counter() - t
+    # What the platforms pushed since the exports were pulled, through the real webhook endpoints.
+    t = time.perf_counter()
+    print_outcomes(replay_in_process(rt, brand / "_pushes"))
+    timings["pushes"] = time.perf_counter() - t
     timings.update(after_import(rt))
     with rt.db.unit_of_work() as s:
         advance_watermark(s, PREPARED, digest)

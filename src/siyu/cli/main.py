@@ -10,6 +10,7 @@ from siyu.cli.apikeys import app as apikeys
 from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
 from siyu.cli.importer import import_command
 from siyu.cli.synth import synth
+from siyu.cli.webhooks import app as webhooks
 
 app = typer.Typer(help="Siyu (私域): a self-hosted private-domain member platform.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -31,6 +32,7 @@ db = typer.Typer(help="The operational database.", no_args_is_help=True)
 db.command("upgrade")(db_upgrade)
 app.add_typer(db, name="db")
 app.add_typer(apikeys, name="apikey")
+app.add_typer(webhooks, name="webhooks")
 
 
 def main() -> None:

@@ -48,3 +48,13 @@ class UnreadableFile(SiyuError):
 
 class ConfigurationError(SiyuError):
     status = 500
+
+
+class BadSignature(SiyuError):
+    """A push or callback whose signature does not match: refused before its body is read."""
+
+    status = 401
+
+
+class NotConfigured(SiyuError):
+    status = 503

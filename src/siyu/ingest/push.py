@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
-from siyu.core.errors import SiyuError
+from siyu.core.errors import BadSignature, NotConfigured, SiyuError
 from siyu.ingest import normalize as nz
 from siyu.ingest import repository as repo
 from siyu.ingest.connectors.api import text, yuan
@@ -38,13 +38,7 @@ from siyu.ingest.orders import LIFECYCLE, apply_status
 from siyu.ingest.schemas import OrderIn, RefundIn
 from siyu.ingest.service import Importer
 
-
-class BadSignature(SiyuError):
-    status = 401
-
-
-class NotConfigured(SiyuError):
-    status = 503
+__all__ = ["BadSignature", "NotConfigured", "receive_douyin", "receive_youzan", "verify_douyin", "verify_youzan"]
 
 
 @dataclass

@@ -24,6 +24,7 @@ from siyu.synth.text import (
     take,
 )
 from siyu.synth.world import COLOURS, SIZES
+from siyu.synth.writers import pushes
 from siyu.synth.writers.common import append_lines
 
 SHOP_ID = 4_263_918
@@ -70,17 +71,41 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
             oi = all_orders[start: start + step]
             a, b = np.searchsorted(line_orders, [oi[0], oi[-1] + 1])
             append_lines(fh, _pages(brand, rng, oi, all_lines[a:b], start // PAGE, total))
-    return {path: total}
+    return {path: total, **pushes.douyin(brand, SHOP_ID, _last_week(brand, all_orders, all_lines))}
+
+
+def _state(o, oi: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    st, full = o.status[oi], o.refund_full[oi]
+    return np.select([st == CREATED_CANCELLED, full & (st == PAID), full, st == PAID, st == SHIPPED,
+                      st == COMPLETED], ["cancelled", "refunded_before_ship", "refunded_after_receipt", "paid",
+                                         "shipped", "completed"], "completed")
+
+
+def _last_week(brand, all_orders: np.ndarray, all_lines: np.ndarray) -> list[dict]:  # type: ignore[no-untyped-def]
+    """What Douyin pushed about the last week's orders: their steps, and the after-sales of their lines."""
+    o, ln = brand.orders, brand.lines
+    oi = all_orders[o.ts[all_orders] >= pushes.since(brand)]
+    li = all_lines[np.isin(ln.order[all_lines], oi)]
+    subs = sub_order_ids(li).to_pylist()
+    lines: dict[int, list[int]] = {}
+    for k, order in enumerate(ln.order[li].tolist()):
+        lines.setdefault(order, []).append(k)
+    out = []
+    for i, p_id, state in zip(oi.tolist(), order_ids(oi).to_pylist(), _state(o, oi).tolist(), strict=True):
+        ks = lines.get(i, [])
+        out.append({"p_id": p_id, "s_ids": [subs[k] for k in ks], "state": state,
+                    "pay_time": int(o.paid_ts[i]), "ship_time": int(o.paid_ts[i]) + 86400,
+                    "finish_time": int(o.done_ts[i]), "update_time": int(max(o.ts[i], o.refund_ts[i])),
+                    "refunds": [(subs[k], int(ln.refunded_fen[li[k]]), int(o.refund_ts[i]))
+                                for k in ks if ln.refunded_fen[li[k]] > 0]})
+    return out
 
 
 def _pages(brand, rng, oi: np.ndarray, li: np.ndarray, first_page: int, total: int) -> pa.Array:  # type: ignore[no-untyped-def]
     o, ln, ids, cat = brand.orders, brand.lines, brand.ids, brand.cat
     n = len(oi)
     st = o.status[oi]
-    full = o.refund_full[oi]
-    key = np.select([st == CREATED_CANCELLED, full & (st == PAID), full, st == PAID, st == SHIPPED,
-                     st == COMPLETED], ["cancelled", "refunded_before_ship", "refunded_after_receipt", "paid",
-                                        "shipped", "completed"], "completed")
+    key = _state(o, oi)
     order_status = np.array([STATES[k][0] for k in STATES])
     keys = list(STATES)
     kidx = np.array([keys.index(k) for k in key]) if n else np.zeros(0, int)

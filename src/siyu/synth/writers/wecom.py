@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from siyu.synth.text import Json, concat, digits, json_array, random_tokens, take
+from siyu.synth.writers import pushes
 from siyu.synth.writers.common import write_lines
 
 PAGE = 100
@@ -70,4 +71,9 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
                  .s("next_cursor", cursor).build())
     path = "wecom/external_contacts.jsonl"
     write_lines(responses, brand.out / path)
-    return {path: n}
+    # Friends made in the last week also reached the brand as WeCom's change_external_contact callbacks.
+    recent = np.flatnonzero(add_ts >= pushes.since(brand))
+    callbacks = list(zip(ids.external_userid.take(p).take(pa.array(recent)).to_pylist(),
+                         take(org.guide_code, guide[recent]).to_pylist(), add_ts[recent].tolist(),
+                         state_text.take(pa.array(recent)).to_pylist(), strict=True))
+    return {path: n, **pushes.wecom(brand, callbacks)}

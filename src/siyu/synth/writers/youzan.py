@@ -2,7 +2,8 @@
 
 Amounts are yuan strings, times Beijing time; Youzan knows the buyer by ``yz_open_id`` and, being the
 brand's own store, by the phone in clear. Refunds are listed in ``refund_order`` per trade: one per
-refunded line (naming it in ``oids``) and one for the postage of a trade refunded in full.
+refunded line (naming it in ``oids``) and one for the postage of a trade refunded in full. The last
+week's trades are not in the export: they are Youzan's trade pushes (``_pushes/youzan.jsonl``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from siyu.synth.text import (
     yuan,
 )
 from siyu.synth.world import COLOURS, SIZES
+from siyu.synth.writers import pushes
 from siyu.synth.writers.common import write_lines
 
 KDT_ID = 44_001_234
@@ -94,6 +96,11 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     full = (Json().raw("order_info", info).raw("buyer_info", buyer).raw("pay_info", pay).raw("address_info", addr)
             .raw("orders", item_lists).build())
     entries = Json().raw("full_order_info", full).raw("refund_order", refund_lists).build()
+    # The export was pulled a week before the end; the trades since then reached the brand as pushes.
+    recent = o.ts[oi] >= pushes.since(brand)
+    counts = pushes.youzan(brand, KDT_ID, entries.filter(pa.array(recent)).to_pylist(), update[recent])
+    entries = entries.filter(pa.array(~recent))
+    n = len(entries)
     pages = (n + PAGE - 1) // PAGE
     lists = json_array(entries, np.minimum(np.arange(pages + 1) * PAGE, n))
     data = Json().n("total_results", np.full(pages, n)).raw("full_order_info_list", lists).build()
@@ -101,4 +108,4 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
             .const("code", "200").const("success", "true").const("message", '"successful"').raw("data", data).build())
     path = "youzan/trades_sold_get.jsonl"
     write_lines(resp, brand.out / path)
-    return {path: n}
+    return {path: n, **counts}

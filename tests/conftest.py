@@ -91,6 +91,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+# order_items has no row-level foreign keys (models.orders.OrderItem): the importer must leave no orphan
+ORPHANS = """SELECT 'order', i.id FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL
+ UNION ALL SELECT 'sku', i.id FROM order_items i LEFT JOIN skus k ON k.id = i.sku_id
+ WHERE i.sku_id IS NOT NULL AND k.id IS NULL"""
+
+
 def make_settings(home: Path, db_url: str | None = None, **extra: object) -> Settings:
     return Settings(home=home, database_url=db_url, secret_key=TEST_KEY, _env_file=None, **extra)  # type: ignore[call-arg]
 

@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from conftest import ORPHANS
 from siyu.cli.importer import run_import
 from siyu.cli.main import app
 from siyu.cli.pipeline import after_import
@@ -50,6 +51,8 @@ def test_import_counts_and_idempotent(rt, small_brand: Path) -> None:
     assert after_first["orders"] == expected["orders"]
     assert after_first["events"] == expected["events"]
     assert after_first["order_items"] > after_first["orders"]
+    with rt.db.read_only() as s:
+        assert s.execute(text(ORPHANS)).all() == []
 
     again = run_import(rt, small_brand)
     assert sum(r.inserted for r in again) == 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from conftest import make_settings
+from conftest import ORPHANS, make_settings
 from siyu.bootstrap import Runtime, start
 from siyu.cli.importer import run_import
 from siyu.ingest.connectors.pos import PosSales
@@ -65,7 +65,8 @@ REFUNDS = "SELECT r.external_id, o.external_id, r.amount_fen, r.line_no FROM ref
 def _state(rt: Runtime) -> dict[str, Any]:
     with rt.db.read_only() as s:
         return {name: sorted(tuple(str(v) for v in row) for row in s.execute(text(q)))
-                for name, q in (("orders", ORDERS), ("items", ITEMS), ("profiles", PROFILES), ("refunds", REFUNDS))}
+                for name, q in (("orders", ORDERS), ("items", ITEMS), ("profiles", PROFILES), ("refunds", REFUNDS),
+                                ("orphans", ORPHANS))}
 
 
 def _rejects(report_path: str | None) -> list[tuple[str, ...]]:
@@ -111,6 +112,7 @@ def _both(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steps: l
         rt.db.dispose()
     for (sum_c, state_c), (sum_r, state_r) in zip(results["columns"], results["records"], strict=True):
         assert sum_c == sum_r
+        assert state_c["orphans"] == state_r["orphans"] == []
         for table in state_c:
             assert state_c[table] == state_r[table], table
 

@@ -156,8 +156,17 @@ def reserve_ids(session: Session, model: Any, n: int) -> np.ndarray:
     conn = session.connection()
     name = table_of(model).name
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                            {"t": name, "n": n}).scalars().all()
+        # Draw into a temporary table and fetch only its bounds: with no other writer at that moment the
+        # draws are one run (max - min + 1 = n) and the ids are an arange; otherwise they are fetched one
+        # by one. Fetching four million ids as rows took 15 s of a 10M-line import (py-spy).
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_reserved (v BIGINT)")
+        conn.exec_driver_sql("TRUNCATE siyu_reserved")
+        conn.execute(text("INSERT INTO siyu_reserved SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                          "FROM generate_series(1, :n)"), {"t": name, "n": n})
+        low, high = conn.exec_driver_sql("SELECT min(v), max(v) FROM siyu_reserved").one()
+        if high - low + 1 == n:
+            return np.arange(low, high + 1, dtype=np.int64)
+        rows = conn.exec_driver_sql("SELECT v FROM siyu_reserved ORDER BY v").scalars().all()
         return np.asarray(rows, dtype=np.int64)
     t = table_of(model)
     top = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.core.bulk import chunks, insert_many, update_many
 from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys
 from siyu.core.tables import to_arrow
-from siyu.models import Event, Identity, Order, Person, PersonMerge, Profile, ProfileIdentity
+from siyu.models import Channel, Event, Identity, Order, Person, PersonMerge, Profile, ProfileIdentity
 
 PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name_enc.is_(None).label("no_name"),
                  Profile.address_enc.is_(None).label("no_address"), Profile.gender, Profile.birthday, Profile.province, Profile.city,
@@ -75,6 +75,14 @@ def profile_persons(session: Session) -> pa.Table:
                            .order_by(Profile.id)).yield_per(50_000)
     return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
                                      ("channel_id", pa.int64())]))
+
+
+def profile_keys(session: Session) -> pa.Table:
+    """Every profile as (channel code, external id, person id or null)."""
+    rows = session.execute(select(Channel.code, Profile.external_id, Profile.person_id)
+                           .join(Channel, Channel.id == Profile.channel_id).order_by(Profile.id)).yield_per(50_000)
+    return to_arrow(rows, pa.schema([("channel", pa.string()), ("external_id", pa.string()),
+                                     ("person_id", pa.int64())]))
 
 
 def identity_links(session: Session, kinds: Iterable[str]) -> pa.Table:

@@ -1,0 +1,75 @@
+"""``siyu oneid evaluate``: pairwise scores checked against pairs counted one by one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from siyu.analytics.engine import connect
+from siyu.analytics.evaluate import pair_scores
+from siyu.cli.importer import run_import
+from siyu.cli.main import app
+from siyu.identity.evaluation import evaluate, read_truth
+from siyu.identity.service import resolve_identities
+from siyu.models import Channel, Profile
+
+
+def _pairs(assign: dict[str, str]) -> set[frozenset[str]]:
+    groups = defaultdict(list)
+    for key, cluster in assign.items():
+        groups[cluster].append(key)
+    return {frozenset(p) for members in groups.values() for p in combinations(sorted(members), 2)}
+
+
+def test_pair_scores_equal_counted_pairs() -> None:
+    predicted = {"a": "1", "b": "1", "c": "1", "d": "2", "e": "2", "f": "3", "x": "9"}
+    truth = {"a": "P", "b": "P", "c": "Q", "d": "Q", "e": "Q", "f": "R", "y": "S"}
+    with connect() as con:
+        sc = pair_scores(con, pa.table({"key": list(predicted), "cluster": list(predicted.values())}),
+                         pa.table({"key": list(truth), "cluster": list(truth.values())}))
+    common = set(predicted) & set(truth)
+    p = _pairs({k: predicted[k] for k in common})
+    t = _pairs({k: truth[k] for k in common})
+    assert (sc.predicted_pairs, sc.true_pairs, sc.correct_pairs) == (len(p), len(t), len(p & t)) == (4, 4, 2)
+    assert (sc.records, sc.missing, sc.extra) == (6, 1, 1)
+    assert sc.precision == 0.5 and sc.recall == 0.5
+    assert sc.over_merged.to_pylist() == [{"cluster": "1", "records": 3, "people": 2}]
+
+
+def test_evaluate_a_generated_brand(rt, small_brand: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_import(rt, small_brand)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    truth = read_truth(small_brand / "_truth")
+    with rt.db.read_only() as s:
+        sc = evaluate(s, truth)
+        rows = s.query(Channel.code, Profile.external_id, Profile.person_id).join(
+            Channel, Channel.id == Profile.channel_id).all()
+    predicted = {f"{c}\x1f{e}": str(p) for c, e, p in rows}
+    true = {f"{c}\x1f{e}": p for c, e, p in zip(*(truth[n].to_pylist() for n in ("channel", "external_id", "person")),
+                                                 strict=True)}
+    common = set(predicted) & set(true)
+    p = _pairs({k: predicted[k] for k in common})
+    t = _pairs({k: true[k] for k in common})
+    assert (sc.predicted_pairs, sc.true_pairs, sc.correct_pairs) == (len(p), len(t), len(p & t))
+    assert sc.records == len(common) > 1000
+    assert 0 < sc.recall <= 1 and 0 < sc.precision <= 1
+
+
+def test_evaluate_command_and_a_bad_truth_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIYU_HOME", str(tmp_path / "home"))
+    bad = tmp_path / "truth.parquet"
+    pq.write_table(pa.table({"channel": ["pos"], "external_id": ["C1"]}), bad)
+    out = CliRunner().invoke(app, ["oneid", "evaluate", "--truth", str(bad)])
+    assert out.exit_code == 1 and "no column 'person'" in " ".join(out.output.split())
+    good = tmp_path / "good.csv"
+    good.write_text("channel,external_id,person\npos,C1,P1\n")
+    out = CliRunner().invoke(app, ["oneid", "evaluate", "--truth", str(good)])
+    assert out.exit_code == 0, out.output
+    assert "precision" in out.output

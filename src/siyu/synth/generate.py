@@ -54,6 +54,8 @@ class Brand:
     receiver_phone: pa.StringArray
     rng: Callable[[str], np.random.Generator]
     counts: dict[str, int] = field(default_factory=dict)
+    # card sequence numbers shown at a POS till (set by the POS writer, read by the truth writer)
+    pos_cards_shown: np.ndarray | None = None
 
 
 def _rng_factory(seed: int) -> Callable[[str], np.random.Generator]:

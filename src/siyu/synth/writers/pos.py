@@ -46,6 +46,7 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
                          pop.is_member[ob] & (rng.random(len(oi)) < 0.6))
     card_seq = np.where(pop.join_channel[buyer] == 3, pop.card_seq[buyer], pop.mini_card_seq[buyer])
     card = pc.if_else(pa.array(shows[lo]), ids.card_no.take(pa.array(np.maximum(card_seq, 0))), "")
+    brand.pos_cards_shown = np.unique(card_seq[shows[lo] & (card_seq >= 0)])
     receipt = receipt_numbers(lo, o.store[lo], o.ts[lo], org.store_code)
     counts["pos/sales.csv"] = write_csv({
         "receipt_no": receipt,

@@ -49,10 +49,13 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     add("miniprogram", ids.openid.take(pa.array(mini)), mini)
     cards = np.flatnonzero(pop.join_channel == 3)
     add("pos", ids.card_no.take(pa.array(pop.card_seq[cards])), cards)
-    # Mini-program cards shown at a POS till become POS profiles too.
-    other = np.flatnonzero(pop.is_member & (pop.join_channel != 3))
+    # Mini-program cards shown at a POS till become POS profiles too (only those shown: a card no POS
+    # file names is no record).
+    shown = brand.pos_cards_shown if brand.pos_cards_shown is not None else np.zeros(0, np.int64)
+    other = np.flatnonzero(pop.is_member & (pop.join_channel != 3) & np.isin(pop.mini_card_seq, shown))
     add("pos", ids.card_no.take(pa.array(pop.mini_card_seq[other])), other)
-    also = np.flatnonzero(pop.also_joined_mini & (pop.mini_card_seq != pop.card_seq))
+    also = np.flatnonzero(pop.also_joined_mini & (pop.mini_card_seq != pop.card_seq)
+                          & np.isin(pop.mini_card_seq, shown))
     add("pos", ids.card_no.take(pa.array(pop.mini_card_seq[also])), also)
     friends = np.flatnonzero(pop.wecom_friend & (pop.guide >= 0))
     add("wecom", ids.external_userid.take(pa.array(friends)), friends)

@@ -91,8 +91,9 @@ def replay_in_process(rt: Runtime, folder: Path) -> dict[str, Counter[str]]:
 
 
 def print_outcomes(results: dict[str, Counter[str]]) -> None:
-    table = Table("file", "deliveries", "outcomes", title="webhook replay")
+    table = Table("file", "messages", "outcomes", title="webhook replay")
     for name, seen in results.items():
+        # a Douyin delivery carries up to 20 messages; outcomes are per message
         table.add_row(name, f"{sum(seen.values()):,}", " · ".join(f"{k} {v:,}" for k, v in sorted(seen.items())))
     console.print(table)
 

@@ -138,3 +138,40 @@ def _debug_entries(rt):  # type: ignore[no-untyped-def]
     with rt.db.read_only() as s:
         return s.execute(select(PointsEntry.member_id, PointsEntry.kind, PointsEntry.points, PointsEntry.source_ref,
                                 PointsEntry.idempotency_key)).all()
+
+
+def test_a_shared_phone_joins_only_profiles_of_one_name(rt, tmp_path: Path) -> None:
+    """Mother and son registered with one phone: the phone joins her two accounts (same name) but not
+    his card, and a profile without a name is joined to neither (it could be either of them)."""
+    phone = "13712345678"
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": phone, "name": "王芳", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": OPENID_B, "phone": phone, "registered_at": "2026-03-02T10:00:00+08:00"},
+    ])
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        f"LT0000000021,{phone},王 芳,F,1968-05-01,2026-01-01 10:00:00,,\n"
+        f"LT0000000022,{phone},李明,M,1995-09-01,2026-01-02 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    rep = pipeline(rt)
+    assert rep.split_by_name == 1 and rep.super_nodes == []
+    with rt.db.read_only() as s:
+        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+    assert persons[OPENID_A] == persons["LT0000000021"]  # "王 芳" and "王芳" are one name
+    assert len({persons[OPENID_A], persons["LT0000000022"], persons[OPENID_B]}) == 3
+    assert pipeline(rt).moved_profiles == 0
+
+
+def test_names_stored_before_the_index_are_indexed_by_the_next_run(rt, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": "13712345670", "name": "王芳", "registered_at": "2026-03-01T10:00:00+08:00"}])
+    run_import(rt, tmp_path / "members.jsonl")
+    with rt.db.unit_of_work() as s:
+        s.execute(update(Profile).values(name_bidx=None))
+    pipeline(rt)
+    with rt.db.read_only() as s:
+        assert s.scalars(select(Profile.name_bidx)).one() == rt.vault.blind_index("name", "王芳")

@@ -73,3 +73,20 @@ def test_evaluate_command_and_a_bad_truth_file(tmp_path: Path, monkeypatch: pyte
     out = CliRunner().invoke(app, ["oneid", "evaluate", "--truth", str(good)])
     assert out.exit_code == 0, out.output
     assert "precision" in out.output
+
+
+def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
+    """Buyer 10 sent one order, a gift, to member 1's phone; buyer 11 had two of three orders sent to
+    member 2's phone and one to member 1's. Only 11 ↔ 2 is the same person."""
+    from siyu.analytics.oneid import connected_components
+
+    profiles = pa.table({"profile_id": [1, 2, 10, 11], "channel_id": [5, 5, 1, 1],
+                         "name_bidx": pa.array([None] * 4, pa.string())})
+    links = pa.table({"profile_id": [1, 2], "node": ["phone:a", "phone:b"]})
+    receiver = pa.table({"profile_id": [10, 11, 11], "node": ["phone:a", "phone:b", "phone:a"],
+                         "orders": [1, 2, 1], "total_orders": [1, 3, 3]})
+    with connect() as con:
+        comps = connected_components(con, profiles, links, receiver, max_fanout=20, max_per_channel=2, blocked=[])
+    label = dict(zip(comps.labels["profile_id"].to_pylist(), comps.labels["component"].to_pylist(), strict=True))
+    assert label[11] == label[2]
+    assert len({label[1], label[2], label[10]}) == 3

@@ -25,22 +25,43 @@ class Components:
     labels: pa.Table  # profile_id, component (the smallest profile id in the component)
     super_nodes: pa.Table  # node, fanout, blocked
     rounds: int
+    split_by_name: int = 0  # shared identifiers whose profiles disagree on the name
 
 
 def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, links: pa.Table,
                          receiver: pa.Table, *, max_fanout: int, max_per_channel: int,
-                         blocked: list[str]) -> Components:
-    """profiles(profile_id, channel_id) · links(profile_id, node) ·
-    receiver(profile_id, node, orders, total_orders)."""
+                         blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email")) -> Components:
+    """profiles(profile_id, channel_id, name_bidx) · links(profile_id, node) ·
+    receiver(profile_id, node, orders, total_orders).
+
+    ``shared_kinds``: identifiers a family shares (one phone for mother and son). Such a node joins only
+    profiles that agree on the real name: where its named profiles disagree, each name forms its own
+    node and profiles without a name join nobody through it (they could belong to either)."""
     con.register("in_profiles", profiles)
     con.register("in_links", links)
     con.register("in_receiver", receiver)
     con.register("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
+    con.register("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE edges AS
+        CREATE OR REPLACE TEMP TABLE raw_edges AS
         SELECT DISTINCT profile_id, node FROM in_links
         UNION
-        SELECT profile_id, node FROM in_receiver WHERE orders >= 2 OR orders * 2 > total_orders
+        -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
+        -- and on most of them (a single order, or one of several receivers, may be a gift)
+        SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE edges AS
+        WITH named AS (
+            SELECT e.profile_id, e.node, p.name_bidx,
+                   split_part(e.node, ':', 1) IN (SELECT kind FROM in_shared) AS shared,
+                   count(DISTINCT p.name_bidx) OVER (PARTITION BY e.node) AS names
+            FROM raw_edges e JOIN in_profiles p USING (profile_id)
+        )
+        SELECT profile_id, CASE WHEN shared AND names > 1 THEN node || '#' || name_bidx ELSE node END AS node,
+               shared AND names > 1 AS split
+        FROM named
+        WHERE NOT (shared AND names > 1 AND name_bidx IS NULL)
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE fan AS
@@ -49,7 +70,7 @@ def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, lin
             FROM edges e JOIN in_profiles p USING (profile_id) GROUP BY 1, 2
         )
         SELECT node, sum(n) AS fanout, max(n) AS channel_fanout,
-               node IN (SELECT node FROM in_blocked) AS blocked
+               split_part(node, '#', 1) IN (SELECT node FROM in_blocked) AS blocked
         FROM per_channel GROUP BY node
     """)
     con.execute("""
@@ -88,8 +109,11 @@ def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, lin
         if changed == 0 or rounds > 100:
             break
     labels = con.sql("SELECT p AS profile_id, l AS component FROM lab ORDER BY p").to_arrow_table()
-    supers = con.sql("SELECT node, fanout, blocked FROM fan WHERE super ORDER BY fanout DESC").to_arrow_table()
-    return Components(labels=labels, super_nodes=supers, rounds=rounds)
+    # a node split by name is reported once, under its own identifier
+    supers = con.sql("SELECT split_part(node, '#', 1) AS node, max(fanout) AS fanout, bool_or(blocked) AS blocked "
+                     "FROM fan WHERE super GROUP BY 1 ORDER BY fanout DESC, node").to_arrow_table()
+    split = con.execute("SELECT count(DISTINCT split_part(node, '#', 1)) FROM edges WHERE split").fetchall()[0][0]
+    return Components(labels=labels, super_nodes=supers, rounds=rounds, split_by_name=split)
 
 
 def assign_persons(con: duckdb.DuckDBPyConnection, labels: pa.Table, current: pa.Table) -> pa.Table:

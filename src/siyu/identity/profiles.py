@@ -8,6 +8,7 @@ order must not rename a member.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,9 +117,22 @@ def record_profiles(session: Session, vault: Vault, lookups: Lookups,
     return ids, counts
 
 
+# Channels whose profile "name" is a chosen nickname, not a real name: it may not tell people apart.
+NICKNAME_CHANNELS = frozenset({"wecom"})
+
+
+def name_index(vault: Vault, channel: str, name: str | None) -> str | None:
+    """Blind index of a real name: NFKC, no spaces, lower case (``张 伟`` = ``张伟``, ``Li Na`` = ``lina``)."""
+    if not name or channel in NICKNAME_CHANNELS:
+        return None
+    norm = "".join(unicodedata.normalize("NFKC", name).split()).lower()
+    return vault.blind_index("name", norm) if norm else None
+
+
 def _new_row(vault: Vault, lk: Lookups, cid: int, p: ProfileIn, strong: bool, stamp: datetime) -> dict[str, Any]:
     return {
         "channel_id": cid, "external_id": p.external_id, "name_enc": vault.encrypt(p.name, "profile.name"),
+        "name_bidx": name_index(vault, p.channel, p.name),
         "gender": p.gender, "birthday": p.birthday, "province": p.province, "city": p.city,
         "district": p.district, "address_enc": vault.encrypt(p.address, "profile.address"),
         "registered_at": p.registered_at, "store_id": lk.store_id.get(p.store_code or ""),
@@ -143,6 +157,7 @@ def _changes(vault: Vault, lk: Lookups, old: Any, p: ProfileIn, strong: bool) ->
             change.update({k: v for k, v in plain.items() if v is not None})
             if p.name:
                 change["name_enc"] = vault.encrypt(p.name, "profile.name")
+                change["name_bidx"] = name_index(vault, p.channel, p.name)
             if p.address:
                 change["address_enc"] = vault.encrypt(p.address, "profile.address")
         return change
@@ -151,6 +166,7 @@ def _changes(vault: Vault, lk: Lookups, old: Any, p: ProfileIn, strong: bool) ->
             change[k] = v
     if p.name and old.no_name:
         change["name_enc"] = vault.encrypt(p.name, "profile.name")
+        change["name_bidx"] = name_index(vault, p.channel, p.name)
     if p.address and old.no_address:
         change["address_enc"] = vault.encrypt(p.address, "profile.address")
     return change

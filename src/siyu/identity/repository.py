@@ -71,10 +71,17 @@ def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
 
 # -- batch resolution -----------------------------------------------------------------------------
 def profile_persons(session: Session) -> pa.Table:
-    rows = session.execute(select(Profile.id, Profile.person_id, Profile.channel_id)
+    rows = session.execute(select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
                            .order_by(Profile.id)).yield_per(50_000)
     return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
-                                     ("channel_id", pa.int64())]))
+                                     ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
+
+
+def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
+    """(id, channel code, name_enc) of named profiles written before names were indexed."""
+    return list(session.execute(
+        select(Profile.id, Channel.code, Profile.name_enc).join(Channel, Channel.id == Profile.channel_id)
+        .where(Profile.name_enc.is_not(None), Profile.name_bidx.is_(None), Channel.code.not_in(list(skip_channels)))))
 
 
 def profile_keys(session: Session) -> pa.Table:

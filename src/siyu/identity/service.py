@@ -12,6 +12,7 @@ from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.identity import repository as repo
+from siyu.identity.profiles import NICKNAME_CHANNELS, name_index
 from siyu.ingest.schemas import JOINING_KINDS, PHONE
 
 
@@ -31,6 +32,7 @@ class ResolutionReport:
     merged: int = 0
     moved_profiles: int = 0
     rounds: int = 0
+    split_by_name: int = 0  # shared phones / emails whose profiles disagree on the name
     super_nodes: list[SuperNode] = field(default_factory=list)
 
 
@@ -40,6 +42,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     Idempotent: a second run over the same data changes nothing.
     """
     report = ResolutionReport()
+    _index_old_names(session, vault)
     profiles = repo.profile_persons(session)
     report.profiles = profiles.num_rows
     if profiles.num_rows == 0:
@@ -48,11 +51,12 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     receiver = repo.receiver_phone_counts(session)
     blocked = [f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist]
     with connect() as con:
-        comps = connected_components(con, profiles.select(["profile_id", "channel_id"]), links, receiver,
+        comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links, receiver,
                                      max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
         plan = assign_persons(con, comps.labels, profiles.select(["profile_id", "person_id"])).to_pydict()
     report.rounds = comps.rounds
+    report.split_by_name = comps.split_by_name
     stamp = now()
 
     needing = sorted({c for c, p in zip(plan["component"], plan["person_id"], strict=True) if p is None})
@@ -81,3 +85,11 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.super_nodes = [SuperNode(k[0], shown.get(k), f, b)
                           for k, f, b in zip(keys, sn["fanout"], sn["blocked"], strict=True)]
     return report
+
+
+def _index_old_names(session: Session, vault: Vault) -> None:
+    """Profiles stored before names were indexed get their index once (decrypting each name once)."""
+    rows = repo.names_without_index(session, NICKNAME_CHANNELS)
+    if rows:
+        repo.update_profiles(session, [{"id": pid, "name_bidx": name_index(vault, code, vault.decrypt(enc, "profile.name"))}
+                                       for pid, code, enc in rows])

@@ -43,6 +43,9 @@ class Profile(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Blind index of the real name (normalised), so OneID can tell two people sharing a phone apart
+    # without decrypting anything; null where the channel's "name" is a nickname (WeCom, WeChat).
+    name_bidx: Mapped[str | None] = mapped_column(String(32))
     gender: Mapped[str | None] = mapped_column(String(1))
     birthday: Mapped[date | None] = mapped_column(Date)
     province: Mapped[str | None] = mapped_column(String(32))

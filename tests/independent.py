@@ -113,6 +113,12 @@ def registrations(brand: Path) -> dict[tuple[str, str], datetime]:
     with open(brand / "pos" / "members.csv", encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
             regs[("pos", row["card_no"])] = _bj(row["registered_at"])
+    # joins in the Tmall store (会员通), as the member centre called them in
+    captured = brand / "_pushes" / "tmall_member.jsonl"
+    if captured.exists():
+        for line in open(captured, encoding="utf-8"):
+            d = json.loads(line)
+            regs[("tmall", "member:" + json.loads(d["body"])["nick"])] = _bj(d["query"]["timestamp"])
     return regs
 
 

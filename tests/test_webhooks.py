@@ -281,7 +281,7 @@ def test_generated_pushes_replay_through_the_endpoints(rt: Runtime, small_brand:
         before = s.scalar(select(func.count()).select_from(Order))
     first = replay_in_process(rt, folder)
     sent = {f.name: read_deliveries(f) for f in sorted(folder.glob("*.jsonl"))}
-    assert set(first) == {"douyin.jsonl", "wecom.jsonl", "youzan.jsonl"}
+    assert set(first) == {"douyin.jsonl", "tmall_member.jsonl", "wecom.jsonl", "youzan.jsonl"}
     retries = 0
     for name, deliveries in sent.items():
         assert not any(k.startswith("refused") for k in first[name]), (name, first[name])
@@ -292,6 +292,7 @@ def test_generated_pushes_replay_through_the_endpoints(rt: Runtime, small_brand:
     youzan = {d["body"] for d in sent["youzan.jsonl"]}
     assert first["youzan.jsonl"]["applied"] == len(youzan)
     assert first["wecom.jsonl"]["applied"] == len({d["body"] for d in sent["wecom.jsonl"]})
+    assert first["tmall_member.jsonl"]["applied"] == len({d["body"] for d in sent["tmall_member.jsonl"]})
     with rt.db.read_only() as s:
         after = s.scalar(select(func.count()).select_from(Order))
         wecom_events = s.scalar(select(func.count()).select_from(Event)
@@ -314,3 +315,41 @@ def test_replay_refuses_a_malformed_capture(tmp_path: Path) -> None:
     f.write_text('{"method":"POST","path":"/webhooks/youzan","headers":{},"body":"{}"}\n{"method":"POST"}\n')
     with pytest.raises(UnreadableFile, match="line 2: no 'path'"):
         read_deliveries(f)
+
+
+def _spi(rt: Runtime, method: str, body: dict[str, Any], secret: str = "s3cr3t-tmall") -> Any:
+    from siyu.ingest.tmall_member import spi_sign
+
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    params = {"method": method, "app_key": "12345678", "timestamp": "2026-05-01 10:00:00", "v": "2.0",
+              "sign_method": "md5", "format": "json"}
+    params["sign"] = spi_sign(secret, params, raw)
+    client = _client(rt, tmall_app_key="12345678", tmall_app_secret="s3cr3t-tmall")
+    return client.post("/webhooks/tmall/member", params=params, content=raw,
+                       headers={"Content-Type": "application/json"})
+
+
+def test_tmall_member_centre_register_bind_and_refusals(rt: Runtime) -> None:
+    """会员通 SPI: a signed register records the buyer's nick, open id and phone (so OneID can join them
+    to the brand's own member); a repeat changes nothing; a bad sign, a bad mobile, an unknown method
+    and the unanswered bind query are refused in the protocol's terms."""
+    from siyu.models import Identity
+
+    body = {"seller_name": "澜途运动官方旗舰店", "nick": "tb_小王", "mobile": "13912345678", "open_id": "AAHopenid1"}
+    r = _spi(rt, "tmall.mei.crm.member.register", body)
+    assert r.status_code == 200 and r.json()["register_code"] == "SUC", r.text
+    assert r.json()["member"] == {"nick": "tb_小王", "mobile": "13912345678", "extend": "", "point": 0, "level": 1}
+    assert r.headers["x-siyu-outcome"] == "applied"
+    again = _spi(rt, "tmall.mei.crm.member.register", body)
+    assert again.json()["register_code"] == "SUC" and again.headers["x-siyu-outcome"] == "duplicate"
+    with rt.db.read_only() as s:
+        assert s.scalars(select(Profile.external_id)).all() == ["member:tb_小王"]
+        assert sorted(s.scalars(select(Identity.kind)).all()) == ["phone", "taobao_nick", "taobao_open_uid"]
+
+    bad = _spi(rt, "tmall.mei.crm.bind", body, secret="wrong")
+    assert bad.status_code == 401 and bad.json()["failCode"] == "sign-check-failure"
+    assert _spi(rt, "tmall.mei.crm.bind", {**body, "mobile": "12345"}).json()["bind_code"] == "E05"
+    assert _spi(rt, "tmall.mei.crm.member.bind.query", body).json()["query_code"] == "E04"
+    assert _spi(rt, "tmall.mei.crm.unknown", body).status_code == 400
+    with rt.db.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(Profile)) == 1

@@ -8,6 +8,8 @@ decrypted ``echostr`` for URL verification and ``success`` for a message. A bad 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
@@ -23,6 +25,7 @@ from siyu.ingest.push import (
     verify_douyin,
     verify_youzan,
 )
+from siyu.ingest.tmall_member import receive_member_call, verify_spi
 from siyu.ingest.wecom_callback import (
     WecomCallbackConfig,
     WecomCrypto,
@@ -70,6 +73,28 @@ async def douyin(request: Request) -> JSONResponse:
 
     outcomes = await run_in_threadpool(rt.db.run, work)
     return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
+
+
+@router.post("/tmall/member", summary="Tmall brand member centre (会员通) SPI: register, bind, bind query")
+async def tmall_member(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    raw = await raw_body(request)
+    params = dict(request.query_params)
+    try:
+        body = verify_spi(params, raw, rt.settings.tmall_app_key, rt.settings.tmall_app_secret)
+    except BadSignature as exc:
+        # the refusal TOP's SPI and Qimen callers read
+        return JSONResponse({"success": False, "failCode": "sign-check-failure", "failMessage": exc.message},
+                            status_code=exc.status)
+    except SiyuError as exc:
+        return _failed(exc)
+
+    def work(s: Session) -> dict[str, Any]:
+        return receive_member_call(s, rt.vault, params, body)
+
+    answer = await run_in_threadpool(rt.db.run, work)
+    outcome = "duplicate" if answer.pop("duplicate", False) else ("applied" if "SUC" in answer.values() else "refused")
+    return JSONResponse(answer, headers={"X-Siyu-Outcome": outcome})
 
 
 def _wecom(request: Request) -> WecomCrypto:

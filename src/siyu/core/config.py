@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     youzan_client_secret: str | None = None
     douyin_app_key: str | None = None
     douyin_app_secret: str | None = None
+    # Tmall brand member centre (会员通) SPI: the Tmall app that signs the calls.
+    tmall_app_key: str | None = None
+    tmall_app_secret: str | None = None
     # WeCom callback: the Token and EncodingAESKey set on the callback page, and the corp id.
     # Without an EncodingAESKey the callback runs in plain mode (signed, not encrypted).
     wecom_token: str | None = None

@@ -56,6 +56,8 @@ class Brand:
     counts: dict[str, int] = field(default_factory=dict)
     # card sequence numbers shown at a POS till (set by the POS writer, read by the truth writer)
     pos_cards_shown: np.ndarray | None = None
+    # people who joined the brand's membership in its Tmall store (set by the Tmall writer)
+    tmall_members: np.ndarray | None = None
 
 
 def _rng_factory(seed: int) -> Callable[[str], np.random.Generator]:

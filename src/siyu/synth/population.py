@@ -60,7 +60,7 @@ class Population:
     pos_reg_phone: np.ndarray  # phone typed at the POS registration (sometimes the store's walk-in phone)
     wecom_friend: np.ndarray
     wecom_remark_phone: np.ndarray  # phone the guide typed into the contact's remark (0: none)
-    tmall_full_phone: np.ndarray  # their Tmall orders show the full phone (authorised via 会员通)
+    tmall_joined: np.ndarray  # joined the brand's membership in its Tmall store (会员通): Tmall sends their phone
     fav_category: np.ndarray
     warm_colour: np.ndarray
     cold_colour: np.ndarray
@@ -170,7 +170,7 @@ def build_population(rng: np.random.Generator, n: int, org: Organisation, n_days
         dropout=dropout, primary_channel=primary, home_store=home_store, guide=guide,
         is_member=is_member, join_channel=join_channel, join_day=join_day, also_joined_mini=also_mini,
         card_seq=card_seq, mini_card_seq=mini_card, pos_reg_phone=pos_reg_phone, wecom_friend=wecom,
-        wecom_remark_phone=remark, tmall_full_phone=rng.random(n) < 0.35, fav_category=fav_cat,
+        wecom_remark_phone=remark, tmall_joined=rng.random(n) < 0.35, fav_category=fav_cat,
         warm_colour=warm, cold_colour=cold, apparel_size=a_start + app, shoe_size=s_start + shoe,
         has_kids=kids, kids_size=k_start + kid_size, engagement=engagement,
     )

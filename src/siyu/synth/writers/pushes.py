@@ -2,7 +2,8 @@
 
 Not everything a brand knows arrives in an export. Since its last pull of the Youzan API a week before
 the end, Youzan pushed every new trade; Douyin pushed every status change and after-sale of the last
-week; WeCom called back for every new friend. The generator writes those deliveries one JSON object per
+week; WeCom called back for every new friend; and over the whole history Tmall's brand member centre
+(会员通) called for every buyer who joined the brand's membership in its Tmall store. The generator writes those deliveries one JSON object per
 line — ``method``, ``path``, ``query``, ``headers`` and the raw ``body`` — signed (WeCom: encrypted)
 with the demo apps' credentials, which it writes to ``_pushes/apps.json`` under the names of the
 settings that hold them (``youzan_client_secret`` …). The folder starts with an underscore because these
@@ -32,6 +33,8 @@ APPS = {
     "youzan_client_secret": "lantu-demo-youzan-secret-5f0e2c",
     "douyin_app_key": "7151238921365308935",
     "douyin_app_secret": "lantu-demo-douyin-secret-9b41d7",
+    "tmall_app_key": "34125678",
+    "tmall_app_secret": "lantu-demo-tmall-secret-71c2e8",
     "wecom_token": "LanTuSiyuDemoToken",
     "wecom_corp_id": "ww5e1f0c3a9b7d2e41",
     "wecom_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
@@ -89,6 +92,33 @@ def youzan(brand, kdt_id: int, trades: list[str], versions: np.ndarray) -> dict[
             "Content-Type": "application/json", "Client-Id": cid, "Event-Type": kind,
             "Event-Sign": hashlib.md5((cid + body + secret).encode()).hexdigest()}, body))
     return _write(brand, "youzan", out)
+
+
+# -- Tmall brand member centre (会员通): joins, over the whole history ------------------------------
+
+def tmall_members(brand, persons: np.ndarray, when: np.ndarray) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Member centre SPI calls for Tmall buyers who joined the brand's membership in its Tmall store:
+    ``bind`` when the brand already had them as members (by phone) by then, else ``register``."""
+    from siyu.synth.text import beijing_time
+
+    key, secret = APPS["tmall_app_key"], APPS["tmall_app_secret"]
+    pop, ids = brand.pop, brand.ids
+    known = pop.is_member[persons] & (brand.cal.unix_start + pop.join_day[persons] * 86400 <= when)
+    stamps = beijing_time(when).to_pylist()
+    nicks = ids.taobao_nick.take(persons).to_pylist()
+    ouids = ids.taobao_open_uid.take(persons).to_pylist()
+    phones = ids.phone.take(persons).to_pylist()
+    order = np.lexsort((persons, when))
+    out = []
+    for i in order.tolist():
+        body = _json({"seller_name": "澜途运动官方旗舰店", "nick": nicks[i], "mobile": phones[i], "open_id": ouids[i]})
+        params = {"method": "tmall.mei.crm.bind" if known[i] else "tmall.mei.crm.member.register",
+                  "app_key": key, "timestamp": stamps[i], "v": "2.0", "sign_method": "md5", "format": "json"}
+        text = "".join(f"{k}{v}" for k, v in sorted(params.items()))
+        params["sign"] = hashlib.md5((secret + text + body + secret).encode()).hexdigest().upper()
+        out.append(_delivery("/webhooks/tmall/member", {"Content-Type": "application/json;charset=utf-8"},
+                             body, params))
+    return _write(brand, "tmall_member", out)
 
 
 # -- Douyin shop: status changes and after-sales ----------------------------------------------------

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from siyu.synth.behaviour import COMPLETED, CREATED_CANCELLED, PAID, SHIPPED, TMALL
 from siyu.synth.text import beijing_time, concat, digits, mask_middle, scramble, take, yuan
 from siyu.synth.world import COLOURS, SIZES
+from siyu.synth.writers import pushes
 from siyu.synth.writers.common import blank, write_csv
 
 SHOP_ID = "106593211"
@@ -52,7 +53,7 @@ def top_cutoff(brand) -> int:  # type: ignore[no-untyped-def]
 def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     from siyu.synth.writers import taobao_top
 
-    o, ln, ids, pop, cat = brand.orders, brand.lines, brand.ids, brand.pop, brand.cat
+    o, ln, ids, cat = brand.orders, brand.lines, brand.ids, brand.cat
     recent = o.ts >= top_cutoff(brand)
     oi = np.flatnonzero((o.channel == TMALL) & ~recent)
     n = len(oi)
@@ -65,8 +66,9 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     status_text = take(STATUS_TEXT, code)
     tid = order_numbers(oi)
     phone = brand.receiver_phone.take(pa.array(oi))
-    full = pa.array(pop.tmall_full_phone[person])
-    mobile = pc.if_else(full, concat("'", phone), mask_middle(phone, 3, 4, 4))
+    # The export masks every phone; a buyer's own phone reaches the brand only when they join its
+    # membership in the Tmall store (会员通), through the member centre's call (_pushes/tmall_member.jsonl).
+    mobile = mask_middle(phone, 3, 4, 4)
     address = concat(ids.province.take(recv), " ", ids.city.take(recv), " ", ids.district.take(recv), " ",
                      ids.street.take(recv), "(", ids.postcode.take(recv), ")")
     first_line = o.line_start[oi]
@@ -153,4 +155,19 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
     path = f"tmall/ExportOrderDetailList{stamp}.csv"
     counts[path] = write_csv(item_cols, brand.out / path, encoding="gbk")
     counts.update(taobao_top.write(brand, np.flatnonzero((o.channel == TMALL) & recent)))
+    counts.update(pushes.tmall_members(brand, *_joiners(brand)))
     return counts
+
+
+def _joiners(brand) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Tmall buyers who joined the brand's membership in the Tmall store, and when: a few days after
+    their first Tmall order."""
+    o, pop = brand.orders, brand.pop
+    rng = brand.rng("tmall-members")
+    ti = np.flatnonzero(o.channel == TMALL)
+    buyers, first = np.unique(o.person[ti], return_index=True)
+    joined = pop.tmall_joined[buyers]
+    end = brand.cal.unix_start + brand.cal.n_days * 86400 - 1
+    when = np.minimum(o.ts[ti][first] + rng.integers(600, 20 * 86400, size=len(buyers)), end)
+    brand.tmall_members = buyers[joined]
+    return buyers[joined], when[joined]

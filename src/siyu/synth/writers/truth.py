@@ -45,6 +45,10 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
                             ("jd", o.channel == JD, ids.jd_open_id), ("youzan", o.channel == YOUZAN, ids.yz_open_id)):
         who = np.unique(o.person[mask])
         add(code, col.take(pa.array(who)), who)
+    # Buyers who joined in the Tmall store: the member centre's call is a record of its own.
+    if brand.tmall_members is not None:
+        joined = brand.tmall_members
+        add("tmall", concat("member:", ids.taobao_nick.take(pa.array(joined))), joined)
     mini = np.flatnonzero(brand.has_openid | np.isin(np.arange(pop.n), brand.events.person))
     add("miniprogram", ids.openid.take(pa.array(mini)), mini)
     cards = np.flatnonzero(pop.join_channel == 3)

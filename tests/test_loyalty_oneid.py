@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from siyu.cli.importer import run_import
@@ -175,3 +176,19 @@ def test_names_stored_before_the_index_are_indexed_by_the_next_run(rt, tmp_path:
     pipeline(rt)
     with rt.db.read_only() as s:
         assert s.scalars(select(Profile.name_bidx)).one() == rt.vault.blind_index("name", "王芳")
+
+
+def test_explain_names_what_joined_a_person(rt, tmp_path: Path) -> None:
+    from siyu.core.errors import NotFound
+    from siyu.identity.explain import explain
+
+    test_a_shared_phone_joins_only_profiles_of_one_name(rt, tmp_path)
+    with rt.db.read_only() as s:
+        person = s.scalars(select(Profile.person_id).where(Profile.external_id == OPENID_A)).one()
+        ex = explain(s, rt.vault, rt.settings, person)
+    assert sorted(p.external_id for p in ex.profiles) == ["LT0000000021", OPENID_A]
+    phone = next(e for e in ex.evidence if e.kind == "phone")
+    assert phone.display == "137****5678" and phone.fanout == 4 and phone.verdict == "joins only profiles of one name"
+    assert {e.kind: e.verdict for e in ex.evidence}["member_card"] == "own"
+    with rt.db.read_only() as s, pytest.raises(NotFound):
+        explain(s, rt.vault, rt.settings, 999_999)

@@ -47,3 +47,38 @@ def evaluate_command(
         for row in sc.over_merged.to_pylist():
             worst_t.add_row(str(row["cluster"]), str(row["records"]), str(row["people"]))
         console.print(worst_t)
+
+
+@app.command("explain")
+def explain_command(person: int = typer.Argument(..., help="A person id (an absorbed one is followed).")) -> None:
+    """Which records make a person, which identifiers joined them, and the person's merge history."""
+    from siyu.core.errors import NotFound
+    from siyu.identity.explain import explain
+
+    rt = start()
+    with rt.db.read_only() as s:
+        try:
+            ex = explain(s, rt.vault, rt.settings, person)
+        except NotFound as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from None
+    if ex.redirect:
+        into, reason, when = ex.redirect
+        console.print(f"Person {ex.asked} was merged into {into} ({reason}, {when:%Y-%m-%d %H:%M} UTC).")
+    console.print(f"[bold]Person {ex.person_id}[/bold]: {len(ex.profiles)} profiles")
+    prof = Table("profile", "channel", "record", "first seen", "registered", "source")
+    for p in ex.profiles:
+        prof.add_row(str(p.id), p.channel, p.external_id, f"{p.first_seen_at:%Y-%m-%d}" if p.first_seen_at else "",
+                     f"{p.registered_at:%Y-%m-%d}" if p.registered_at else "", p.source or "")
+    console.print(prof)
+    ev = Table("identifier", "value", "profiles here", "profiles anywhere", "role", title="identifiers")
+    for e in ex.evidence:
+        ev.add_row(e.kind, e.display or "", ", ".join(map(str, e.profiles)), str(e.fanout), e.verdict)
+    console.print(ev)
+    if ex.receivers:
+        rc = Table("buyer profile", "receiver phone", "orders", title="parcels sent to this person's phone")
+        for pid, shown, n in ex.receivers:
+            rc.add_row(str(pid), shown or "", str(n))
+        console.print(rc)
+    for m in ex.absorbed:
+        console.print(f"absorbed person {m.absorbed_id} ({m.reason}, {m.created_at:%Y-%m-%d %H:%M} UTC)")

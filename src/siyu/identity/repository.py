@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import distinct, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
@@ -154,6 +154,61 @@ def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[st
             if (r.kind, r.bidx) in wanted:
                 found[(r.kind, r.bidx)] = r.display
     return found
+
+
+# -- explaining one person -------------------------------------------------------------------------
+def person_row(session: Session, person_id: int) -> Any:
+    return session.execute(select(Person.id, Person.merged_into_id, Person.created_at)
+                           .where(Person.id == person_id)).first()
+
+
+def person_profiles(session: Session, person_id: int) -> list[Any]:
+    return list(session.execute(
+        select(Profile.id, Channel.code.label("channel"), Profile.external_id, Profile.name_bidx,
+               Profile.first_seen_at, Profile.registered_at, Profile.source)
+        .join(Channel, Channel.id == Profile.channel_id).where(Profile.person_id == person_id).order_by(Profile.id)))
+
+
+def identities_with_fanout(session: Session, profile_ids: Sequence[int]) -> list[Any]:
+    """(profile_id, kind, bidx, display, profiles sharing it, most of them in one channel, distinct real
+    names among them)."""
+    mine = (select(ProfileIdentity.profile_id, ProfileIdentity.identity_id)
+            .where(ProfileIdentity.profile_id.in_(list(profile_ids))).subquery())
+    ids = select(mine.c.identity_id).distinct()
+    per_channel = (select(ProfileIdentity.identity_id, Profile.channel_id, func.count().label("n"))
+                   .join(Profile, Profile.id == ProfileIdentity.profile_id)
+                   .where(ProfileIdentity.identity_id.in_(ids))
+                   .group_by(ProfileIdentity.identity_id, Profile.channel_id).subquery())
+    share = (select(per_channel.c.identity_id, func.sum(per_channel.c.n).label("fanout"),
+                    func.max(per_channel.c.n).label("channel_fanout"))
+             .group_by(per_channel.c.identity_id).subquery())
+    names = (select(ProfileIdentity.identity_id, func.count(distinct(Profile.name_bidx)).label("names"))
+             .join(Profile, Profile.id == ProfileIdentity.profile_id).where(ProfileIdentity.identity_id.in_(ids))
+             .group_by(ProfileIdentity.identity_id).subquery())
+    return list(session.execute(
+        select(mine.c.profile_id, Identity.kind, Identity.bidx, Identity.display, share.c.fanout,
+               share.c.channel_fanout, names.c.names)
+        .join(names, names.c.identity_id == mine.c.identity_id)
+        .join(Identity, Identity.id == mine.c.identity_id).join(share, share.c.identity_id == mine.c.identity_id)
+        .order_by(mine.c.profile_id, Identity.kind)))
+
+
+def merges_into(session: Session, person_id: int) -> list[Any]:
+    return list(session.execute(select(PersonMerge.absorbed_id, PersonMerge.reason, PersonMerge.created_at)
+                                .where(PersonMerge.into_id == person_id).order_by(PersonMerge.created_at)))
+
+
+def merge_of(session: Session, person_id: int) -> Any:
+    return session.execute(select(PersonMerge.into_id, PersonMerge.reason, PersonMerge.created_at)
+                           .where(PersonMerge.absorbed_id == person_id).order_by(PersonMerge.id.desc())).first()
+
+
+def receiver_orders(session: Session, profile_ids: Sequence[int]) -> list[Any]:
+    """(profile_id, receiver phone bidx, orders) of these profiles' orders."""
+    return list(session.execute(
+        select(Order.profile_id, Order.receiver_phone_bidx, func.count())
+        .where(Order.profile_id.in_(list(profile_ids)), Order.receiver_phone_bidx.is_not(None))
+        .group_by(Order.profile_id, Order.receiver_phone_bidx)))
 
 
 # -- column bulk (imports of millions of lines) ------------------------------------------------------

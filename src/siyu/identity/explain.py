@@ -1,0 +1,94 @@
+"""``siyu oneid explain PERSON``: which records make one person, and what joined them.
+
+For each identifier of the person's profiles it says whether it joined profiles here, was not used
+(shared by too many people, on the blocklist, a masked phone, or a phone whose named profiles disagree
+on the name) or is simply the profile's own. Receiver phones that joined a buyer are listed with their
+order counts, and the person's merge history (who was absorbed into it, or where it went) is given.
+The rules are the ones ``analytics.oneid`` applies; this reads the same tables, one person at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siyu.core.config import Settings
+from siyu.core.crypto import Vault
+from siyu.core.errors import NotFound
+from siyu.identity import repository as repo
+from siyu.ingest.schemas import JOINING_KINDS, PHONE
+
+SHARED_KINDS = ("phone", "email")  # as analytics.oneid.connected_components: families share these
+
+
+@dataclass
+class Evidence:
+    kind: str
+    display: str | None
+    profiles: list[int]  # this person's profiles carrying it
+    fanout: int  # profiles anywhere carrying it
+    verdict: str  # joins · own · not used: <why>
+
+
+@dataclass
+class Explanation:
+    person_id: int
+    asked: int  # the id asked about (an absorbed person redirects to its survivor)
+    redirect: tuple[int, str, datetime] | None
+    profiles: list[Any] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    receivers: list[tuple[int, str | None, int]] = field(default_factory=list)  # buyer profile, phone, orders
+    absorbed: list[Any] = field(default_factory=list)
+
+
+def explain(session: Session, vault: Vault, settings: Settings, person_id: int) -> Explanation:
+    asked, redirect = person_id, None
+    for _ in range(50):  # follow absorbed persons to the survivor
+        row = repo.person_row(session, person_id)
+        if row is None:
+            raise NotFound(f"no person {person_id}")
+        if row.merged_into_id is None:
+            break
+        m = repo.merge_of(session, person_id)
+        redirect = (row.merged_into_id, m.reason if m else "", m.created_at if m else row.created_at)
+        person_id = row.merged_into_id
+    out = Explanation(person_id=person_id, asked=asked, redirect=redirect)
+    out.profiles = repo.person_profiles(session, person_id)
+    if not out.profiles:
+        return out
+    names = {p.id: p.name_bidx for p in out.profiles}
+    blocked = {vault.blind_index(PHONE, p) for p in settings.oneid_blocklist}
+    by_ident: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in repo.identities_with_fanout(session, list(names)):
+        e = by_ident.setdefault((r.kind, r.bidx), {"display": r.display, "profiles": [], "fanout": int(r.fanout),
+                                                   "channel_fanout": int(r.channel_fanout), "names": int(r.names)})
+        e["profiles"].append(r.profile_id)
+    for (kind, bidx), e in sorted(by_ident.items(), key=lambda kv: (kv[0][0], -len(kv[1]["profiles"]))):
+        out.evidence.append(Evidence(kind, e["display"], e["profiles"], e["fanout"],
+                                     _verdict(kind, bidx, e, blocked, settings)))
+    # a buyer whose parcels went to a phone another profile of this person carries
+    phones = {bidx: e for (kind, bidx), e in by_ident.items() if kind == PHONE}
+    out.receivers = [(pid, phones[bidx]["display"], n) for pid, bidx, n in repo.receiver_orders(session, list(names))
+                     if bidx in phones and pid not in phones[bidx]["profiles"]]
+    out.absorbed = repo.merges_into(session, person_id)
+    return out
+
+
+def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], settings: Settings) -> str:
+    if kind not in JOINING_KINDS:
+        return "not used: partial identifier"
+    if kind == PHONE and bidx in blocked:
+        return "not used: blocklist"
+    if e["fanout"] > settings.oneid_max_fanout:
+        return f"not used: shared by {e['fanout']} profiles"
+    if e["channel_fanout"] > settings.oneid_max_per_channel:
+        return f"not used: {e['channel_fanout']} profiles of one channel share it"
+    if kind in SHARED_KINDS and e["names"] > 1:
+        return "joins only profiles of one name"
+    if len(e["profiles"]) >= 2:
+        return f"joins {len(e['profiles'])} profiles"
+    return "own" if e["fanout"] <= 1 else f"own here; {e['fanout'] - 1} profiles elsewhere"
+

@@ -80,5 +80,10 @@ def explain_command(person: int = typer.Argument(..., help="A person id (an abso
         for pid, shown, n in ex.receivers:
             rc.add_row(str(pid), shown or "", str(n))
         console.print(rc)
+    if ex.matches:
+        mt = Table("profile", "profile", "match weight", "agreeing", title="probabilistic joins (Splink)")
+        for a, b, w, evidence in ex.matches:
+            mt.add_row(str(a), str(b), f"{w:.1f}", evidence)
+        console.print(mt)
     for m in ex.absorbed:
         console.print(f"absorbed person {m.absorbed_id} ({m.reason}, {m.created_at:%Y-%m-%d %H:%M} UTC)")

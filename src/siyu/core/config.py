@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     oneid_blocklist: list[str] = Field(
         default_factory=lambda: ["13800000000", "13888888888", "13900000000", "13000000000"]
     )
+    # Probabilistic OneID (Splink) for buyers known by a masked phone: a pair joins at or above this match
+    # weight (log2 Bayes factor; 8 ≈ 256:1 for). Precision first: lower it only with an evaluation.
+    oneid_probabilistic: bool = True
+    oneid_match_weight: float = 8.0
     import_batch_size: int = 5000
     # Platform pushes (webhooks): the app credentials each platform signs its pushes with.
     youzan_client_id: str | None = None

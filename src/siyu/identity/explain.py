@@ -42,6 +42,7 @@ class Explanation:
     evidence: list[Evidence] = field(default_factory=list)
     receivers: list[tuple[int, str | None, int]] = field(default_factory=list)  # buyer profile, phone, orders
     absorbed: list[Any] = field(default_factory=list)
+    matches: list[Any] = field(default_factory=list)  # probabilistic joins: profile_a, profile_b, weight, evidence
 
 
 def explain(session: Session, vault: Vault, settings: Settings, person_id: int) -> Explanation:
@@ -74,6 +75,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     out.receivers = [(pid, phones[bidx]["display"], n) for pid, bidx, n in repo.receiver_orders(session, list(names))
                      if bidx in phones and pid not in phones[bidx]["profiles"]]
     out.absorbed = repo.merges_into(session, person_id)
+    out.matches = repo.matches_of(session, list(names))
     return out
 
 

@@ -122,8 +122,9 @@ NICKNAME_CHANNELS = frozenset({"wecom"})
 
 
 def name_index(vault: Vault, channel: str, name: str | None) -> str | None:
-    """Blind index of a real name: NFKC, no spaces, lower case (``张 伟`` = ``张伟``, ``Li Na`` = ``lina``)."""
-    if not name or channel in NICKNAME_CHANNELS:
+    """Blind index of a real name: NFKC, no spaces, lower case (``张 伟`` = ``张伟``, ``Li Na`` = ``lina``).
+    None for a nickname channel's name and for a masked one."""
+    if not name or channel in NICKNAME_CHANNELS or "*" in name:  # 张** is a mask, not a name
         return None
     norm = "".join(unicodedata.normalize("NFKC", name).split()).lower()
     return vault.blind_index("name", norm) if norm else None

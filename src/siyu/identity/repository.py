@@ -7,13 +7,25 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import distinct, func, insert, literal, select, update
+from sqlalchemy import delete, distinct, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
 from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys
 from siyu.core.tables import to_arrow
-from siyu.models import Channel, Event, Identity, Order, Person, PersonMerge, Profile, ProfileIdentity
+from siyu.ingest.schemas import MASKED_PHONE, PHONE
+from siyu.models import (
+    Channel,
+    Event,
+    Identity,
+    IdentityMatch,
+    Order,
+    Person,
+    PersonMerge,
+    Profile,
+    ProfileIdentity,
+    Shop,
+)
 
 PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name_enc.is_(None).label("no_name"),
                  Profile.address_enc.is_(None).label("no_address"), Profile.gender, Profile.birthday, Profile.province, Profile.city,
@@ -154,6 +166,51 @@ def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[st
             if (r.kind, r.bidx) in wanted:
                 found[(r.kind, r.bidx)] = r.display
     return found
+
+
+# -- probabilistic matching ---------------------------------------------------------------------------
+def phone_displays(session: Session) -> pa.Table:
+    """(profile_id, full phone?, masked display) of every phone and masked phone a profile carries."""
+    stmt = (select(ProfileIdentity.profile_id, Identity.kind == PHONE, Identity.display)
+            .join(Identity, Identity.id == ProfileIdentity.identity_id)
+            .where(Identity.kind.in_([PHONE, MASKED_PHONE]), Identity.display.is_not(None)))
+    return to_arrow(session.execute(stmt).yield_per(50_000),
+                    pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
+
+
+def receiver_places(session: Session) -> pa.Table:
+    """(profile_id, receiver name index, city, district, orders) over each buyer's orders."""
+    stmt = (select(Order.profile_id, Order.receiver_name_bidx, Order.city, Order.district, func.count())
+            .where(Order.profile_id.is_not(None))
+            .group_by(Order.profile_id, Order.receiver_name_bidx, Order.city, Order.district))
+    return to_arrow(session.execute(stmt).yield_per(50_000),
+                    pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("city", pa.string()),
+                               ("district", pa.string()), ("orders", pa.int64())]))
+
+
+def receiver_names_without_index(session: Session) -> list[Any]:
+    """(order id, channel code, receiver_name_enc) of orders written before receiver names were indexed."""
+    return list(session.execute(
+        select(Order.id, Channel.code, Order.receiver_name_enc).join(Shop, Shop.id == Order.shop_id)
+        .join(Channel, Channel.id == Shop.channel_id)
+        .where(Order.receiver_name_enc.is_not(None), Order.receiver_name_bidx.is_(None))))
+
+
+def update_orders(session: Session, rows: list[dict[str, Any]]) -> None:
+    update_many(session, Order, rows)
+
+
+def replace_matches(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(delete(IdentityMatch))
+    insert_many(session, IdentityMatch, rows)
+
+
+def matches_of(session: Session, profile_ids: Sequence[int]) -> list[Any]:
+    ids = list(profile_ids)
+    return list(session.execute(
+        select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.match_weight, IdentityMatch.evidence)
+        .where(IdentityMatch.profile_a.in_(ids) | IdentityMatch.profile_b.in_(ids))
+        .order_by(IdentityMatch.match_weight.desc())))
 
 
 # -- explaining one person -------------------------------------------------------------------------

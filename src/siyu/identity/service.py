@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid import assign_persons, connected_components
+from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
@@ -33,6 +36,7 @@ class ResolutionReport:
     moved_profiles: int = 0
     rounds: int = 0
     split_by_name: int = 0  # shared phones / emails whose profiles disagree on the name
+    probabilistic: int = 0  # pairs joined by the probabilistic model
     super_nodes: list[SuperNode] = field(default_factory=list)
 
 
@@ -50,6 +54,14 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     links = repo.identity_links(session, sorted(JOINING_KINDS))
     receiver = repo.receiver_phone_counts(session)
     blocked = [f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist]
+    matches = _probabilistic(session, vault, settings, profiles)
+    report.probabilistic = matches.num_rows
+    if matches.num_rows:
+        # each match is a node shared by its two profiles, so the same guards and components apply
+        node = pc.binary_join_element_wise("match:", matches["profile_a"].cast(pa.string()), "-",
+                                           matches["profile_b"].cast(pa.string()), "")
+        links = pa.concat_tables([links, pa.table({"profile_id": matches["profile_a"], "node": node}),
+                                  pa.table({"profile_id": matches["profile_b"], "node": node})])
     with connect() as con:
         comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links, receiver,
                                      max_fanout=settings.oneid_max_fanout,
@@ -93,3 +105,27 @@ def _index_old_names(session: Session, vault: Vault) -> None:
     if rows:
         repo.update_profiles(session, [{"id": pid, "name_bidx": name_index(vault, code, vault.decrypt(enc, "profile.name"))}
                                        for pid, code, enc in rows])
+
+
+def _probabilistic(session: Session, vault: Vault, settings: Settings, profiles: pa.Table) -> pa.Table:
+    """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights."""
+    _index_old_receiver_names(session, vault)
+    if not settings.oneid_probabilistic:
+        repo.replace_matches(session, [])
+        return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
+    with connect() as con:
+        records = match_features(con, profiles.select(["profile_id", "name_bidx"]), repo.phone_displays(session),
+                                 repo.receiver_places(session))
+        matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
+    stamp = now()
+    repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
+                                    "created_at": stamp} for a, b, w, e in zip(*(matches[c].to_pylist() for c in
+                                    ("profile_a", "profile_b", "match_weight", "evidence")), strict=True)])
+    return matches
+
+
+def _index_old_receiver_names(session: Session, vault: Vault) -> None:
+    rows = repo.receiver_names_without_index(session)
+    if rows:
+        repo.update_orders(session, [{"id": oid, "receiver_name_bidx": name_index(
+            vault, code, vault.decrypt(enc, "order.receiver_name"))} for oid, code, enc in rows])

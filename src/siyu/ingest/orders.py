@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
-from siyu.identity.profiles import record_profiles
+from siyu.identity.profiles import name_index, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.schemas import OrderIn, RefundIn
 from siyu.models import Order, OrderItem, Refund
@@ -142,6 +142,7 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         "discount_fen": o.discount_fen, "shipping_fen": o.shipping_fen, "paid_fen": o.paid_fen,
         "refunded_fen": 0, "item_count": sum(i.quantity for i in o.items or []),
         "receiver_name_enc": v.encrypt(o.receiver_name, "order.receiver_name"),
+        "receiver_name_bidx": name_index(v, o.channel, o.receiver_name),
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
         "address_enc": v.encrypt(o.address, "order.address"), "province": o.province, "city": o.city,

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -92,4 +93,17 @@ class PersonMerge(Base):
     absorbed_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     into_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_col()
+
+
+class IdentityMatch(Base):
+    """A probabilistic join of two profiles found by the last OneID run, with its Splink match weight
+    (log2 of the Bayes factor). Replaced as a whole by every run; explain reads it."""
+
+    __tablename__ = "identity_matches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_a: Mapped[int] = mapped_column(Integer, index=True)
+    profile_b: Mapped[int] = mapped_column(Integer, index=True)
+    match_weight: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = created_col()

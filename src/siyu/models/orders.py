@@ -49,6 +49,7 @@ class Order(Base):
     # Blind index of the receiver's phone: weak evidence of who bought (gifts go to others), used by
     # OneID only when one phone dominates a buyer's orders.
     receiver_phone_bidx: Mapped[str | None] = mapped_column(String(32))
+    receiver_name_bidx: Mapped[str | None] = mapped_column(String(32))  # real names only (not 张**)
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))

@@ -129,3 +129,35 @@ def test_probabilistic_joins_are_right_and_stable(rt, brand_5k: Path) -> None:  
     with rt.db.unit_of_work() as s:
         again = resolve_identities(s, rt.vault, rt.settings)
     assert (again.probabilistic, again.moved_profiles, again.merged, again.new_persons) == (first.probabilistic, 0, 0, 0)
+
+
+def test_channel_preference_equals_a_plain_count(rt, small_brand: Path) -> None:  # type: ignore[no-untyped-def]
+    """Spend per person and channel from the lake equals a count over the database's orders in plain
+    Python; the preferred channel is the largest spend; the tag and the CLI show it."""
+    from collections import defaultdict
+
+    from siyu.analytics.channels import purchase_channels
+    from siyu.cli.pipeline import after_import
+    from siyu.models import Order, Shop
+
+    run_import(rt, small_brand)
+    after_import(rt)
+    with rt.db.read_only() as s:
+        rows = s.query(Profile.person_id, Channel.code, Order.status, Order.paid_fen, Order.refunded_fen).join(
+            Profile, Profile.id == Order.profile_id).join(Shop, Shop.id == Order.shop_id).join(
+            Channel, Channel.id == Shop.channel_id).all()
+    spend: dict[tuple[int, str], int] = defaultdict(int)
+    for person, code, status, paid, refunded in rows:
+        if person is not None and status in ("paid", "shipped", "completed", "refunded") and paid - refunded > 0:
+            spend[(person, code)] += paid - refunded
+    with connect(rt.settings.lake_dir) as con:
+        got = purchase_channels(con).to_pylist()
+    assert {(r["person_id"], r["channel"]): r["spend_fen"] for r in got} == dict(spend)
+    preferred = [r for r in got if r["preferred"]]
+    assert len(preferred) == len({p for p, _ in spend})
+    for r in preferred:
+        assert r["spend_fen"] == max(v for (p, _), v in spend.items() if p == r["person_id"])
+    import pyarrow.parquet as pq
+
+    tags = pq.read_table(rt.settings.tagstore_dir / "person_tags.parquet").to_pylist()
+    assert sum(t["tag"] == "偏好渠道" for t in tags) == len(preferred)

@@ -73,6 +73,11 @@ def person_tags(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pa.Table:
     if has_table(con, "profiles") and has_table(con, "channels"):
         con.register("src_t", source_channels(con))
         parts.append("SELECT person_id, '来源渠道' AS tag, channel AS value FROM src_t")
+    if has_table(con, "orders") and has_table(con, "shops") and has_table(con, "channels"):
+        from siyu.analytics.channels import purchase_channels
+
+        con.register("pref_t", purchase_channels(con))
+        parts.append("SELECT person_id, '偏好渠道' AS tag, channel_name AS value FROM pref_t WHERE preferred")
     if has_table(con, "members"):
         parts.append("SELECT person_id, '会员等级' AS tag, tier AS value FROM members WHERE status = 'active'")
     if not parts:

@@ -87,3 +87,21 @@ def explain_command(person: int = typer.Argument(..., help="A person id (an abso
         console.print(mt)
     for m in ex.absorbed:
         console.print(f"absorbed person {m.absorbed_id} ({m.reason}, {m.created_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@app.command("channels")
+def channels_command(person: int = typer.Argument(..., help="A person id.")) -> None:
+    """Where a person buys (orders, net spend, share per channel) and where the brand can reach them, from
+    the lake as of the last export."""
+    from siyu.identity.channels import person_channels
+
+    rt = start()
+    pc_ = person_channels(rt.settings.lake_dir, person)
+    t = Table("channel", "orders", "net spend (¥)", "share", "last bought", "preferred",
+              title=f"person {person}: where they buy")
+    for r in pc_.purchases:
+        t.add_row(r["channel_name"], str(r["orders"]), f"{r['spend_fen'] / 100:,.2f}", f"{r['share']:.0%}",
+                  f"{r['last_bought_at']:%Y-%m-%d}", "★" if r["preferred"] else "")
+    console.print(t)
+    reachable = [name for name, ok in (("WeCom", pc_.wecom), ("SMS", pc_.sms), ("mini-program", pc_.miniprogram)) if ok]
+    console.print("reachable by: " + (", ".join(reachable) if reachable else "no owned channel"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import UTCDateTime
 from siyu.core.tables import to_arrow
-from siyu.models import PointsEntry
+from siyu.models import Identity, PointsEntry, ProfileIdentity
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
@@ -95,3 +95,11 @@ def balances(session: Session) -> pa.Table:
             .group_by(PointsEntry.member_id).order_by(PointsEntry.member_id))
     return to_arrow(session.execute(stmt), pa.schema([("member_id", pa.int64()), ("balance", pa.int64()),
                                                       ("earned", pa.int64())]))
+
+
+def identity_kinds(session: Session) -> pa.Table:
+    """(profile_id, kind) of every identifier a profile carries: what kinds of contact exist, no values."""
+    stmt = (select(ProfileIdentity.profile_id, Identity.kind).join(Identity, Identity.id == ProfileIdentity.identity_id)
+            .order_by(ProfileIdentity.profile_id, Identity.kind))
+    return to_arrow(session.execute(stmt).yield_per(100_000),
+                    pa.schema([("profile_id", pa.int64()), ("kind", pa.string())]))

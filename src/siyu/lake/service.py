@@ -60,4 +60,7 @@ def export_lake(session: Session, lake: Path) -> ExportReport:
     points = repo.balances(session)
     write_snapshot(lake, "points", points)
     report.snapshots["points"] = points.num_rows
+    kinds = repo.identity_kinds(session)
+    write_snapshot(lake, "identity_links", kinds)
+    report.snapshots["identity_links"] = kinds.num_rows
     return report

@@ -161,3 +161,37 @@ def test_channel_preference_equals_a_plain_count(rt, small_brand: Path) -> None:
 
     tags = pq.read_table(rt.settings.tagstore_dir / "person_tags.parquet").to_pylist()
     assert sum(t["tag"] == "偏好渠道" for t in tags) == len(preferred)
+
+
+def test_dedupe_any_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A customer list from another system: phone formats, email case, a family phone with two names, the
+    walk-in placeholder phone, a card number; and the errors a wrong config gets."""
+    import csv
+
+    monkeypatch.setenv("SIYU_HOME", str(tmp_path / "home"))
+    samples = Path(__file__).parent / "samples" / "dedupe"
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["oneid", "dedupe", str(samples / "customers.csv"), "--config",
+                                 str(samples / "customers.yaml"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        cluster = {row["客户编号"]: row["cluster_id"] for row in csv.DictReader(fh)}
+    groups: dict[str, set[str]] = {}
+    for row_id, c in cluster.items():
+        groups.setdefault(c, set()).add(row_id)
+    assert sorted(map(sorted, groups.values())) == sorted(map(sorted, [
+        {"1", "2"},  # +86 137-1234-5678 = 13712345678, 王 芳 = 王芳
+        {"3"},  # same phone, another name: the son, not the mother
+        {"4"}, {"5"},  # one email, two names (张三 / 张三丰): not joined
+        {"6"}, {"7"},  # 13800000000 is the store's walk-in number
+        {"8", "9"},  # one card
+        {"10"}]))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: {name: 姓名, mobile: 手机}\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["oneid", "dedupe", str(samples / "customers.csv"), "--config", str(bad),
+                                 "--out", str(out)])
+    assert r.exit_code == 1 and "unknown key 'mobile'" in " ".join(r.output.split())
+    bad.write_text("columns: {name: 名字}\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["oneid", "dedupe", str(samples / "customers.csv"), "--config", str(bad),
+                                 "--out", str(out)])
+    assert r.exit_code == 1 and "no column '名字'" in " ".join(r.output.split())

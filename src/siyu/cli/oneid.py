@@ -105,3 +105,25 @@ def channels_command(person: int = typer.Argument(..., help="A person id.")) -> 
     console.print(t)
     reachable = [name for name, ok in (("WeCom", pc_.wecom), ("SMS", pc_.sms), ("mini-program", pc_.miniprogram)) if ok]
     console.print("reachable by: " + (", ".join(reachable) if reachable else "no owned channel"))
+
+
+@app.command("dedupe")
+def dedupe_command(
+    path: Path = typer.Argument(..., help="A CSV of person records from any system."),
+    config: Path = typer.Option(..., "--config", help="YAML naming the columns: columns: {name, phone, email, "
+                                                       "birthday, address}, ids: [...]"),
+    out: Path = typer.Option(..., "--out", help="Where to write the file with cluster_id and cluster_size."),
+) -> None:
+    """Cluster a list of people with OneID's rules; writes each row's cluster id. Nothing is stored."""
+    from siyu.core.config import get_settings
+    from siyu.core.errors import SiyuError
+    from siyu.identity.dedupe import dedupe
+
+    try:
+        rep = dedupe(path, config, out, get_settings())
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{rep.rows:,} rows → {rep.clusters:,} people; {rep.duplicated_rows:,} rows have a duplicate; "
+                  f"{rep.probabilistic:,} probabilistic pairs; {rep.skipped_values:,} shared values not used "
+                  f"(too many rows or blocklist). Written to {rep.out}")

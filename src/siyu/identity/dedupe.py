@@ -1,0 +1,148 @@
+"""``siyu oneid dedupe``: cluster any list of people (a CSV from another system) with OneID's rules.
+
+The config names the file's columns, whatever they are called::
+
+    columns: {name: 姓名, phone: 手机, email: 邮箱, birthday: 生日, address: 地址}
+    ids: [会员卡号, unionid]          # exact identifiers, each column its own kind
+
+Rows are joined exactly as profiles are: by a shared full phone, email or id, except a value shared by
+more rows than the fan-out limit or on the blocklist, and except a phone or email whose rows disagree on
+the name (each name then clusters on its own). Rows with a masked phone are matched probabilistically on
+masked phone, name and city / district (Splink), as OneID does, when the list is large enough for the
+model. Nothing is stored: the file goes in, a copy with ``cluster_id`` and ``cluster_size`` comes out.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from siyu.analytics.engine import connect
+from siyu.analytics.oneid import connected_components
+from siyu.analytics.oneid_match import probabilistic_matches
+from siyu.core.config import Settings
+from siyu.core.errors import InvalidInput, UnreadableFile
+from siyu.ingest import normalize as nz
+from siyu.ingest.readers import csv_rows, detect_encoding
+
+FIELDS = ("name", "phone", "email", "birthday", "address")
+
+
+@dataclass
+class DedupeReport:
+    rows: int
+    clusters: int
+    duplicated_rows: int  # rows in a cluster of two or more
+    skipped_values: int  # shared values not used to join (fan-out or blocklist)
+    probabilistic: int
+    out: Path
+
+
+def read_config(path: Path) -> tuple[dict[str, str], list[str]]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UnreadableFile(str(path), f"not a readable YAML file ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("columns", {}), dict):
+        raise InvalidInput(f"{path}: expected 'columns: {{name: …, phone: …}}' and optionally 'ids: [...]'")
+    unknown = set(raw) - {"columns", "ids"} | set(raw.get("columns", {})) - set(FIELDS)
+    if unknown:
+        raise InvalidInput(f"{path}: unknown key {sorted(unknown)[0]!r}; columns may be {', '.join(FIELDS)}")
+    ids = raw.get("ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput(f"{path}: 'ids' must be a list of column names")
+    columns = {k: str(v) for k, v in raw.get("columns", {}).items()}
+    if not columns and not ids:
+        raise InvalidInput(f"{path}: map at least one column")
+    return columns, ids
+
+
+def _name(raw: str) -> str | None:
+    norm = "".join(unicodedata.normalize("NFKC", raw).split()).lower()
+    return norm if norm and "*" not in norm else None
+
+
+def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeReport:
+    columns, ids = read_config(config)
+    encoding = detect_encoding(path)
+    rows: list[dict[str, str]] = []
+    for n, (_line, row) in enumerate(csv_rows(path, encoding)):
+        if n == 0:
+            missing = [c for c in [*columns.values(), *ids] if c not in row]
+            if missing:
+                raise UnreadableFile(str(path), f"no column {missing[0]!r} (named in {config.name})")
+        row.pop("__width__", None)
+        rows.append(row)
+    profile, node, names, masks = [], [], [], []
+    for i, row in enumerate(rows, 1):
+        name = _name(row.get(columns.get("name", ""), "") or "")
+        names.append(name)
+        full, masked = None, None
+        if "phone" in columns:
+            try:
+                full, masked = nz.phone_or_masked(row.get(columns["phone"]))
+            except ValueError:
+                full, masked = None, None
+        if full:
+            profile.append(i)
+            node.append(f"phone:{full}")
+        email = (row.get(columns.get("email", ""), "") or "").strip().lower()
+        if "@" in email:
+            profile.append(i)
+            node.append(f"email:{email}")
+        for col in ids:
+            value = (row.get(col) or "").strip()
+            if value:
+                profile.append(i)
+                node.append(f"id:{col}:{value}")
+        mask = nz.mask_phone(full) if full else masked
+        city = district = None
+        if "address" in columns:
+            _, city, district, _ = nz.split_address(row.get(columns["address"]))
+        masks.append({"unique_id": i, "mask7": mask, "name": name, "city": city, "district": district,
+                      "has_full": full is not None})
+    n = len(rows)
+    profiles = pa.table({"profile_id": pa.array(range(1, n + 1), pa.int64()),
+                         "channel_id": pa.array([1] * n, pa.int64()), "name_bidx": pa.array(names, pa.string())})
+    links = pa.table({"profile_id": pa.array(profile, pa.int64()), "node": pa.array(node, pa.string())})
+    with connect() as con:
+        records = pa.Table.from_pylist([m for m in masks if m["mask7"] and (m["has_full"] or m["name"])],
+                                       schema=pa.schema([("unique_id", pa.int64()), ("mask7", pa.string()),
+                                                         ("name", pa.string()), ("city", pa.string()),
+                                                         ("district", pa.string()), ("has_full", pa.bool_())]))
+        matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
+        if matches.num_rows:
+            pair = pc.binary_join_element_wise("match:", matches["profile_a"].cast(pa.string()), "-",
+                                               matches["profile_b"].cast(pa.string()), "")
+            links = pa.concat_tables([links, pa.table({"profile_id": matches["profile_a"], "node": pair}),
+                                      pa.table({"profile_id": matches["profile_b"], "node": pair})])
+        empty = pa.table({"profile_id": pa.array([], pa.int64()), "node": pa.array([], pa.string()),
+                          "orders": pa.array([], pa.int64()), "total_orders": pa.array([], pa.int64())})
+        # one source: the per-channel limit (meant for "three POS cards on one phone") is the fan-out limit
+        comps = connected_components(con, profiles, links, empty, max_fanout=settings.oneid_max_fanout,
+                                     max_per_channel=settings.oneid_max_fanout,
+                                     blocked=[f"phone:{p}" for p in settings.oneid_blocklist])
+    cluster = dict(zip(comps.labels["profile_id"].to_pylist(), comps.labels["component"].to_pylist(), strict=True))
+    size: dict[int, int] = {}
+    for c in cluster.values():
+        size[c] = size.get(c, 0) + 1
+    _write(out, rows, cluster, size)
+    return DedupeReport(rows=n, clusters=len(size), duplicated_rows=sum(s for s in size.values() if s > 1),
+                        skipped_values=comps.super_nodes.num_rows, probabilistic=matches.num_rows, out=out)
+
+
+def _write(out: Path, rows: list[dict[str, str]], cluster: dict[int, int], size: dict[int, int]) -> None:
+    header: list[Any] = list(rows[0]) if rows else []
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:  # with a BOM: Excel opens it as UTF-8
+        w = csv.writer(fh)
+        w.writerow([*header, "cluster_id", "cluster_size"])
+        for i, row in enumerate(rows, 1):
+            c = cluster[i]
+            w.writerow([*(row.get(h, "") for h in header), c, size[c]])

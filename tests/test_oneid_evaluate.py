@@ -169,7 +169,7 @@ def test_dedupe_any_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     import csv
 
     monkeypatch.setenv("SIYU_HOME", str(tmp_path / "home"))
-    samples = Path(__file__).parent / "samples" / "dedupe"
+    samples = Path(__file__).parent / "dedupe_samples"
     out = tmp_path / "out.csv"
     r = CliRunner().invoke(app, ["oneid", "dedupe", str(samples / "customers.csv"), "--config",
                                  str(samples / "customers.yaml"), "--out", str(out)])

@@ -192,3 +192,63 @@ def test_explain_names_what_joined_a_person(rt, tmp_path: Path) -> None:
     assert {e.kind: e.verdict for e in ex.evidence}["member_card"] == "own"
     with rt.db.read_only() as s, pytest.raises(NotFound):
         explain(s, rt.vault, rt.settings, 999_999)
+
+
+def test_split_and_merge_are_kept_by_later_runs(rt, tmp_path: Path) -> None:
+    """Two people registered with one phone and one name (a father and son both 王强): OneID joins them.
+    The operator splits the son's card off; later runs, and a later import naming the same phone again,
+    leave him apart. The operator then merges two persons OneID cannot join; that stays too."""
+    from siyu.core.errors import InvalidInput
+    from siyu.identity.explain import explain
+    from siyu.identity.service import merge_persons, split_person
+
+    phone = "13612345678"
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": phone, "name": "王强", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": OPENID_B, "phone": "13699990000", "name": "赵敏", "registered_at": "2026-03-02T10:00:00+08:00"},
+    ])
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        f"LT0000000031,{phone},王强,M,2001-05-01,2026-01-01 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    pipeline(rt)
+
+    def persons() -> dict[str, int]:
+        with rt.db.read_only() as s:
+            return dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+
+    p = persons()
+    assert p[OPENID_A] == p["LT0000000031"]
+    with rt.db.read_only() as s:
+        card = s.scalars(select(Profile.id).where(Profile.external_id == "LT0000000031")).one()
+    with rt.db.unit_of_work() as s, pytest.raises(InvalidInput):
+        split_person(s, rt.vault, rt.settings, p[OPENID_A], [card, 999], "ops", None)
+    with rt.db.unit_of_work() as s:
+        split_person(s, rt.vault, rt.settings, p[OPENID_A], [card], "ops", "father and son share the phone")
+    after = persons()
+    assert after[OPENID_A] == p[OPENID_A] and after["LT0000000031"] != p[OPENID_A]
+    # a later export names the phone again, on the split card and on a new one: the split holds (the new
+    # card, which nobody has decided about, joins the phone's other holder)
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        f"LT0000000031,{phone},王强,M,2001-05-01,2026-01-01 10:00:00,,\n"
+        f"LT0000000032,{phone},王强,M,1975-02-01,2026-04-01 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    pipeline(rt)
+    later = persons()
+    assert later["LT0000000031"] == after["LT0000000031"] and later[OPENID_A] == after[OPENID_A]
+    assert later["LT0000000032"] == after[OPENID_A]
+    assert pipeline(rt).moved_profiles == 0
+    after = later
+
+    with rt.db.unit_of_work() as s:
+        merge_persons(s, rt.vault, rt.settings, after[OPENID_A], after[OPENID_B], "ops", "same customer, new phone")
+    merged = persons()
+    assert merged[OPENID_A] == merged[OPENID_B] == min(after[OPENID_A], after[OPENID_B])
+    assert pipeline(rt).moved_profiles == 0 and persons() == merged
+    with rt.db.read_only() as s:
+        ex = explain(s, rt.vault, rt.settings, merged[OPENID_A])
+    assert [d.action for d in ex.decisions] == ["split", "merge"]
+    assert ex.decisions[0].actor == "ops" and ex.decisions[0].reason == "father and son share the phone"

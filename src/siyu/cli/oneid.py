@@ -87,6 +87,9 @@ def explain_command(person: int = typer.Argument(..., help="A person id (an abso
         console.print(mt)
     for m in ex.absorbed:
         console.print(f"absorbed person {m.absorbed_id} ({m.reason}, {m.created_at:%Y-%m-%d %H:%M} UTC)")
+    for d in ex.decisions:
+        console.print(f"{d.action} of profiles {', '.join(map(str, d.profile_ids))} by {d.actor} "
+                      f"({d.created_at:%Y-%m-%d %H:%M} UTC){': ' + d.reason if d.reason else ''}")
 
 
 @app.command("channels")
@@ -127,3 +130,59 @@ def dedupe_command(
     console.print(f"{rep.rows:,} rows → {rep.clusters:,} people; {rep.duplicated_rows:,} rows have a duplicate; "
                   f"{rep.probabilistic:,} probabilistic pairs; {rep.skipped_values:,} shared values not used "
                   f"(too many rows or blocklist). Written to {rep.out}")
+
+
+def _print_resolution(rep) -> None:  # type: ignore[no-untyped-def]
+    console.print(f"OneID re-run: {rep.profiles:,} profiles → {rep.persons:,} persons "
+                  f"({rep.new_persons:,} new, {rep.merged:,} merged, {rep.moved_profiles:,} profiles moved)")
+
+
+@app.command("split")
+def split_command(
+    person: int = typer.Argument(..., help="The person to split."),
+    profiles: str = typer.Option(..., "--profiles", help="Comma-separated profile ids that are someone else."),
+    by: str = typer.Option(None, "--by", help="Who decides (default: the login name)."),
+    reason: str = typer.Option(None, "--reason", help="Why, for the record."),
+) -> None:
+    """Split profiles off a person for good: the next automatic runs keep them apart."""
+    import getpass
+
+    from siyu.core.errors import SiyuError
+    from siyu.identity.service import split_person
+
+    try:
+        ids = [int(p) for p in profiles.split(",") if p.strip()]
+    except ValueError:
+        console.print(f"[red]--profiles must be comma-separated profile ids, not {profiles!r}[/red]")
+        raise typer.Exit(1) from None
+    rt = start()
+    try:
+        with rt.db.unit_of_work() as s:
+            rep = split_person(s, rt.vault, rt.settings, person, ids, by or getpass.getuser(), reason)
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    _print_resolution(rep)
+
+
+@app.command("merge")
+def merge_command(
+    person: int = typer.Argument(..., help="One person."),
+    other: int = typer.Argument(..., help="The other person (the older id of the two survives)."),
+    by: str = typer.Option(None, "--by", help="Who decides (default: the login name)."),
+    reason: str = typer.Option(None, "--reason", help="Why, for the record."),
+) -> None:
+    """Merge two persons for good: the next automatic runs keep them together."""
+    import getpass
+
+    from siyu.core.errors import SiyuError
+    from siyu.identity.service import merge_persons
+
+    rt = start()
+    try:
+        with rt.db.unit_of_work() as s:
+            rep = merge_persons(s, rt.vault, rt.settings, person, other, by or getpass.getuser(), reason)
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    _print_resolution(rep)

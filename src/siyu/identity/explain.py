@@ -43,6 +43,7 @@ class Explanation:
     receivers: list[tuple[int, str | None, int]] = field(default_factory=list)  # buyer profile, phone, orders
     absorbed: list[Any] = field(default_factory=list)
     matches: list[Any] = field(default_factory=list)  # probabilistic joins: profile_a, profile_b, weight, evidence
+    decisions: list[Any] = field(default_factory=list)  # operators' splits and merges about this person
 
 
 def explain(session: Session, vault: Vault, settings: Settings, person_id: int) -> Explanation:
@@ -76,6 +77,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
                      if bidx in phones and pid not in phones[bidx]["profiles"]]
     out.absorbed = repo.merges_into(session, person_id)
     out.matches = repo.matches_of(session, list(names))
+    out.decisions = repo.decisions_about(session, person_id)
     return out
 
 

@@ -18,6 +18,7 @@ from siyu.models import (
     Channel,
     Event,
     Identity,
+    IdentityDecision,
     IdentityMatch,
     Order,
     Person,
@@ -211,6 +212,27 @@ def matches_of(session: Session, profile_ids: Sequence[int]) -> list[Any]:
         select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.match_weight, IdentityMatch.evidence)
         .where(IdentityMatch.profile_a.in_(ids) | IdentityMatch.profile_b.in_(ids))
         .order_by(IdentityMatch.match_weight.desc())))
+
+
+# -- operators' decisions ------------------------------------------------------------------------------
+def decisions(session: Session) -> list[Any]:
+    return list(session.execute(select(IdentityDecision.id, IdentityDecision.action, IdentityDecision.profile_ids)
+                                .order_by(IdentityDecision.id)))
+
+
+def add_decision(session: Session, row: dict[str, Any]) -> None:
+    session.add(IdentityDecision(**row))
+    session.flush()
+
+
+def person_profile_ids(session: Session, person_id: int) -> list[int]:
+    return list(session.scalars(select(Profile.id).where(Profile.person_id == person_id).order_by(Profile.id)))
+
+
+def decisions_about(session: Session, person_id: int) -> list[Any]:
+    return list(session.execute(select(IdentityDecision.action, IdentityDecision.profile_ids, IdentityDecision.actor,
+                                       IdentityDecision.reason, IdentityDecision.created_at)
+                                .where(IdentityDecision.person_id == person_id).order_by(IdentityDecision.id)))
 
 
 # -- explaining one person -------------------------------------------------------------------------

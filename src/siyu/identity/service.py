@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +15,7 @@ from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
+from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
 from siyu.identity.profiles import NICKNAME_CHANNELS, name_index
 from siyu.ingest.schemas import JOINING_KINDS, PHONE
@@ -62,6 +64,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
                                            matches["profile_b"].cast(pa.string()), "")
         links = pa.concat_tables([links, pa.table({"profile_id": matches["profile_a"], "node": node}),
                                   pa.table({"profile_id": matches["profile_b"], "node": node})])
+    links, receiver = _apply_decisions(repo.decisions(session), links, receiver)
     with connect() as con:
         comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links, receiver,
                                      max_fanout=settings.oneid_max_fanout,
@@ -129,3 +132,57 @@ def _index_old_receiver_names(session: Session, vault: Vault) -> None:
     if rows:
         repo.update_orders(session, [{"id": oid, "receiver_name_bidx": name_index(
             vault, code, vault.decrypt(enc, "order.receiver_name"))} for oid, code, enc in rows])
+
+
+def _apply_decisions(decisions: list[Any], links: pa.Table, receiver: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Operators' decisions, oldest first, over the identifier graph:
+    - ``split``: the decision's profiles keep their identifiers (and matches, and receiver phones) to
+      themselves: each node they carry becomes a node of the decision, so they can still join one another
+      but nobody outside, whatever the next import brings;
+    - ``merge``: a node only the two profiles carry, which no later split scopes away (the operator's
+      explicit word wins)."""
+    manual = []
+    for d in decisions:
+        ids = pa.array(d.profile_ids, pa.int64())
+        if d.action == "split":
+            for t in ("links", "receiver"):
+                table = links if t == "links" else receiver
+                inside = pc.is_in(table["profile_id"], value_set=ids)
+                scoped = pc.if_else(inside, pc.binary_join_element_wise(table["node"], f"#split{d.id}", ""),
+                                    table["node"])
+                table = table.set_column(table.column_names.index("node"), "node", scoped)
+                links, receiver = (table, receiver) if t == "links" else (links, table)
+        elif d.action == "merge":
+            manual.append(pa.table({"profile_id": ids, "node": pa.array([f"manual:{d.id}"] * len(ids), pa.string())}))
+    if manual:
+        links = pa.concat_tables([links, *manual])
+    return links, receiver
+
+
+def split_person(session: Session, vault: Vault, settings: Settings, person_id: int, profile_ids: list[int],
+                 actor: str, reason: str | None) -> ResolutionReport:
+    """Move ``profile_ids`` out of ``person_id`` into a person of their own, for good; re-resolves."""
+    have = set(repo.person_profile_ids(session, person_id))
+    if not have:
+        raise NotFound(f"no person {person_id}, or it has no profiles")
+    wrong = sorted(set(profile_ids) - have)
+    if wrong:
+        raise InvalidInput(f"profile {wrong[0]} is not one of person {person_id}'s ({', '.join(map(str, sorted(have)))})")
+    if not profile_ids or set(profile_ids) == have:
+        raise InvalidInput("name some of the person's profiles to split off, not none or all")
+    repo.add_decision(session, {"action": "split", "profile_ids": sorted(set(profile_ids)), "person_id": person_id,
+                                "actor": actor[:64], "reason": (reason or "")[:255] or None, "created_at": now()})
+    return resolve_identities(session, vault, settings)
+
+
+def merge_persons(session: Session, vault: Vault, settings: Settings, keep: int, other: int, actor: str,
+                  reason: str | None) -> ResolutionReport:
+    """Operator's merge of two persons (the older id survives, as in every merge); re-resolves."""
+    a, b = repo.person_profile_ids(session, keep), repo.person_profile_ids(session, other)
+    if not a or not b:
+        raise NotFound(f"person {keep if not a else other} does not exist or has no profiles")
+    if keep == other:
+        raise InvalidInput("a person cannot be merged with itself")
+    repo.add_decision(session, {"action": "merge", "profile_ids": [a[0], b[0]], "person_id": keep,
+                                "actor": actor[:64], "reason": (reason or "")[:255] or None, "created_at": now()})
+    return resolve_identities(session, vault, settings)

@@ -3,7 +3,15 @@
 from siyu.models.base import Base
 from siyu.models.catalog import Product, Sku
 from siyu.models.events import Event
-from siyu.models.identity import Identity, IdentityMatch, Person, PersonMerge, Profile, ProfileIdentity
+from siyu.models.identity import (
+    Identity,
+    IdentityDecision,
+    IdentityMatch,
+    Person,
+    PersonMerge,
+    Profile,
+    ProfileIdentity,
+)
 from siyu.models.loyalty import PointsEntry
 from siyu.models.membership import Member
 from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
@@ -11,7 +19,7 @@ from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
-    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderItem",
+    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderItem",
     "Person", "PersonMerge", "PointsEntry", "Product", "Profile", "ProfileIdentity", "Refund",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

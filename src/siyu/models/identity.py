@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Date,
     Float,
     ForeignKey,
@@ -106,4 +107,19 @@ class IdentityMatch(Base):
     profile_b: Mapped[int] = mapped_column(Integer, index=True)
     match_weight: Mapped[float] = mapped_column(Float)
     evidence: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = created_col()
+
+
+class IdentityDecision(Base):
+    """An operator's decision that the next automatic run must keep: ``split`` (these profiles are
+    someone else: they join no one outside themselves through shared identifiers or matches) or
+    ``merge`` (these two profiles are one person)."""
+
+    __tablename__ = "identity_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(8))
+    profile_ids: Mapped[list[int]] = mapped_column(JSON)
+    person_id: Mapped[int | None] = mapped_column(Integer)  # the person acted on, for the record
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_col()

@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("script", ["bench_synth.py", "bench_demo.py", "bench_events.py", "bench_csv_import.py"])
+@pytest.mark.parametrize("script", ["bench_synth.py", "bench_demo.py", "bench_events.py", "bench_csv_import.py",
+                                    "bench_oneid.py"])
 def test_benchmark_smoke(script: str) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)

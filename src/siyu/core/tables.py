@@ -26,3 +26,29 @@ def _batch(buf: list[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     cols = list(zip(*buf, strict=True)) if buf else [[] for _ in schema]
     return pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
                                       schema=schema)
+
+
+def read_arrow(session: Any, stmt: Any, schema: pa.Schema, chunk: int = 200_000) -> pa.Table:
+    """A SELECT of integer and text columns straight from the driver's cursor into Arrow: no SQLAlchemy
+    row objects or result processing (half the time of ``to_arrow`` over ``session.execute`` on a million
+    rows, profiled). The statement is compiled with its parameters inline, so it must hold only the
+    caller's own constants; other column types would arrive unconverted and are refused."""
+    for f in schema:
+        if not (pa.types.is_integer(f.type) or pa.types.is_string(f.type) or pa.types.is_boolean(f.type)):
+            raise TypeError(f"read_arrow reads integers, booleans and text only, not {f.name}: {f.type}")
+    conn = session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql)
+        batches = []
+        while True:
+            rows = cur.fetchmany(chunk)
+            if not rows:
+                break
+            batches.append(_batch(rows, schema))
+    finally:
+        cur.close()
+    if not batches:
+        batches.append(_batch([], schema))
+    return pa.Table.from_batches(batches, schema=schema)

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, distinct, func, insert, literal, select, update
+from sqlalchemy import delete, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
-from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys
-from siyu.core.tables import to_arrow
+from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, update_column
+from siyu.core.tables import read_arrow, to_arrow
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
 from siyu.models import (
     Channel,
@@ -84,10 +84,10 @@ def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
 
 # -- batch resolution -----------------------------------------------------------------------------
 def profile_persons(session: Session) -> pa.Table:
-    rows = session.execute(select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
-                           .order_by(Profile.id)).yield_per(50_000)
-    return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
-                                     ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
+    return read_arrow(session, select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
+                      .order_by(Profile.id),
+                      pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
+                                 ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
 
 
 def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
@@ -108,9 +108,8 @@ def profile_keys(session: Session) -> pa.Table:
 def identity_links(session: Session, kinds: Iterable[str]) -> pa.Table:
     """(profile_id, node) where node is 'kind:blind_index'."""
     stmt = (select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
-            .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.kind.in_(list(kinds))))
-    return to_arrow(session.execute(stmt).yield_per(50_000),
-                    pa.schema([("profile_id", pa.int64()), ("node", pa.string())]))
+            .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.kind.in_(sorted(kinds))))
+    return read_arrow(session, stmt, pa.schema([("profile_id", pa.int64()), ("node", pa.string())]))
 
 
 def receiver_phone_counts(session: Session) -> pa.Table:
@@ -128,17 +127,21 @@ def receiver_phone_counts(session: Session) -> pa.Table:
 
 
 def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
+    """``n`` new persons; their ids, reserved and written as columns (an INSERT … RETURNING a row at a
+    time was 3 s of a million-record run)."""
     if n == 0:
         return []
-    table = Person.__table__
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                             [{"created_at": stamp, "updated_at": stamp} for _ in range(n)])
-    return [r[0] for r in result]
+    ids = new_ids(session, Person, n)
+    load(session, Person, pa.table({"id": ids}), {"created_at": stamp, "updated_at": stamp})
+    return ids.tolist()  # type: ignore[no-any-return]
 
 
 def set_profile_persons(session: Session, pairs: list[tuple[int, int]], stamp: datetime) -> None:
-    update_many(session, Profile, [{"id": pid, "person_id": person, "updated_at": stamp}
-                                   for pid, person in pairs])
+    if not pairs:
+        return
+    ids, persons = zip(*pairs, strict=True)
+    update_column(session, Profile, "person_id", pa.array(ids, pa.int64()), pa.array(persons, pa.int64()),
+                  {"updated_at": stamp})
 
 
 def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, stamp: datetime) -> None:

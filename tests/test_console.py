@@ -89,3 +89,51 @@ def test_empty_installation_shows_an_empty_dashboard(tmp_path: Path) -> None:
     login(c)
     r = c.get("/")
     assert r.status_code == 200 and "暂无数据" in r.text
+
+
+def test_person_page_explains_splits_and_merges(tmp_path: Path) -> None:
+    """The OneID page finds a person by phone, shows what joined their records, and splits and merges
+    them; the decisions are listed with who made them."""
+    import json
+
+    from sqlalchemy import select
+
+    from siyu.cli.importer import run_import
+    from siyu.cli.pipeline import after_import
+    from siyu.models import Profile
+
+    rt = start(make_settings(tmp_path / "home", f"sqlite:///{tmp_path / 'siyu.db'}"))
+    (tmp_path / "members.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [
+        {"openid": "oAAAAAAAAAAAAAAAAAAA", "phone": "13612345678", "name": "王强", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": "oBBBBBBBBBBBBBBBBBBB", "phone": "13699990000", "name": "赵敏", "registered_at": "2026-03-02T10:00:00+08:00"},
+    ]), encoding="utf-8")
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        "LT0000000031,13612345678,王强,M,2001-05-01,2026-01-01 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    after_import(rt)
+    with rt.db.unit_of_work() as s:
+        create_user(s, "ops", PASSWORD)
+    client = TestClient(create_app(rt))
+    login(client)
+    r = client.get("/persons", params={"q": "136 1234 5678"}, follow_redirects=False)
+    assert r.status_code == 303
+    person = int(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/persons/{person}").text
+    assert "识别依据" in page and "136****5678" in page and "LT0000000031" in page
+    with rt.db.read_only() as s:
+        ids = dict(s.execute(select(Profile.external_id, Profile.id)).all())
+    r = client.post(f"/persons/{person}/split", data={"profiles": [ids["LT0000000031"]], "reason": "父子同号"},
+                    follow_redirects=True)
+    assert r.status_code == 200 and "父子同号" in r.text and "ops" in r.text and "LT0000000031" not in r.text
+    other = client.get("/persons", params={"q": "oBBBBBBBBBBBBBBBBBBB"}, follow_redirects=False)
+    other_id = int(other.headers["location"].rsplit("/", 1)[1])
+    r = client.post(f"/persons/{person}/merge", data={"other": other_id, "reason": "同一顾客"}, follow_redirects=True)
+    assert r.status_code == 200 and "oBBBBBBBBBBBBBBBBBBB" in r.text and "同一顾客" in r.text
+    r = client.post(f"/persons/{person}/split", data={"profiles": [999999]}, follow_redirects=True)
+    assert "is not one of person" in r.text
+    assert client.get("/persons", params={"q": "13000000001"}).status_code == 200
+    assert client.get("/persons/999999").status_code == 404
+    rt.db.dispose()

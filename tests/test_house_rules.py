@@ -25,3 +25,17 @@ def test_ruff() -> None:
     result = subprocess.run([_tool("ruff"), "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_no_unit_of_work_in_a_generator_dependency() -> None:
+    """FastAPI may enter a generator dependency on one threadpool thread and leave it on another; SQLite's
+    write turn is a re-entrant lock that only its own thread may release ("cannot release un-acquired
+    lock", seen on the OneID page). Units of work therefore open inside handlers."""
+    import ast
+
+    for path in [*(ROOT / "src/siyu/console").glob("*.py"), *(ROOT / "src/siyu/api").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = ast.unparse(node)
+                has_yield = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(node))
+                assert not (has_yield and "unit_of_work(" in body), f"{path.name}: {node.name}"

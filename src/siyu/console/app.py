@@ -52,7 +52,7 @@ def create_app(rt: Runtime) -> FastAPI:
     from siyu.api import ingest as ingest_api
     from siyu.api import segment as segment_api
     from siyu.api import webhooks as webhooks_api
-    from siyu.console import pages
+    from siyu.console import pages, persons
 
     app = FastAPI(title="Siyu", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.rt = rt
@@ -61,6 +61,7 @@ def create_app(rt: Runtime) -> FastAPI:
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(persons.router)
     app.include_router(ingest_api.router)
     app.include_router(segment_api.router)
     app.include_router(webhooks_api.router)

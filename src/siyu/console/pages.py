@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.orm import Session
 
 from siyu.accounts.service import authenticate
 from siyu.analytics.kpis import Dashboard
@@ -23,24 +21,19 @@ router = APIRouter()
 User = Annotated[dict[str, Any], Depends(current_user)]
 
 
-def unit_of_work(request: Request) -> Iterator[Session]:
-    with request.app.state.rt.db.unit_of_work() as session:
-        yield session
-
-
-UnitOfWork = Annotated[Session, Depends(unit_of_work)]
-
-
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "login.html", next=_safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
-def login(request: Request, session: UnitOfWork, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/"):  # type: ignore[no-untyped-def]
+def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/"):  # type: ignore[no-untyped-def]
+    # The unit of work lives inside the handler: a generator dependency may enter and leave it on two
+    # different threadpool threads, and SQLite's write turn is a lock its own thread must release.
     try:
-        user = authenticate(session, username, password)
+        with request.app.state.rt.db.unit_of_work() as session:
+            user = authenticate(session, username, password)
     except Unauthorized:
         return render(request, "login.html", status=401, next=_safe_next(next), failed=True, username=username)
     request.session["user"] = {"id": user.id, "username": user.username, "name": user.display_name or user.username}

@@ -24,13 +24,26 @@ from siyu.ingest.schemas import JOINING_KINDS, PHONE
 SHARED_KINDS = ("phone", "email")  # as analytics.oneid.connected_components: families share these
 
 
+ROLE_TEXT = {
+    "partial": "not used: partial identifier", "blocklist": "not used: blocklist",
+    "fanout": "not used: shared by {n} profiles", "channel_fanout": "not used: {n} profiles of one channel share it",
+    "one_name": "joins only profiles of one name", "joins": "joins {n} profiles", "own": "own",
+    "own_elsewhere": "own here; {n} profiles elsewhere",
+}
+
+
 @dataclass
 class Evidence:
     kind: str
     display: str | None
     profiles: list[int]  # this person's profiles carrying it
     fanout: int  # profiles anywhere carrying it
-    verdict: str  # joins · own · not used: <why>
+    role: str  # a key of ROLE_TEXT (the console translates it)
+    count: int = 0  # the number the role's text names
+
+    @property
+    def verdict(self) -> str:
+        return ROLE_TEXT[self.role].format(n=self.count)
 
 
 @dataclass
@@ -70,7 +83,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
         e["profiles"].append(r.profile_id)
     for (kind, bidx), e in sorted(by_ident.items(), key=lambda kv: (kv[0][0], -len(kv[1]["profiles"]))):
         out.evidence.append(Evidence(kind, e["display"], e["profiles"], e["fanout"],
-                                     _verdict(kind, bidx, e, blocked, settings)))
+                                     *_verdict(kind, bidx, e, blocked, settings)))
     # a buyer whose parcels went to a phone another profile of this person carries
     phones = {bidx: e for (kind, bidx), e in by_ident.items() if kind == PHONE}
     out.receivers = [(pid, phones[bidx]["display"], n) for pid, bidx, n in repo.receiver_orders(session, list(names))
@@ -81,18 +94,17 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     return out
 
 
-def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], settings: Settings) -> str:
+def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], settings: Settings) -> tuple[str, int]:
     if kind not in JOINING_KINDS:
-        return "not used: partial identifier"
+        return "partial", 0
     if kind == PHONE and bidx in blocked:
-        return "not used: blocklist"
+        return "blocklist", 0
     if e["fanout"] > settings.oneid_max_fanout:
-        return f"not used: shared by {e['fanout']} profiles"
+        return "fanout", e["fanout"]
     if e["channel_fanout"] > settings.oneid_max_per_channel:
-        return f"not used: {e['channel_fanout']} profiles of one channel share it"
+        return "channel_fanout", e["channel_fanout"]
     if kind in SHARED_KINDS and e["names"] > 1:
-        return "joins only profiles of one name"
+        return "one_name", 0
     if len(e["profiles"]) >= 2:
-        return f"joins {len(e['profiles'])} profiles"
-    return "own" if e["fanout"] <= 1 else f"own here; {e['fanout'] - 1} profiles elsewhere"
-
+        return "joins", len(e["profiles"])
+    return ("own", 0) if e["fanout"] <= 1 else ("own_elsewhere", e["fanout"] - 1)

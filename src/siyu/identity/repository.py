@@ -238,6 +238,19 @@ def decisions_about(session: Session, person_id: int) -> list[Any]:
                                 .where(IdentityDecision.person_id == person_id).order_by(IdentityDecision.id)))
 
 
+def person_by_identity(session: Session, kind: str, bidx: str) -> int | None:
+    return session.scalar(select(Profile.person_id).join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+                          .join(Identity, Identity.id == ProfileIdentity.identity_id)
+                          .where(Identity.kind == kind, Identity.bidx == bidx, Profile.person_id.is_not(None))
+                          .order_by(Profile.person_id).limit(1))
+
+
+def person_by_external_id(session: Session, external_id: str) -> int | None:
+    return session.scalar(select(Profile.person_id).where(Profile.external_id == external_id,
+                                                          Profile.person_id.is_not(None))
+                          .order_by(Profile.person_id).limit(1))
+
+
 # -- explaining one person -------------------------------------------------------------------------
 def person_row(session: Session, person_id: int) -> Any:
     return session.execute(select(Person.id, Person.merged_into_id, Person.created_at)

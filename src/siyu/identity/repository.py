@@ -251,6 +251,90 @@ def person_by_external_id(session: Session, external_id: str) -> int | None:
                           .order_by(Profile.person_id).limit(1))
 
 
+# -- real-time resolution (a few profiles at a time) -------------------------------------------------
+def _in_chunks(session: Session, build: Any, ids: Iterable[int]) -> list[Any]:
+    out: list[Any] = []
+    for part in chunks(sorted(set(ids))):
+        out.extend(session.execute(build(list(part))))
+    return out
+
+
+def persons_of(session: Session, profile_ids: Iterable[int]) -> set[int]:
+    rows = _in_chunks(session, lambda p: select(Profile.person_id).where(Profile.id.in_(p),
+                                                                           Profile.person_id.is_not(None)), profile_ids)
+    return {r[0] for r in rows}
+
+
+def profiles_of_persons(session: Session, person_ids: Iterable[int]) -> set[int]:
+    return {r[0] for r in _in_chunks(session, lambda p: select(Profile.id).where(Profile.person_id.in_(p)), person_ids)}
+
+
+def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str]) -> list[Any]:
+    """(profile_id, identity_id, node, fan-out) of these profiles' joining identifiers."""
+    fan = (select(ProfileIdentity.identity_id, func.count().label("n")).group_by(ProfileIdentity.identity_id)
+           .subquery())
+    wanted = sorted(kinds)
+    return _in_chunks(session, lambda p: (
+        select(ProfileIdentity.profile_id, Identity.id, Identity.kind + ":" + Identity.bidx, fan.c.n)
+        .join(Identity, Identity.id == ProfileIdentity.identity_id)
+        .join(fan, fan.c.identity_id == Identity.id)
+        .where(ProfileIdentity.profile_id.in_(p), Identity.kind.in_(wanted))), profile_ids)
+
+
+def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:
+    """(profile_id, node) of every profile carrying these identifiers."""
+    return _in_chunks(session, lambda p: (
+        select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
+        .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.id.in_(p))), identity_ids)
+
+
+def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
+    rows = _in_chunks(session, lambda p: select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
+                      .where(Profile.id.in_(p)), profile_ids)
+    return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
+                                     ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
+
+
+def receiver_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
+    """(profile_id, node, orders, total_orders) like ``receiver_phone_counts``, for these buyers."""
+    ids = sorted(set(profile_ids))
+    out: list[Any] = []
+    for part in chunks(ids):
+        per_phone = (select(Order.profile_id, Order.receiver_phone_bidx, func.count().label("n"))
+                     .where(Order.profile_id.in_(list(part)), Order.receiver_phone_bidx.is_not(None))
+                     .group_by(Order.profile_id, Order.receiver_phone_bidx).subquery())
+        totals = (select(Order.profile_id, func.count().label("total")).where(Order.profile_id.in_(list(part)))
+                  .group_by(Order.profile_id).subquery())
+        out.extend(session.execute(select(per_phone.c.profile_id, literal("phone:") + per_phone.c.receiver_phone_bidx,
+                                          per_phone.c.n, totals.c.total)
+                                   .join(totals, totals.c.profile_id == per_phone.c.profile_id)))
+    return out
+
+
+def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> set[int]:
+    out: set[int] = set()
+    for part in chunks(sorted(set(phone_bidxs))):
+        out.update(session.scalars(select(Order.profile_id).where(Order.receiver_phone_bidx.in_(list(part)),
+                                                                  Order.profile_id.is_not(None)).distinct()))
+    return out
+
+
+def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
+    ids = sorted(set(profile_ids))
+    out: list[Any] = []
+    for part in chunks(ids):
+        out.extend(session.execute(select(IdentityMatch.profile_a, IdentityMatch.profile_b)
+                                   .where(IdentityMatch.profile_a.in_(list(part)) | IdentityMatch.profile_b.in_(list(part)))))
+    return out
+
+
+def touched_since(session: Session, since: datetime) -> set[int]:
+    """Profiles created or changed, or given a new identifier, at or after ``since``."""
+    changed = set(session.scalars(select(Profile.id).where(Profile.updated_at >= since)))
+    changed.update(session.scalars(select(ProfileIdentity.profile_id).where(ProfileIdentity.created_at >= since)))
+    return changed
+
+
 # -- explaining one person -------------------------------------------------------------------------
 def person_row(session: Session, person_id: int) -> Any:
     return session.execute(select(Person.id, Person.merged_into_id, Person.created_at)

@@ -74,6 +74,20 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.split_by_name = comps.split_by_name
     stamp = now()
 
+    _apply_plan(session, plan, profiles, stamp, report)
+    report.persons = len(set(plan["component"]))
+
+    sn = comps.super_nodes.to_pydict()
+    keys = [tuple(n.split(":", 1)) for n in sn["node"]]
+    shown = repo.displays(session, keys) if keys else {}
+    report.super_nodes = [SuperNode(k[0], shown.get(k), f, b)
+                          for k, f, b in zip(keys, sn["fanout"], sn["blocked"], strict=True)]
+    return report
+
+
+def _apply_plan(session: Session, plan: dict[str, list[Any]], profiles: pa.Table, stamp: Any,
+                report: ResolutionReport) -> None:
+    """New persons for components without one, profile moves, merges recorded, facts re-pointed."""
     needing = sorted({c for c, p in zip(plan["component"], plan["person_id"], strict=True) if p is None})
     fresh = dict(zip(needing, repo.create_persons(session, len(needing), stamp), strict=True))
     report.new_persons = len(fresh)
@@ -92,14 +106,6 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     repo.refresh_fact_persons(session)
     report.moved_profiles = len(moves)
     report.merged = len(merges)
-    report.persons = len(set(plan["component"]))
-
-    sn = comps.super_nodes.to_pydict()
-    keys = [tuple(n.split(":", 1)) for n in sn["node"]]
-    shown = repo.displays(session, keys) if keys else {}
-    report.super_nodes = [SuperNode(k[0], shown.get(k), f, b)
-                          for k, f, b in zip(keys, sn["fanout"], sn["blocked"], strict=True)]
-    return report
 
 
 def _index_old_names(session: Session, vault: Vault) -> None:

@@ -288,6 +288,16 @@ def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:
         .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.id.in_(p))), identity_ids)
 
 
+def phone_carriers(session: Session, bidxs: Iterable[str]) -> list[Any]:
+    """(profile_id, node) of the profiles carrying these phones (blind indexes)."""
+    out: list[Any] = []
+    for part in chunks(sorted(set(bidxs))):
+        out.extend(session.execute(select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
+                                   .join(Identity, Identity.id == ProfileIdentity.identity_id)
+                                   .where(Identity.kind == PHONE, Identity.bidx.in_(list(part)))))
+    return out
+
+
 def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
     rows = _in_chunks(session, lambda p: select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
                       .where(Profile.id.in_(p)), profile_ids)
@@ -329,9 +339,12 @@ def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
 
 
 def touched_since(session: Session, since: datetime) -> set[int]:
-    """Profiles created or changed, or given a new identifier, at or after ``since``."""
+    """Profiles created or changed, given a new identifier, or with orders written, at or after ``since``
+    (an order's receiver phone is evidence too)."""
     changed = set(session.scalars(select(Profile.id).where(Profile.updated_at >= since)))
     changed.update(session.scalars(select(ProfileIdentity.profile_id).where(ProfileIdentity.created_at >= since)))
+    changed.update(session.scalars(select(Order.profile_id).where(Order.updated_at >= since,
+                                                                  Order.profile_id.is_not(None)).distinct()))
     return changed
 
 

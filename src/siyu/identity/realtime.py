@@ -1,0 +1,107 @@
+"""OneID on arrival: resolve only the persons a few new or changed profiles touch, by the batch's rules.
+
+The neighbourhood is closed before resolving: whole persons of the touched profiles, and every profile
+reached from them through an identifier that can still join (fan-out within the limit), a receiver
+phone, a stored probabilistic match or an operator's merge. Guards need global counts, so every profile
+carrying one of the neighbourhood's identifiers is also given to the components step; those outside the
+neighbourhood only count, they are never moved. The result for the neighbourhood is the batch's.
+
+An identifier shared by more profiles than the fan-out limit is not followed while the neighbourhood
+grows (a walk-in phone would pull in everyone). If the components step still joins a profile outside
+the neighbourhood to it (such an identifier split by names into groups within the limit), that
+profile's person is added and the step runs again.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.orm import Session
+
+from siyu.analytics.engine import connect
+from siyu.analytics.oneid import assign_persons, connected_components
+from siyu.core.clock import now
+from siyu.core.config import Settings
+from siyu.core.crypto import Vault
+from siyu.identity import repository as repo
+from siyu.identity.service import ResolutionReport, _apply_decisions, _apply_plan
+from siyu.ingest.schemas import JOINING_KINDS, PHONE
+
+
+def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
+    report = ResolutionReport()
+    if not profile_ids:
+        return report
+    blocked = {f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist}
+    decisions = repo.decisions(session)
+    closure, frontier = set(), set(profile_ids)
+    followable: set[int] = set()
+    while frontier:
+        frontier |= repo.profiles_of_persons(session, repo.persons_of(session, frontier))
+        frontier -= closure
+        closure |= frontier
+        nxt: set[int] = set()
+        rows = repo.node_links(session, frontier, JOINING_KINDS)
+        followable.update(ident for _, ident, node, fan in rows
+                          if node not in blocked and fan <= settings.oneid_max_fanout)
+        nxt.update(p for p, _ in repo.carriers(session, {i for _, i, _, _ in rows if i in followable}))
+        phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
+        nxt.update(repo.buyers_sending_to(session, phones))
+        sent_to = {node.split(":", 1)[1] for _, node, _, _ in repo.receiver_rows_of(session, frontier)}
+        nxt.update(p for p, _ in repo.phone_carriers(session, sent_to))
+        for a, b in repo.match_rows_of(session, frontier):
+            nxt.update((a, b))
+        for d in decisions:
+            if d.action == "merge" and frontier & set(d.profile_ids):
+                nxt.update(d.profile_ids)
+        frontier = nxt - closure
+    while True:
+        profiles, labels_all, links, receiver = _components(session, settings, closure, decisions, blocked)
+        # An outside profile that lands in a component with the neighbourhood (through an identifier
+        # past the fan-out limit that names split into small groups) joins it with its whole person.
+        comp_of = dict(zip(labels_all["profile_id"].to_pylist(), labels_all["component"].to_pylist(), strict=True))
+        ours = {comp_of[p] for p in closure if p in comp_of}
+        extra = {p for p, c in comp_of.items() if c in ours and p not in closure}
+        if not extra:
+            break
+        closure |= extra | repo.profiles_of_persons(session, repo.persons_of(session, extra))
+    with connect() as con:
+        inside = pa.array(sorted(closure), pa.int64())
+        labels = labels_all.filter(pc.is_in(labels_all["profile_id"], value_set=inside))
+        mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=inside))
+        plan = assign_persons(con, labels, mine.select(["profile_id", "person_id"])).to_pydict()
+    report.profiles = len(closure)
+    _apply_plan(session, plan, mine, now(), report)
+    report.persons = len(set(plan["component"]))
+    return report
+
+
+def _components(session: Session, settings: Settings, closure: set[int], decisions: list, blocked: set[str]):  # type: ignore[no-untyped-def,type-arg]
+    """Components over the neighbourhood and every profile carrying one of its identifiers (for the
+    guards' global counts)."""
+    link_rows: dict[tuple[int, str], None] = {}
+    rows = repo.node_links(session, closure, JOINING_KINDS)
+    for p, node in repo.carriers(session, {i for _, i, _, _ in rows}):
+        link_rows[(p, node)] = None
+    # receiver phones both ways: the neighbourhood's parcels, and parcels sent to its phones
+    phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
+    buyers = closure | repo.buyers_sending_to(session, phones)
+    sent = repo.receiver_rows_of(session, buyers)
+    for p, node in repo.phone_carriers(session, {node.split(":", 1)[1] for _, node, _, _ in sent}):
+        link_rows[(p, node)] = None
+    receiver = pa.Table.from_pylist(
+        [dict(zip(("profile_id", "node", "orders", "total_orders"), r, strict=True)) for r in sent],
+        schema=pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
+                          ("total_orders", pa.int64())]))
+    for a, b in repo.match_rows_of(session, closure):
+        link_rows[(a, f"match:{a}-{b}")] = None
+        link_rows[(b, f"match:{a}-{b}")] = None
+    links = pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
+                      "node": pa.array([n for _, n in link_rows], pa.string())})
+    links, receiver = _apply_decisions(decisions, links, receiver)
+    profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
+    with connect() as con:
+        comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,
+                                     receiver, max_fanout=settings.oneid_max_fanout,
+                                     max_per_channel=settings.oneid_max_per_channel, blocked=sorted(blocked))
+    return profiles, comps.labels, links, receiver

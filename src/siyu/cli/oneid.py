@@ -145,9 +145,6 @@ def split_command(
     reason: str = typer.Option(None, "--reason", help="Why, for the record."),
 ) -> None:
     """Split profiles off a person for good: the next automatic runs keep them apart."""
-    import getpass
-
-    from siyu.core.errors import SiyuError
     from siyu.identity.service import split_person
 
     try:
@@ -155,14 +152,7 @@ def split_command(
     except ValueError:
         console.print(f"[red]--profiles must be comma-separated profile ids, not {profiles!r}[/red]")
         raise typer.Exit(1) from None
-    rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            rep = split_person(s, rt.vault, rt.settings, person, ids, by or getpass.getuser(), reason)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
-    _print_resolution(rep)
+    _decide(lambda s, rt, actor: split_person(s, rt.vault, rt.settings, person, ids, actor, reason), by)
 
 
 @app.command("merge")
@@ -173,15 +163,21 @@ def merge_command(
     reason: str = typer.Option(None, "--reason", help="Why, for the record."),
 ) -> None:
     """Merge two persons for good: the next automatic runs keep them together."""
+    from siyu.identity.service import merge_persons
+
+    _decide(lambda s, rt, actor: merge_persons(s, rt.vault, rt.settings, person, other, actor, reason), by)
+
+
+def _decide(act, by: str | None) -> None:  # type: ignore[no-untyped-def]
+    """An operator's decision in one unit of work, then the re-run's figures; a refusal is printed."""
     import getpass
 
     from siyu.core.errors import SiyuError
-    from siyu.identity.service import merge_persons
 
     rt = start()
     try:
         with rt.db.unit_of_work() as s:
-            rep = merge_persons(s, rt.vault, rt.settings, person, other, by or getpass.getuser(), reason)
+            rep = act(s, rt, by or getpass.getuser())
     except SiyuError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None

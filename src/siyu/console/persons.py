@@ -43,27 +43,26 @@ def person_page(request: Request, user: User, person_id: int, error: str = "") -
     return render(request, "person.html", ex=ex, error=error, active="persons")
 
 
-@router.post("/persons/{person_id}/split", include_in_schema=False)
-def split(request: Request, user: User, person_id: int, profiles: Annotated[list[int], Form()],
-          reason: Annotated[str, Form()] = "") -> RedirectResponse:
+def _decide(request: Request, user: User, person_id: int, then: int, act: Any) -> RedirectResponse:
+    """Run an operator's decision in its own unit of work; a refusal comes back as the page's error."""
     rt = request.app.state.rt
     try:
         with rt.db.unit_of_work() as session:
-            split_person(session, rt.vault, rt.settings, person_id, profiles, str(user.get("username", "")),
-                         reason or None)
+            act(session, rt, str(user.get("username", "")))
     except SiyuError as exc:
         return RedirectResponse(f"/persons/{person_id}?error={quote(exc.message[:200])}", status_code=303)
-    return RedirectResponse(f"/persons/{person_id}", status_code=303)
+    return RedirectResponse(f"/persons/{then}", status_code=303)
+
+
+@router.post("/persons/{person_id}/split", include_in_schema=False)
+def split(request: Request, user: User, person_id: int, profiles: Annotated[list[int], Form()],
+          reason: Annotated[str, Form()] = "") -> RedirectResponse:
+    return _decide(request, user, person_id, person_id, lambda s, rt, actor: split_person(
+        s, rt.vault, rt.settings, person_id, profiles, actor, reason or None))
 
 
 @router.post("/persons/{person_id}/merge", include_in_schema=False)
 def merge(request: Request, user: User, person_id: int, other: Annotated[int, Form()],
           reason: Annotated[str, Form()] = "") -> RedirectResponse:
-    rt = request.app.state.rt
-    try:
-        with rt.db.unit_of_work() as session:
-            merge_persons(session, rt.vault, rt.settings, person_id, other, str(user.get("username", "")),
-                          reason or None)
-    except SiyuError as exc:
-        return RedirectResponse(f"/persons/{person_id}?error={quote(exc.message[:200])}", status_code=303)
-    return RedirectResponse(f"/persons/{min(person_id, other)}", status_code=303)
+    return _decide(request, user, person_id, min(person_id, other), lambda s, rt, actor: merge_persons(
+        s, rt.vault, rt.settings, person_id, other, actor, reason or None))

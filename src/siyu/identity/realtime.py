@@ -71,7 +71,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=inside))
         plan = assign_persons(con, labels, mine.select(["profile_id", "person_id"])).to_pydict()
     report.profiles = len(closure)
-    _apply_plan(session, plan, mine, now(), report)
+    _apply_plan(session, plan, mine, now(), report, only=closure)
     report.persons = len(set(plan["component"]))
     return report
 

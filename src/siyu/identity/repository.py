@@ -153,12 +153,16 @@ def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, 
                                        for a, b in merges])
 
 
-def refresh_fact_persons(session: Session) -> None:
-    """Orders and events carry their profile's person for operational queries (member 360)."""
+def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = None) -> None:
+    """Orders and events carry their profile's person for operational queries (member 360); all of them,
+    or only those of ``profile_ids`` (the real-time path, where a full pass cost 38 ms a call)."""
     for model in (Order, Event):
         person = select(Profile.person_id).where(Profile.id == model.profile_id).scalar_subquery()
-        session.execute(update(model).where(model.profile_id.is_not(None), model.person_id.is_distinct_from(person))
-                        .values(person_id=person).execution_options(synchronize_session=False))
+        parts = [None] if profile_ids is None else list(chunks(sorted(set(profile_ids))))
+        for part in parts:
+            scope = model.profile_id.is_not(None) if part is None else model.profile_id.in_(list(part))
+            session.execute(update(model).where(scope, model.person_id.is_distinct_from(person))
+                            .values(person_id=person).execution_options(synchronize_session=False))
 
 
 def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
@@ -270,15 +274,18 @@ def profiles_of_persons(session: Session, person_ids: Iterable[int]) -> set[int]
 
 
 def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str]) -> list[Any]:
-    """(profile_id, identity_id, node, fan-out) of these profiles' joining identifiers."""
-    fan = (select(ProfileIdentity.identity_id, func.count().label("n")).group_by(ProfileIdentity.identity_id)
-           .subquery())
+    """(profile_id, identity_id, node, fan-out) of these profiles' joining identifiers. The fan-out is
+    counted for these identifiers only, through the identity index (a count over every link was 75 ms
+    of a 20,000-member brand's real-time call)."""
     wanted = sorted(kinds)
-    return _in_chunks(session, lambda p: (
-        select(ProfileIdentity.profile_id, Identity.id, Identity.kind + ":" + Identity.bidx, fan.c.n)
+    rows = _in_chunks(session, lambda p: (
+        select(ProfileIdentity.profile_id, Identity.id, Identity.kind + ":" + Identity.bidx)
         .join(Identity, Identity.id == ProfileIdentity.identity_id)
-        .join(fan, fan.c.identity_id == Identity.id)
         .where(ProfileIdentity.profile_id.in_(p), Identity.kind.in_(wanted))), profile_ids)
+    fan = dict(_in_chunks(session, lambda i: (
+        select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(i))
+        .group_by(ProfileIdentity.identity_id)), {r[1] for r in rows}))
+    return [(p, i, node, fan[i]) for p, i, node in rows]
 
 
 def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:

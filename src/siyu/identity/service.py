@@ -86,7 +86,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
 
 
 def _apply_plan(session: Session, plan: dict[str, list[Any]], profiles: pa.Table, stamp: Any,
-                report: ResolutionReport) -> None:
+                report: ResolutionReport, only: set[int] | None = None) -> None:
     """New persons for components without one, profile moves, merges recorded, facts re-pointed."""
     needing = sorted({c for c, p in zip(plan["component"], plan["person_id"], strict=True) if p is None})
     fresh = dict(zip(needing, repo.create_persons(session, len(needing), stamp), strict=True))
@@ -103,7 +103,7 @@ def _apply_plan(session: Session, plan: dict[str, list[Any]], profiles: pa.Table
             merges.add((a, target))
     repo.set_profile_persons(session, moves, stamp)
     repo.record_merges(session, sorted(merges), "shared identifier", stamp)
-    repo.refresh_fact_persons(session)
+    repo.refresh_fact_persons(session, only)  # the real-time path: its neighbourhood's facts only
     report.moved_profiles = len(moves)
     report.merged = len(merges)
 

@@ -25,6 +25,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "external_id"),
         Index("ix_orders_paid_at", "paid_at"),
+        # real-time OneID asks which buyers sent parcels to a phone
+        Index("ix_orders_receiver_phone_bidx", "receiver_phone_bidx"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass
@@ -26,6 +27,14 @@ class Components:
     super_nodes: pa.Table  # node, fanout, blocked
     rounds: int
     split_by_name: int = 0  # shared identifiers whose profiles disagree on the name
+
+
+def match_links(profile_a: pa.Array | pa.ChunkedArray, profile_b: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """Pairwise matches as identifier links: each pair shares a node ``match:a-b`` that only its two
+    profiles carry, so matches go through the same guards and components as shared identifiers."""
+    a, b = pa.chunked_array([profile_a]).cast(pa.int64()), pa.chunked_array([profile_b]).cast(pa.int64())
+    node = pc.binary_join_element_wise("match:", a.cast(pa.string()), "-", b.cast(pa.string()), "")
+    return pa.concat_tables([pa.table({"profile_id": a, "node": node}), pa.table({"profile_id": b, "node": node})])
 
 
 def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, links: pa.Table,

@@ -15,20 +15,19 @@ model. Nothing is stored: the file goes in, a copy with ``cluster_id`` and ``clu
 from __future__ import annotations
 
 import csv
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 from siyu.analytics.engine import connect
-from siyu.analytics.oneid import connected_components
+from siyu.analytics.oneid import connected_components, match_links
 from siyu.analytics.oneid_match import probabilistic_matches
 from siyu.core.config import Settings
 from siyu.core.errors import InvalidInput, UnreadableFile
+from siyu.identity.profiles import normalise_name
 from siyu.ingest import normalize as nz
 from siyu.ingest.readers import csv_rows, detect_encoding
 
@@ -64,11 +63,6 @@ def read_config(path: Path) -> tuple[dict[str, str], list[str]]:
     return columns, ids
 
 
-def _name(raw: str) -> str | None:
-    norm = "".join(unicodedata.normalize("NFKC", raw).split()).lower()
-    return norm if norm and "*" not in norm else None
-
-
 def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeReport:
     columns, ids = read_config(config)
     encoding = detect_encoding(path)
@@ -82,7 +76,7 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
         rows.append(row)
     profile, node, names, masks = [], [], [], []
     for i, row in enumerate(rows, 1):
-        name = _name(row.get(columns.get("name", ""), "") or "")
+        name = normalise_name(row.get(columns.get("name", "")))
         names.append(name)
         full, masked = None, None
         if "phone" in columns:
@@ -118,11 +112,7 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
                                                          ("name", pa.string()), ("city", pa.string()),
                                                          ("district", pa.string()), ("has_full", pa.bool_())]))
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
-        if matches.num_rows:
-            pair = pc.binary_join_element_wise("match:", matches["profile_a"].cast(pa.string()), "-",
-                                               matches["profile_b"].cast(pa.string()), "")
-            links = pa.concat_tables([links, pa.table({"profile_id": matches["profile_a"], "node": pair}),
-                                      pa.table({"profile_id": matches["profile_b"], "node": pair})])
+        links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
         empty = pa.table({"profile_id": pa.array([], pa.int64()), "node": pa.array([], pa.string()),
                           "orders": pa.array([], pa.int64()), "total_orders": pa.array([], pa.int64())})
         # one source: the per-channel limit (meant for "three POS cards on one phone") is the fan-out limit

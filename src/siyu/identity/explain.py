@@ -19,6 +19,7 @@ from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import NotFound
 from siyu.identity import repository as repo
+from siyu.identity.service import blocked_nodes
 from siyu.ingest.schemas import JOINING_KINDS, PHONE
 
 SHARED_KINDS = ("phone", "email")  # as analytics.oneid.connected_components: families share these
@@ -75,7 +76,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     if not out.profiles:
         return out
     names = {p.id: p.name_bidx for p in out.profiles}
-    blocked = {vault.blind_index(PHONE, p) for p in settings.oneid_blocklist}
+    blocked = set(blocked_nodes(vault, settings))
     by_ident: dict[tuple[str, str], dict[str, Any]] = {}
     for r in repo.identities_with_fanout(session, list(names)):
         e = by_ident.setdefault((r.kind, r.bidx), {"display": r.display, "profiles": [], "fanout": int(r.fanout),
@@ -97,7 +98,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
 def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], settings: Settings) -> tuple[str, int]:
     if kind not in JOINING_KINDS:
         return "partial", 0
-    if kind == PHONE and bidx in blocked:
+    if f"{kind}:{bidx}" in blocked:
         return "blocklist", 0
     if e["fanout"] > settings.oneid_max_fanout:
         return "fanout", e["fanout"]

@@ -124,10 +124,16 @@ NICKNAME_CHANNELS = frozenset({"wecom"})
 def name_index(vault: Vault, channel: str, name: str | None) -> str | None:
     """Blind index of a real name: NFKC, no spaces, lower case (``张 伟`` = ``张伟``, ``Li Na`` = ``lina``).
     None for a nickname channel's name and for a masked one."""
-    if not name or channel in NICKNAME_CHANNELS or "*" in name:  # 张** is a mask, not a name
+    if channel in NICKNAME_CHANNELS:
         return None
-    norm = "".join(unicodedata.normalize("NFKC", name).split()).lower()
+    norm = normalise_name(name)
     return vault.blind_index("name", norm) if norm else None
+
+
+def normalise_name(name: str | None) -> str | None:
+    """NFKC, no spaces, lower case; None for no name or a masked one (张** is a mask, not a name)."""
+    norm = "".join(unicodedata.normalize("NFKC", name or "").split()).lower()
+    return norm if norm and "*" not in norm else None
 
 
 def _new_row(vault: Vault, lk: Lookups, cid: int, p: ProfileIn, strong: bool, stamp: datetime) -> dict[str, Any]:

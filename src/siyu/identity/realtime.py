@@ -19,20 +19,20 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics.engine import connect
-from siyu.analytics.oneid import assign_persons, connected_components
+from siyu.analytics.oneid import assign_persons, connected_components, match_links
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.identity import repository as repo
-from siyu.identity.service import ResolutionReport, _apply_decisions, _apply_plan
-from siyu.ingest.schemas import JOINING_KINDS, PHONE
+from siyu.identity.service import ResolutionReport, apply_decisions, apply_plan, blocked_nodes
+from siyu.ingest.schemas import JOINING_KINDS
 
 
 def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
     report = ResolutionReport()
     if not profile_ids:
         return report
-    blocked = {f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist}
+    blocked = set(blocked_nodes(vault, settings))
     decisions = repo.decisions(session)
     closure, frontier = set(), set(profile_ids)
     followable: set[int] = set()
@@ -71,7 +71,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=inside))
         plan = assign_persons(con, labels, mine.select(["profile_id", "person_id"])).to_pydict()
     report.profiles = len(closure)
-    _apply_plan(session, plan, mine, now(), report, only=closure)
+    apply_plan(session, plan, mine, now(), report, only=closure)
     report.persons = len(set(plan["component"]))
     return report
 
@@ -93,12 +93,12 @@ def _components(session: Session, settings: Settings, closure: set[int], decisio
         [dict(zip(("profile_id", "node", "orders", "total_orders"), r, strict=True)) for r in sent],
         schema=pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
                           ("total_orders", pa.int64())]))
-    for a, b in repo.match_rows_of(session, closure):
-        link_rows[(a, f"match:{a}-{b}")] = None
-        link_rows[(b, f"match:{a}-{b}")] = None
-    links = pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
-                      "node": pa.array([n for _, n in link_rows], pa.string())})
-    links, receiver = _apply_decisions(decisions, links, receiver)
+    pairs = repo.match_rows_of(session, closure)
+    links = pa.concat_tables([
+        pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
+                  "node": pa.array([n for _, n in link_rows], pa.string())}),
+        match_links(pa.array([a for a, _ in pairs], pa.int64()), pa.array([b for _, b in pairs], pa.int64()))])
+    links, receiver = apply_decisions(decisions, links, receiver)
     profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
     with connect() as con:
         comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics.engine import connect
-from siyu.analytics.oneid import assign_persons, connected_components
+from siyu.analytics.oneid import assign_persons, connected_components, match_links
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.core.clock import now
 from siyu.core.config import Settings
@@ -55,16 +55,11 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
         return report
     links = repo.identity_links(session, sorted(JOINING_KINDS))
     receiver = repo.receiver_phone_counts(session)
-    blocked = [f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist]
+    blocked = blocked_nodes(vault, settings)
     matches = _probabilistic(session, vault, settings, profiles)
     report.probabilistic = matches.num_rows
-    if matches.num_rows:
-        # each match is a node shared by its two profiles, so the same guards and components apply
-        node = pc.binary_join_element_wise("match:", matches["profile_a"].cast(pa.string()), "-",
-                                           matches["profile_b"].cast(pa.string()), "")
-        links = pa.concat_tables([links, pa.table({"profile_id": matches["profile_a"], "node": node}),
-                                  pa.table({"profile_id": matches["profile_b"], "node": node})])
-    links, receiver = _apply_decisions(repo.decisions(session), links, receiver)
+    links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
+    links, receiver = apply_decisions(repo.decisions(session), links, receiver)
     with connect() as con:
         comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links, receiver,
                                      max_fanout=settings.oneid_max_fanout,
@@ -74,7 +69,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.split_by_name = comps.split_by_name
     stamp = now()
 
-    _apply_plan(session, plan, profiles, stamp, report)
+    apply_plan(session, plan, profiles, stamp, report)
     report.persons = len(set(plan["component"]))
 
     sn = comps.super_nodes.to_pydict()
@@ -85,7 +80,12 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     return report
 
 
-def _apply_plan(session: Session, plan: dict[str, list[Any]], profiles: pa.Table, stamp: Any,
+def blocked_nodes(vault: Vault, settings: Settings) -> list[str]:
+    """The blocklisted phones as identifier nodes (``phone:<blind index>``)."""
+    return [f"{PHONE}:{vault.blind_index(PHONE, p)}" for p in settings.oneid_blocklist]
+
+
+def apply_plan(session: Session, plan: dict[str, list[Any]], profiles: pa.Table, stamp: Any,
                 report: ResolutionReport, only: set[int] | None = None) -> None:
     """New persons for components without one, profile moves, merges recorded, facts re-pointed."""
     needing = sorted({c for c, p in zip(plan["component"], plan["person_id"], strict=True) if p is None})
@@ -140,24 +140,23 @@ def _index_old_receiver_names(session: Session, vault: Vault) -> None:
             vault, code, vault.decrypt(enc, "order.receiver_name"))} for oid, code, enc in rows])
 
 
-def _apply_decisions(decisions: list[Any], links: pa.Table, receiver: pa.Table) -> tuple[pa.Table, pa.Table]:
+def apply_decisions(decisions: list[Any], links: pa.Table, receiver: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Operators' decisions, oldest first, over the identifier graph:
     - ``split``: the decision's profiles keep their identifiers (and matches, and receiver phones) to
       themselves: each node they carry becomes a node of the decision, so they can still join one another
       but nobody outside, whatever the next import brings;
     - ``merge``: a node only the two profiles carry, which no later split scopes away (the operator's
       explicit word wins)."""
+    def scoped(table: pa.Table, ids: pa.Array, suffix: str) -> pa.Table:
+        inside = pc.is_in(table["profile_id"], value_set=ids)
+        node = pc.if_else(inside, pc.binary_join_element_wise(table["node"], suffix, ""), table["node"])
+        return table.set_column(table.column_names.index("node"), "node", node)
+
     manual = []
     for d in decisions:
         ids = pa.array(d.profile_ids, pa.int64())
         if d.action == "split":
-            for t in ("links", "receiver"):
-                table = links if t == "links" else receiver
-                inside = pc.is_in(table["profile_id"], value_set=ids)
-                scoped = pc.if_else(inside, pc.binary_join_element_wise(table["node"], f"#split{d.id}", ""),
-                                    table["node"])
-                table = table.set_column(table.column_names.index("node"), "node", scoped)
-                links, receiver = (table, receiver) if t == "links" else (links, table)
+            links, receiver = scoped(links, ids, f"#split{d.id}"), scoped(receiver, ids, f"#split{d.id}")
         elif d.action == "merge":
             manual.append(pa.table({"profile_id": ids, "node": pa.array([f"manual:{d.id}"] * len(ids), pa.string())}))
     if manual:

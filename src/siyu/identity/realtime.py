@@ -23,6 +23,7 @@ from siyu.analytics.oneid import assign_persons, connected_components, match_lin
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
+from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.service import ResolutionReport, apply_decisions, apply_plan, blocked_nodes
 from siyu.ingest.schemas import JOINING_KINDS
@@ -89,10 +90,7 @@ def _components(session: Session, settings: Settings, closure: set[int], decisio
     sent = repo.receiver_rows_of(session, buyers)
     for p, node in repo.phone_carriers(session, {node.split(":", 1)[1] for _, node, _, _ in sent}):
         link_rows[(p, node)] = None
-    receiver = pa.Table.from_pylist(
-        [dict(zip(("profile_id", "node", "orders", "total_orders"), r, strict=True)) for r in sent],
-        schema=pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
-                          ("total_orders", pa.int64())]))
+    receiver = to_arrow(sent, repo.RECEIVER_COUNTS)
     pairs = repo.match_rows_of(session, closure)
     links = pa.concat_tables([
         pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),

@@ -83,11 +83,15 @@ def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 # -- batch resolution -----------------------------------------------------------------------------
+PROFILE_PERSONS = pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()), ("channel_id", pa.int64()),
+                             ("name_bidx", pa.string())])
+_PROFILE_PERSON_COLS = (Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
+RECEIVER_COUNTS = pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
+                             ("total_orders", pa.int64())])
+
+
 def profile_persons(session: Session) -> pa.Table:
-    return read_arrow(session, select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
-                      .order_by(Profile.id),
-                      pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
-                                 ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
+    return read_arrow(session, select(*_PROFILE_PERSON_COLS).order_by(Profile.id), PROFILE_PERSONS)
 
 
 def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
@@ -112,18 +116,21 @@ def identity_links(session: Session, kinds: Iterable[str]) -> pa.Table:
     return read_arrow(session, stmt, pa.schema([("profile_id", pa.int64()), ("node", pa.string())]))
 
 
-def receiver_phone_counts(session: Session) -> pa.Table:
-    """(profile_id, node, orders with that receiver phone, all orders of the profile)."""
+def _receiver_counts(buyers: Any) -> Any:
+    """(profile_id, node, orders with that receiver phone, all orders of the profile) for the buyers
+    ``buyers`` selects (a condition on ``Order.profile_id``)."""
     per_phone = (select(Order.profile_id, Order.receiver_phone_bidx, func.count().label("n"))
-                 .where(Order.profile_id.is_not(None), Order.receiver_phone_bidx.is_not(None))
+                 .where(buyers, Order.receiver_phone_bidx.is_not(None))
                  .group_by(Order.profile_id, Order.receiver_phone_bidx).subquery())
-    totals = (select(Order.profile_id, func.count().label("total")).where(Order.profile_id.is_not(None))
+    totals = (select(Order.profile_id, func.count().label("total")).where(buyers)
               .group_by(Order.profile_id).subquery())
-    stmt = (select(per_phone.c.profile_id, literal("phone:") + per_phone.c.receiver_phone_bidx, per_phone.c.n,
+    return (select(per_phone.c.profile_id, literal("phone:") + per_phone.c.receiver_phone_bidx, per_phone.c.n,
                    totals.c.total).join(totals, totals.c.profile_id == per_phone.c.profile_id))
-    return to_arrow(session.execute(stmt).yield_per(50_000),
-                    pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
-                               ("total_orders", pa.int64())]))
+
+
+def receiver_phone_counts(session: Session) -> pa.Table:
+    return to_arrow(session.execute(_receiver_counts(Order.profile_id.is_not(None))).yield_per(50_000),
+                    RECEIVER_COUNTS)
 
 
 def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
@@ -256,7 +263,8 @@ def person_by_external_id(session: Session, external_id: str) -> int | None:
 
 
 # -- real-time resolution (a few profiles at a time) -------------------------------------------------
-def _in_chunks(session: Session, build: Any, ids: Iterable[int]) -> list[Any]:
+def _in_chunks(session: Session, build: Any, ids: Iterable[Any]) -> list[Any]:
+    """Rows of ``build(part)`` for every chunk of the keys (bounded IN lists)."""
     out: list[Any] = []
     for part in chunks(sorted(set(ids))):
         out.extend(session.execute(build(list(part))))
@@ -297,52 +305,33 @@ def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:
 
 def phone_carriers(session: Session, bidxs: Iterable[str]) -> list[Any]:
     """(profile_id, node) of the profiles carrying these phones (blind indexes)."""
-    out: list[Any] = []
-    for part in chunks(sorted(set(bidxs))):
-        out.extend(session.execute(select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
-                                   .join(Identity, Identity.id == ProfileIdentity.identity_id)
-                                   .where(Identity.kind == PHONE, Identity.bidx.in_(list(part)))))
-    return out
+    return _in_chunks(session, lambda p: (
+        select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
+        .join(Identity, Identity.id == ProfileIdentity.identity_id)
+        .where(Identity.kind == PHONE, Identity.bidx.in_(p))), bidxs)
 
 
 def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
-    rows = _in_chunks(session, lambda p: select(Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
-                      .where(Profile.id.in_(p)), profile_ids)
-    return to_arrow(rows, pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()),
-                                     ("channel_id", pa.int64()), ("name_bidx", pa.string())]))
+    rows = _in_chunks(session, lambda p: select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(p)), profile_ids)
+    return to_arrow(rows, PROFILE_PERSONS)
 
 
 def receiver_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
-    """(profile_id, node, orders, total_orders) like ``receiver_phone_counts``, for these buyers."""
-    ids = sorted(set(profile_ids))
-    out: list[Any] = []
-    for part in chunks(ids):
-        per_phone = (select(Order.profile_id, Order.receiver_phone_bidx, func.count().label("n"))
-                     .where(Order.profile_id.in_(list(part)), Order.receiver_phone_bidx.is_not(None))
-                     .group_by(Order.profile_id, Order.receiver_phone_bidx).subquery())
-        totals = (select(Order.profile_id, func.count().label("total")).where(Order.profile_id.in_(list(part)))
-                  .group_by(Order.profile_id).subquery())
-        out.extend(session.execute(select(per_phone.c.profile_id, literal("phone:") + per_phone.c.receiver_phone_bidx,
-                                          per_phone.c.n, totals.c.total)
-                                   .join(totals, totals.c.profile_id == per_phone.c.profile_id)))
-    return out
+    """``receiver_phone_counts`` rows of these buyers."""
+    return _in_chunks(session, lambda p: _receiver_counts(Order.profile_id.in_(p)), profile_ids)
 
 
 def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> set[int]:
-    out: set[int] = set()
-    for part in chunks(sorted(set(phone_bidxs))):
-        out.update(session.scalars(select(Order.profile_id).where(Order.receiver_phone_bidx.in_(list(part)),
-                                                                  Order.profile_id.is_not(None)).distinct()))
-    return out
+    rows = _in_chunks(session, lambda p: select(Order.profile_id).where(
+        Order.receiver_phone_bidx.in_(p), Order.profile_id.is_not(None)).distinct(), phone_bidxs)
+    return {r[0] for r in rows}
 
 
 def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
-    ids = sorted(set(profile_ids))
-    out: list[Any] = []
-    for part in chunks(ids):
-        out.extend(session.execute(select(IdentityMatch.profile_a, IdentityMatch.profile_b)
-                                   .where(IdentityMatch.profile_a.in_(list(part)) | IdentityMatch.profile_b.in_(list(part)))))
-    return out
+    """(profile_a, profile_b) of the stored matches touching these profiles, each pair once."""
+    rows = _in_chunks(session, lambda p: select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
+        IdentityMatch.profile_a.in_(p) | IdentityMatch.profile_b.in_(p)), profile_ids)
+    return sorted({(a, b) for a, b in rows})
 
 
 def touched_since(session: Session, since: datetime) -> set[int]:

@@ -17,7 +17,6 @@ test. Success is ``{"code": 0, "msg": "success"}``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
 from siyu.core.errors import BadSignature, NotConfigured, SiyuError
+from siyu.core.platform_sign import douyin_sign, youzan_event_sign, youzan_msg_sign
 from siyu.ingest import normalize as nz
 from siyu.ingest import repository as repo
 from siyu.ingest.connectors.api import text, yuan
@@ -65,13 +65,13 @@ def verify_youzan(raw: bytes, event_sign: str | None, client_id: str | None, sec
     if not client_id or not secret:
         raise NotConfigured("Youzan pushes need SIYU_YOUZAN_CLIENT_ID and SIYU_YOUZAN_CLIENT_SECRET")
     if event_sign:
-        if not _same(hashlib.md5(client_id.encode() + raw + secret.encode()).hexdigest(), event_sign):
+        if not _same(youzan_event_sign(client_id, raw, secret), event_sign):
             raise BadSignature("Event-Sign does not match md5(client_id + body + client_secret)")
         return _push_body(raw, dict)
     body = _push_body(raw, dict)
     msg = body.get("msg")
     if not isinstance(msg, str) or not _same(
-            hashlib.md5((client_id + msg + secret).encode()).hexdigest(), str(body.get("sign") or "")):
+            youzan_msg_sign(client_id, msg, secret), str(body.get("sign") or "")):
         raise BadSignature("no Event-Sign header, and the body's sign does not match md5(client_id + msg + secret)")
     return body
 
@@ -167,11 +167,7 @@ def verify_douyin(raw: bytes, event_sign: str | None, sign_method: str | None, a
                   secret: str | None) -> list[Any]:
     if not app_key or not secret:
         raise NotConfigured("Douyin pushes need SIYU_DOUYIN_APP_KEY and SIYU_DOUYIN_APP_SECRET")
-    signed = app_key.encode() + raw + secret.encode()
-    if (sign_method or "md5").lower() == "hmac-sha256":
-        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    else:
-        expected = hashlib.md5(signed).hexdigest()
+    expected = douyin_sign(app_key, raw, secret, sign_method or "md5")
     if not _same(expected, event_sign):
         raise BadSignature("event-sign does not match the app key, body and app secret")
     return _push_body(raw, list)

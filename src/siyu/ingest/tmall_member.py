@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
 from siyu.core.errors import BadSignature, NotConfigured, SiyuError
+from siyu.core.platform_sign import top_spi_sign
 from siyu.ingest import normalize as nz
 from siyu.ingest import repository as repo
 from siyu.ingest.schemas import PHONE, TAOBAO_NICK, TAOBAO_OUID, Ident, ProfileIn
@@ -43,9 +44,7 @@ REGISTER, BIND, QUERY = "tmall.mei.crm.member.register", "tmall.mei.crm.bind", "
 CODE_FIELD = {REGISTER: "register_code", BIND: "bind_code", QUERY: "query_code"}
 
 
-def spi_sign(secret: str, params: dict[str, str], body: bytes) -> str:
-    text = "".join(f"{k}{v}" for k, v in sorted(params.items()) if k != "sign")
-    return hashlib.md5(secret.encode() + text.encode() + body + secret.encode()).hexdigest().upper()
+spi_sign = top_spi_sign
 
 
 def verify_spi(params: dict[str, str], body: bytes, app_key: str | None, secret: str | None) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from the brand's seeded generator, so the same seed writes the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from siyu.core.platform_sign import douyin_sign, top_spi_sign, youzan_event_sign, youzan_msg_sign
 from siyu.core.wxcrypt import WecomCallbackConfig, WecomCrypto
 
 RECENT_DAYS = 7
@@ -87,10 +87,10 @@ def youzan(brand, kdt_id: int, trades: list[str], versions: np.ndarray) -> dict[
         body = _json({"client_id": cid, "id": info["tid"], "kdt_id": kdt_id, "kdt_name": "澜途运动微商城",
                       "mode": 1, "msg": msg, "sendCount": 0, "status": info["status"], "test": False,
                       "type": kind, "version": version,
-                      "sign": hashlib.md5((cid + msg + secret).encode()).hexdigest()})
+                      "sign": youzan_msg_sign(cid, msg, secret)})
         out.append(_delivery("/webhooks/youzan", {
             "Content-Type": "application/json", "Client-Id": cid, "Event-Type": kind,
-            "Event-Sign": hashlib.md5((cid + body + secret).encode()).hexdigest()}, body))
+            "Event-Sign": youzan_event_sign(cid, body.encode(), secret)}, body))
     return _write(brand, "youzan", out)
 
 
@@ -114,8 +114,7 @@ def tmall_members(brand, persons: np.ndarray, when: np.ndarray) -> dict[str, int
         body = _json({"seller_name": "澜途运动官方旗舰店", "nick": nicks[i], "mobile": phones[i], "open_id": ouids[i]})
         params = {"method": "tmall.mei.crm.bind" if known[i] else "tmall.mei.crm.member.register",
                   "app_key": key, "timestamp": stamps[i], "v": "2.0", "sign_method": "md5", "format": "json"}
-        text = "".join(f"{k}{v}" for k, v in sorted(params.items()))
-        params["sign"] = hashlib.md5((secret + text + body + secret).encode()).hexdigest().upper()
+        params["sign"] = top_spi_sign(secret, params, body.encode())
         out.append(_delivery("/webhooks/tmall/member", {"Content-Type": "application/json;charset=utf-8"},
                              body, params))
     return _write(brand, "tmall_member", out)
@@ -150,7 +149,7 @@ def douyin(brand, shop_id: int, orders: list[dict[str, Any]]) -> dict[str, int]:
         body = _json(batch)
         out.append(_delivery("/webhooks/douyin", {
             "Content-Type": "application/json", "app-id": key, "sign-method": "md5",
-            "event-sign": hashlib.md5((key + body + secret).encode()).hexdigest()}, body))
+            "event-sign": douyin_sign(key, body.encode(), secret)}, body))
     return _write(brand, "douyin", out)
 
 

@@ -1,0 +1,35 @@
+"""The platforms' push signatures, in one place for the receivers (``ingest``) and for the generator,
+which signs the demo brand's captured deliveries and must sign them exactly as the platforms do.
+
+- Youzan message push: ``Event-Sign = md5(client_id + body + client_secret)``; older pushes carry
+  ``sign = md5(client_id + msg + client_secret)`` in the body.
+- Douyin shop push: ``event-sign = md5(app_key + body + app_secret)``, or HMAC-SHA256 keyed with the app
+  secret over the same text when ``sign-method: hmac-sha256``.
+- Taobao / Tmall SPI (brand member centre): ``sign = upper(md5(secret + k1v1k2v2… + body + secret))``
+  over the query parameters other than ``sign``, sorted by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def youzan_event_sign(client_id: str, body: bytes, secret: str) -> str:
+    return hashlib.md5(client_id.encode() + body + secret.encode()).hexdigest()
+
+
+def youzan_msg_sign(client_id: str, msg: str, secret: str) -> str:
+    return hashlib.md5((client_id + msg + secret).encode()).hexdigest()
+
+
+def douyin_sign(app_key: str, body: bytes, secret: str, method: str = "md5") -> str:
+    signed = app_key.encode() + body + secret.encode()
+    if method.lower() == "hmac-sha256":
+        return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hashlib.md5(signed).hexdigest()
+
+
+def top_spi_sign(secret: str, params: dict[str, str], body: bytes) -> str:
+    text = "".join(f"{k}{v}" for k, v in sorted(params.items()) if k != "sign")
+    return hashlib.md5(secret.encode() + text.encode() + body + secret.encode()).hexdigest().upper()

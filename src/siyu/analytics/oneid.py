@@ -20,6 +20,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from siyu.analytics.tables import Tables, as_tables
+
 
 @dataclass
 class Components:
@@ -37,7 +39,7 @@ def match_links(profile_a: pa.Array | pa.ChunkedArray, profile_b: pa.Array | pa.
     return pa.concat_tables([pa.table({"profile_id": a, "node": node}), pa.table({"profile_id": b, "node": node})])
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, links: pa.Table,
+def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.Table, links: pa.Table,
                          receiver: pa.Table, *, max_fanout: int, max_per_channel: int,
                          blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email")) -> Components:
     """profiles(profile_id, channel_id, name_bidx) · links(profile_id, node) ·
@@ -45,83 +47,79 @@ def connected_components(con: duckdb.DuckDBPyConnection, profiles: pa.Table, lin
 
     ``shared_kinds``: identifiers a family shares (one phone for mother and son). Such a node joins only
     profiles that agree on the real name: where its named profiles disagree, each name forms its own
-    node and profiles without a name join nobody through it (they could belong to either)."""
-    con.register("in_profiles", profiles)
-    con.register("in_links", links)
-    con.register("in_receiver", receiver)
-    con.register("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
-    con.register("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE raw_edges AS
+    node and profiles without a name join nobody through it (they could belong to either).
+
+    Runs on DuckDB or on Spark (``analytics.tables``): the statements are the same, so is the partition.
+    """
+    t = as_tables(con)
+    t.put("in_profiles", profiles)
+    t.put("in_links", links)
+    t.put("in_receiver", receiver)
+    t.put("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
+    t.put("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
+    t.make("raw_edges", """
         SELECT DISTINCT profile_id, node FROM in_links
         UNION
         -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
         -- and on most of them (a single order, or one of several receivers, may be a gift)
         SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE edges AS
+    # "more than one name on the node" as min <> max rather than count(DISTINCT) OVER, which Spark lacks
+    t.make("edges", """
         WITH named AS (
-            SELECT e.profile_id, e.node, p.name_bidx,
-                   split_part(e.node, ':', 1) IN (SELECT kind FROM in_shared) AS shared,
-                   count(DISTINCT p.name_bidx) OVER (PARTITION BY e.node) AS names
-            FROM raw_edges e JOIN in_profiles p USING (profile_id)
+            SELECT e.profile_id, e.node, p.name_bidx, s.kind IS NOT NULL AS shared,
+                   coalesce(min(p.name_bidx) OVER (PARTITION BY e.node)
+                            <> max(p.name_bidx) OVER (PARTITION BY e.node), false) AS names
+            FROM raw_edges e JOIN in_profiles p ON p.profile_id = e.profile_id
+            LEFT JOIN in_shared s ON s.kind = split_part(e.node, ':', 1)
         )
-        SELECT profile_id, CASE WHEN shared AND names > 1 THEN node || '#' || name_bidx ELSE node END AS node,
-               shared AND names > 1 AS split
+        SELECT profile_id, CASE WHEN shared AND names THEN node || '#' || name_bidx ELSE node END AS node,
+               shared AND names AS split
         FROM named
-        WHERE NOT (shared AND names > 1 AND name_bidx IS NULL)
+        WHERE NOT (shared AND names AND name_bidx IS NULL)
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE fan AS
+    t.make("fan", """
         WITH per_channel AS (
             SELECT e.node, p.channel_id, count(DISTINCT e.profile_id) AS n
-            FROM edges e JOIN in_profiles p USING (profile_id) GROUP BY 1, 2
+            FROM edges e JOIN in_profiles p ON p.profile_id = e.profile_id GROUP BY e.node, p.channel_id
+        ), per_node AS (
+            SELECT node, sum(n) AS fanout, max(n) AS channel_fanout FROM per_channel GROUP BY node
         )
-        SELECT node, sum(n) AS fanout, max(n) AS channel_fanout,
-               split_part(node, '#', 1) IN (SELECT node FROM in_blocked) AS blocked
-        FROM per_channel GROUP BY node
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE fan AS
-        SELECT *, blocked OR fanout > ? OR channel_fanout > ? AS super FROM fan
+        SELECT f.node, f.fanout, f.channel_fanout, b.node IS NOT NULL AS blocked,
+               b.node IS NOT NULL OR f.fanout > ? OR f.channel_fanout > ? AS super
+        FROM per_node f LEFT JOIN in_blocked b ON b.node = split_part(f.node, '#', 1)
     """, [max_fanout, max_per_channel])
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE star AS
+    t.make("star", """
         SELECT e.profile_id AS a, min(e.profile_id) OVER (PARTITION BY e.node) AS b
-        FROM edges e JOIN fan f USING (node)
+        FROM edges e JOIN fan f ON f.node = e.node
         WHERE f.fanout >= 2 AND NOT f.super
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE adj AS
-        SELECT DISTINCT a, b FROM (SELECT a, b FROM star UNION ALL SELECT b, a FROM star) WHERE a <> b
+    t.make("adj", """
+        SELECT DISTINCT a, b FROM (SELECT a, b FROM star UNION ALL SELECT b, a FROM star) u WHERE a <> b
     """)
-    con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT DISTINCT profile_id AS p, profile_id AS l "
-                "FROM in_profiles")
+    t.make("lab", "SELECT DISTINCT profile_id AS p, profile_id AS l FROM in_profiles")
     rounds = 0
     while True:
         rounds += 1
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE step AS
+        t.make("step", """
             SELECT p, min(l) AS l FROM (
                 SELECT p, l FROM lab
                 UNION ALL SELECT adj.a AS p, lab.l FROM adj JOIN lab ON lab.p = adj.b
-            ) GROUP BY p
+            ) u GROUP BY p
         """)
         # Pointer jumping: take the label of your label; halves the remaining depth every round.
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE nxt AS
+        t.make("nxt", """
             SELECT s.p, least(s.l, coalesce(t.l, s.l)) AS l FROM step s LEFT JOIN step t ON t.p = s.l
         """)
-        changed = con.execute("SELECT count(*) FROM nxt JOIN lab USING (p) WHERE nxt.l <> lab.l").fetchall()[0][0]
-        con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT * FROM nxt")
+        changed = t.scalar("SELECT count(*) FROM nxt JOIN lab ON lab.p = nxt.p WHERE nxt.l <> lab.l")
+        t.make("lab", "SELECT * FROM nxt")
         if changed == 0 or rounds > 100:
             break
-    labels = con.sql("SELECT p AS profile_id, l AS component FROM lab ORDER BY p").to_arrow_table()
+    labels = t.fetch("SELECT p AS profile_id, l AS component FROM lab ORDER BY p")
     # a node split by name is reported once, under its own identifier
-    supers = con.sql("SELECT split_part(node, '#', 1) AS node, max(fanout) AS fanout, bool_or(blocked) AS blocked "
-                     "FROM fan WHERE super GROUP BY 1 ORDER BY fanout DESC, node").to_arrow_table()
-    split = con.execute("SELECT count(DISTINCT split_part(node, '#', 1)) FROM edges WHERE split").fetchall()[0][0]
+    supers = t.fetch("SELECT split_part(node, '#', 1) AS node, max(fanout) AS fanout, bool_or(blocked) AS blocked "
+                     "FROM fan WHERE super GROUP BY split_part(node, '#', 1) ORDER BY fanout DESC, node")
+    split = t.scalar("SELECT count(DISTINCT split_part(node, '#', 1)) FROM edges WHERE split")
     return Components(labels=labels, super_nodes=supers, rounds=rounds, split_by_name=split)
 
 

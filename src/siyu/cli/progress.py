@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are never hard-wrapped: a path or a record name cut in two can be neither copied nor searched.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

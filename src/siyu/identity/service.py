@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid import assign_persons, connected_components, match_links
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
+from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
@@ -60,10 +61,13 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.probabilistic = matches.num_rows
     links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
     links, receiver = apply_decisions(repo.decisions(session), links, receiver)
-    with connect() as con:
-        comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links, receiver,
-                                     max_fanout=settings.oneid_max_fanout,
+    # the components on the configured engine (SIYU_ENGINE: duckdb, or spark for a cluster's scale);
+    # keeping ids stable is one join over the labels and stays on DuckDB
+    with open_tables(settings.engine) as tables:
+        comps = connected_components(tables, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,
+                                     receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
+    with connect() as con:
         plan = assign_persons(con, comps.labels, profiles.select(["profile_id", "person_id"])).to_pydict()
     report.rounds = comps.rounds
     report.split_by_name = comps.split_by_name

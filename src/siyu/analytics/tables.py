@@ -1,0 +1,119 @@
+"""One small interface over the two batch engines, so a set-wise job is written once.
+
+A job registers Arrow tables, materialises named tables from SELECT statements and fetches results.
+Statements are written in DuckDB's dialect; on Spark, sqlglot transpiles them. Each materialised
+Spark table is checkpointed: an iterative job (label propagation) would otherwise drag its whole
+lineage through every round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+
+class Tables(Protocol):
+    engine: str
+
+    def put(self, name: str, table: pa.Table) -> None: ...
+
+    def make(self, name: str, select: str, params: list[Any] | None = None) -> None: ...
+
+    def scalar(self, select: str) -> Any: ...
+
+    def fetch(self, select: str) -> pa.Table: ...
+
+
+class DuckTables:
+    engine = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def put(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def make(self, name: str, select: str, params: list[Any] | None = None) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", params or [])
+
+    def scalar(self, select: str) -> Any:
+        return self.con.execute(select).fetchall()[0][0]
+
+    def fetch(self, select: str) -> pa.Table:
+        return self.con.sql(select).to_arrow_table()
+
+
+class SparkTables:
+    engine = "spark"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def _sql(self, select: str, params: list[Any] | None = None) -> Any:
+        import sqlglot
+        from sqlglot import exp
+
+        # DuckDB's positional ? become Spark's named markers :p0, :p1 …: still bound, never spliced
+        numbers = iter(range(len(params or [])))
+        tree = sqlglot.parse_one(select, read="duckdb").transform(
+            lambda e: exp.Placeholder(this=f"p{next(numbers)}") if isinstance(e, exp.Placeholder) else e)
+        args = {f"p{i}": v for i, v in enumerate(params or [])}
+        return self.spark.sql(tree.sql("spark"), args=args or None)
+
+    def put(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def make(self, name: str, select: str, params: list[Any] | None = None) -> None:
+        self._sql(select, params).localCheckpoint(eager=True).createOrReplaceTempView(name)
+
+    def scalar(self, select: str) -> Any:
+        return self._sql(select).collect()[0][0]
+
+    def fetch(self, select: str) -> pa.Table:
+        return self._sql(select).toArrow()
+
+
+def as_tables(con: duckdb.DuckDBPyConnection | Tables) -> Tables:
+    return DuckTables(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
+
+
+@contextmanager
+def spark_session(master: str = "local[2]", partitions: int = 8) -> Iterator[Any]:
+    """A local Spark session (a cluster's master URL in production), stopped afterwards unless it was
+    already running. Shuffle partitions default low: Spark's 200 would make each small step of an
+    iterative job pay for 200 tasks."""
+    from pyspark.sql import SparkSession
+
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        yield running
+        return
+    spark = (SparkSession.builder.master(master).appName("siyu")
+             .config("spark.sql.shuffle.partitions", str(partitions))
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .getOrCreate())
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@contextmanager
+def open_tables(engine: str) -> Iterator[Tables]:
+    """The engine the settings name (``SIYU_ENGINE``): DuckDB in memory, or Spark."""
+    if engine == "spark":
+        with spark_session() as spark:
+            yield SparkTables(spark)
+    else:
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        try:
+            yield DuckTables(con)
+        finally:
+            con.close()

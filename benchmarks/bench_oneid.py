@@ -92,7 +92,7 @@ def pair_scores(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return sc.precision, sc.recall
 
 
-def siyu(links: pa.Table, profiles: pa.Table) -> tuple[float, np.ndarray]:
+def siyu(links: pa.Table, profiles: pa.Table, realtime: int = 0) -> tuple[float, np.ndarray, list[float]]:
     from siyu.bootstrap import start
     from siyu.core.config import Settings
     from siyu.identity.service import resolve_identities
@@ -107,9 +107,27 @@ def siyu(links: pa.Table, profiles: pa.Table) -> tuple[float, np.ndarray]:
     seconds = time.perf_counter() - t
     with rt.db.read_only() as s:
         person = dict(s.query(Profile.id, Profile.person_id).all())
+    resolve_ms = _realtime(rt, links, realtime) if realtime else []
     rt.db.dispose()
     shutil.rmtree(home, ignore_errors=True)
-    return seconds, np.array([person[i] for i in profiles["id"].to_pylist()])
+    return seconds, np.array([person[i] for i in profiles["id"].to_pylist()]), resolve_ms
+
+
+def _realtime(rt, links: pa.Table, n: int) -> list[float]:  # type: ignore[no-untyped-def]
+    """``n`` arrivals resolved in real time against the resolved brand (bench_realtime.time_arrivals):
+    each a new mini-program member with the phone of a random existing profile."""
+    from bench_realtime import time_arrivals
+    from siyu.identity.lookup import find_person
+
+    phones = pc.unique(links.filter(pc.and_(pc.equal(links["kind"], "phone"),
+                                            pc.not_equal(links["value"], "13800000000")))["value"])
+    rng = np.random.default_rng(5)
+    chosen = [phones[int(i)].as_py() for i in rng.integers(0, len(phones), n)]
+    with rt.db.read_only() as s:
+        pairs = [(p, find_person(s, rt.vault, p)) for p in chosen]
+    _, resolve_ms, joined, _ = time_arrivals(rt, pairs, n)
+    assert joined >= n * 0.9, f"only {joined} of {n} arrivals joined their phone's person"
+    return resolve_ms
 
 
 def networkx_peer(links: pa.Table, profiles: pa.Table) -> tuple[float, np.ndarray]:
@@ -168,6 +186,8 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--links", type=int, default=10_000_000)
     ap.add_argument("--no-peer", action="store_true", help="skip networkx (it needs ~1 GB per million links)")
+    ap.add_argument("--realtime", type=int, default=0, metavar="N",
+                    help="then N records arriving one by one, resolved in real time against the brand")
     ap.add_argument("--splink", action="store_true", help="also Splink used alone (its blocks on the walk-in "
                                                            "phone grow with the square of the data)")
     args = ap.parse_args()
@@ -178,10 +198,15 @@ def main() -> None:
     console.print(f"{links.num_rows:,} identity records, {profiles.num_rows:,} profiles, "
                   f"{len(np.unique(truth)):,} persons (generated in {time.perf_counter() - t:.1f} s)")
     table = Table("resolver", "seconds", "precision", "recall", title=f"deterministic OneID, {links.num_rows:,} records")
-    s_sec, s_lab = siyu(links, profiles)
+    s_sec, s_lab, rt_ms = siyu(links, profiles, args.realtime)
     p, r = pair_scores(s_lab, truth)
     table.add_row("Siyu resolve_identities (SQLite, DuckDB)", f"{s_sec:.1f}", f"{p:.4f}", f"{r:.4f}")
     line = f"seconds: siyu {s_sec:.1f}"
+    if rt_ms:
+        from bench_realtime import quantile
+
+        console.print(f"real time, {len(rt_ms)} arrivals against {profiles.num_rows:,} profiles: resolution "
+                      f"median {np.median(rt_ms):.1f} ms, p90 {quantile(rt_ms, 0.9):.1f} ms, max {max(rt_ms):.1f} ms")
     if not args.no_peer:
         n_sec, n_lab = networkx_peer(links, profiles)
         p, r = pair_scores(n_lab, truth)

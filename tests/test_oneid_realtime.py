@@ -62,3 +62,69 @@ def test_arrival_in_any_order_gives_the_batch_partition(small_brand: Path, tmp_p
             resolve_profiles(s, rt.vault, rt.settings, touched)
     assert _partition(rt) == batch
     rt.db.dispose()
+
+
+def _member(openid: str, phone: str | None = None, unionid: str | None = None) -> dict[str, str]:
+    out = {"openid": openid, "registered_at": "2026-11-20T10:00:00+08:00"}
+    out.update({k: v for k, v in (("phone", phone), ("unionid", unionid)) if v})
+    return out
+
+
+def _person(rt, openid: str) -> int | None:  # type: ignore[no-untyped-def]
+    with rt.db.read_only() as s:
+        return s.scalar(select(Profile.person_id).where(Profile.external_id == openid))
+
+
+def test_api_records_are_resolved_on_arrival_even_concurrently(rt) -> None:  # type: ignore[no-untyped-def]
+    """A member sent by the REST API has its person when the answer comes back, and a batch run
+    afterwards agrees.
+
+    Concurrently: person 1 has phone P, person 2 unionid U. At the same instant X arrives with P and U
+    (merging 2 into 1) and Y with U. Unless resolutions are serialised (PostgreSQL's advisory lock), Y
+    resolves against a snapshot where 2 still stands and joins the person X is absorbing."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from conftest import serving
+    from siyu.accounts.api_keys import create_api_key
+    from siyu.console.app import create_app
+
+    rt.settings.oneid_max_per_channel = 10  # all of it arrives on the mini-program
+    with rt.db.unit_of_work() as s:
+        _, key = create_api_key(s, "test", ["members:write"])
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def post(client: httpx.Client, *records: dict[str, str]) -> None:
+        r = client.post("/api/v1/members/batch", json={"records": list(records)})
+        assert r.status_code == 200 and r.json()["accepted"] == len(records), r.text
+
+    with serving(create_app(rt)) as url, httpx.Client(base_url=url, headers=auth, timeout=60) as client:
+        def send(barrier: threading.Barrier, record: dict[str, str]) -> None:
+            with httpx.Client(base_url=url, headers=auth, timeout=60) as c:
+                barrier.wait()  # both requests in the same instant
+                post(c, record)
+
+        post(client, _member("oRealTime000000000000000A", "13912340001"))
+        first = _person(rt, "oRealTime000000000000000A")
+        assert first is not None
+        post(client, _member("oRealTime000000000000000B", "13912340001"))
+        assert _person(rt, "oRealTime000000000000000B") == first
+        post(client, _member("oRealTime000000000000000C", "13912340002"))
+        assert _person(rt, "oRealTime000000000000000C") not in (None, first)
+
+        for r in range(6):
+            phone, union = f"139123500{r:02d}", f"uRealTimeUnion{r:010d}"
+            post(client, _member(f"oRaceOne{r:016d}", phone), _member(f"oRaceTwo{r:016d}", unionid=union))
+            assert _person(rt, f"oRaceOne{r:016d}") != _person(rt, f"oRaceTwo{r:016d}")
+            barrier = threading.Barrier(2)
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda rec, b=barrier: send(b, rec),
+                              [_member(f"oRaceX{r:018d}", phone, union), _member(f"oRaceY{r:018d}", unionid=union)]))
+            names = (f"oRaceOne{r:016d}", f"oRaceTwo{r:016d}", f"oRaceX{r:018d}", f"oRaceY{r:018d}")
+            people = {_person(rt, n) for n in names}
+            assert len(people) == 1 and None not in people, (r, people)
+    with rt.db.unit_of_work() as s:
+        report = resolve_identities(s, rt.vault, rt.settings)
+    assert (report.moved_profiles, report.new_persons, report.merged) == (0, 0, 0)

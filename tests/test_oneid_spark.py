@@ -4,15 +4,14 @@ guard, and on a generated brand through the real resolution path."""
 from __future__ import annotations
 
 import os
-import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
+from graphs import random_graph
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid import connected_components
 from siyu.analytics.tables import SparkTables, spark_session
@@ -32,42 +31,9 @@ def spark() -> Iterator[Any]:
         yield session
 
 
-def _graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
-    """Profiles on three channels, half named from a few names; phones shared within families and by
-    strangers; one walk-in phone on many POS cards; a blocklisted phone; long chains of accounts (depth
-    for the pointer jumping); receiver phones on one, two or many orders."""
-    rng = random.Random(seed)
-    n = 600
-    names = ["n1", "n2", "n3", None]
-    profiles = pa.table({"profile_id": pa.array(range(1, n + 1), pa.int64()),
-                         "channel_id": pa.array([rng.choice([1, 2, 3]) for _ in range(n)], pa.int64()),
-                         "name_bidx": pa.array([rng.choice(names) for _ in range(n)], pa.string())})
-    links: list[tuple[int, str]] = []
-    for p in range(1, n + 1):
-        links.append((p, f"phone:{rng.randrange(250)}"))
-        if rng.random() < 0.3:
-            links.append((p, f"email:{rng.randrange(120)}"))
-        if rng.random() < 0.05:
-            links.append((p, "phone:walkin"))
-        if rng.random() < 0.02:
-            links.append((p, "phone:13800000000"))
-    for p in range(1, 200):  # a chain 1-2-3-…-200 through account ids
-        links += [(p, f"card:{p}"), (p + 1, f"card:{p}")]
-    receiver = [(rng.randrange(1, n + 1), f"phone:{rng.randrange(250)}", rng.randint(1, 3), rng.randint(1, 5))
-                for _ in range(300)]
-    return (profiles,
-            pa.table({"profile_id": pa.array([p for p, _ in links], pa.int64()),
-                      "node": pa.array([x for _, x in links], pa.string())}),
-            pa.table({"profile_id": pa.array([r[0] for r in receiver], pa.int64()),
-                      "node": pa.array([r[1] for r in receiver], pa.string()),
-                      "orders": pa.array([min(r[2], r[3]) for r in receiver], pa.int64()),
-                      "total_orders": pa.array([r[3] for r in receiver], pa.int64())}),
-            ["phone:13800000000"])
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_spark_components_equal_duckdb(spark: Any, seed: int) -> None:
-    profiles, links, receiver, blocked = _graph(seed)
+    profiles, links, receiver, blocked = random_graph(seed)
     args = {"max_fanout": 12, "max_per_channel": 4, "blocked": blocked}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, **args)

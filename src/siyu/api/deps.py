@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from siyu.bootstrap import Runtime
 from siyu.core.errors import SiyuError
+from siyu.identity.realtime import resolve_arrivals
+
+T = TypeVar("T")
 
 # Segment accepts 500 KB per batch; a compressed body may not inflate past this either (a gzip bomb
 # stops here instead of filling memory).
@@ -24,6 +29,18 @@ class PayloadTooLarge(SiyuError):
 
 def runtime(request: Request) -> Runtime:
     return request.app.state.rt  # type: ignore[no-any-return]
+
+
+def run_resolving(rt: Runtime, work: Callable[[Session], T]) -> T:
+    """``work`` in one unit of work, and the profiles it wrote resolved by OneID before the commit
+    (``identity.realtime``): a record sent by the API or pushed by a platform belongs to its person as
+    soon as it is accepted, and a failure of either leaves nothing behind."""
+    def both(session: Session) -> T:
+        out = work(session)
+        resolve_arrivals(session, rt.vault, rt.settings)
+        return out
+
+    return rt.db.run(both)
 
 
 def presented_key(request: Request, body: Any = None) -> str | None:

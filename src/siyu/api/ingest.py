@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu.accounts.api_keys import check_api_key
-from siyu.api.deps import parse_json, presented_key, raw_body, runtime
+from siyu.api.deps import parse_json, presented_key, raw_body, run_resolving, runtime
 from siyu.ingest.intake import accept_batch, json_schema, scope_for
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])
@@ -33,7 +33,7 @@ async def post_batch(kind: str, request: Request) -> dict[str, Any]:
         check_api_key(s, presented_key(request), scope)
         return asdict(accept_batch(s, rt.vault, kind, records))
 
-    return await run_in_threadpool(rt.db.run, work)
+    return await run_in_threadpool(run_resolving, rt, work)
 
 
 @router.get("/schemas/{kind}.json", summary="The JSON Schema of a canonical record kind")

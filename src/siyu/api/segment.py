@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu.accounts.api_keys import check_api_key
-from siyu.api.deps import parse_json, presented_key, raw_body, runtime
+from siyu.api.deps import parse_json, presented_key, raw_body, run_resolving, runtime
 from siyu.core.clock import now
 from siyu.core.errors import SiyuError
 from siyu.ingest.intake import accept_segment
@@ -44,7 +44,7 @@ async def _receive(request: Request, single: str | None) -> JSONResponse:
         return accept_segment(s, rt.vault, body, received, memo, learned)
 
     def work() -> dict[str, Any]:
-        out = rt.db.run(attempt)
+        out = run_resolving(rt, attempt)
         memo.remember(learned)  # only now: the profiles are committed
         return out
 

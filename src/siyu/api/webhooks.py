@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from siyu.api.deps import raw_body, runtime
+from siyu.api.deps import raw_body, run_resolving, runtime
 from siyu.core.errors import SiyuError
 from siyu.ingest.push import (
     BadSignature,
@@ -54,7 +54,7 @@ async def youzan(request: Request) -> JSONResponse:
     def work(s: Session) -> dict[str, str]:
         return receive_youzan(s, rt.vault, body, request.headers.get("event-type")).outcomes
 
-    outcomes = await run_in_threadpool(rt.db.run, work)
+    outcomes = await run_in_threadpool(run_resolving, rt, work)
     return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
 
 
@@ -71,7 +71,7 @@ async def douyin(request: Request) -> JSONResponse:
     def work(s: Session) -> dict[str, str]:
         return receive_douyin(s, rt.vault, messages).outcomes
 
-    outcomes = await run_in_threadpool(rt.db.run, work)
+    outcomes = await run_in_threadpool(run_resolving, rt, work)
     return JSONResponse({"code": 0, "msg": "success", "outcomes": outcomes})
 
 
@@ -92,7 +92,7 @@ async def tmall_member(request: Request) -> JSONResponse:
     def work(s: Session) -> dict[str, Any]:
         return receive_member_call(s, rt.vault, params, body)
 
-    answer = await run_in_threadpool(rt.db.run, work)
+    answer = await run_in_threadpool(run_resolving, rt, work)
     outcome = "duplicate" if answer.pop("duplicate", False) else ("applied" if "SUC" in answer.values() else "refused")
     return JSONResponse(answer, headers={"X-Siyu-Outcome": outcome})
 
@@ -122,6 +122,6 @@ async def wecom_message(request: Request) -> PlainTextResponse:
     except BadSignature as exc:
         return PlainTextResponse(exc.message, status_code=403)
 
-    outcome = await run_in_threadpool(rt.db.run, lambda s: receive_contact_change(s, rt.vault, msg))
+    outcome = await run_in_threadpool(run_resolving, rt, lambda s: receive_contact_change(s, rt.vault, msg))
     # WeCom reads only the body; the header tells a replay or a log what became of the message.
     return PlainTextResponse("success", headers={"X-Siyu-Outcome": outcome})

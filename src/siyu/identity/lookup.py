@@ -23,3 +23,8 @@ def find_person(session: Session, vault: Vault, query: str) -> int | None:
     if text.isdigit() and repo.person_row(session, int(text)) is not None:
         return int(text)
     return repo.person_by_external_id(session, text[:128])
+
+
+def phone_sample(session: Session, vault: Vault, n: int) -> list[tuple[str, int]]:
+    """``n`` random phones of the brand with the person holding each (for benchmarks)."""
+    return [(vault.decrypt(enc, f"identity.{PHONE}"), person) for enc, person in repo.phone_persons_sample(session, n)]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
 from siyu.identity import repository as repo
+from siyu.identity.arrivals import note_arrived
 from siyu.ingest.schemas import MASKED_PHONE, PHONE, ProfileIn
 
 STRONG_CHANNELS = frozenset({"wecom"})
@@ -111,6 +112,8 @@ def record_profiles(session: Session, vault: Vault, lookups: Lookups,
         counts["updated"] += len(updates)
         if new_rows:
             existing.update(repo.profiles_by_key(session, cid, [r["external_id"] for r in new_rows]))
+            note_arrived(session, (existing[r["external_id"]].id for r in new_rows))
+        note_arrived(session, (u["id"] for u in updates if "name_bidx" in u))
         for p in group:
             ids[(channel, p.external_id)] = existing[p.external_id].id
     _link_identities(session, vault, merged, ids, stamp)
@@ -201,3 +204,4 @@ def _link_identities(session: Session, vault: Vault, merged: dict[tuple[str, str
     rows = [{"profile_id": pid, "identity_id": known[k], "created_at": stamp}
             for pid, k in pairs if (pid, known[k]) not in have]
     repo.insert_links(session, rows)
+    note_arrived(session, (r["profile_id"] for r in rows))

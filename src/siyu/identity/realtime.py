@@ -18,13 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from siyu.analytics.engine import connect
-from siyu.analytics.oneid import assign_persons, connected_components, match_links
+from siyu.analytics import oneid_small as small
+from siyu.analytics.oneid import match_links
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
+from siyu.identity.arrivals import take_arrived
 from siyu.identity.service import ResolutionReport, apply_decisions, apply_plan, blocked_nodes
 from siyu.ingest.schemas import JOINING_KINDS
 
@@ -57,29 +58,28 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
                 nxt.update(d.profile_ids)
         frontier = nxt - closure
     while True:
-        profiles, labels_all, links, receiver = _components(session, settings, closure, decisions, blocked)
+        profiles, comp_of = _components(session, settings, closure, decisions, blocked)
         # An outside profile that lands in a component with the neighbourhood (through an identifier
         # past the fan-out limit that names split into small groups) joins it with its whole person.
-        comp_of = dict(zip(labels_all["profile_id"].to_pylist(), labels_all["component"].to_pylist(), strict=True))
         ours = {comp_of[p] for p in closure if p in comp_of}
         extra = {p for p, c in comp_of.items() if c in ours and p not in closure}
         if not extra:
             break
         closure |= extra | repo.profiles_of_persons(session, repo.persons_of(session, extra))
-    with connect() as con:
-        inside = pa.array(sorted(closure), pa.int64())
-        labels = labels_all.filter(pc.is_in(labels_all["profile_id"], value_set=inside))
-        mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=inside))
-        plan = assign_persons(con, labels, mine.select(["profile_id", "person_id"])).to_pydict()
+    labels = {p: comp_of[p] for p in closure}
+    mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=pa.array(sorted(closure), pa.int64())))
+    current = dict(zip(mine["profile_id"].to_pylist(), mine["person_id"].to_pylist(), strict=True))
+    plan = small.assign(labels, current)
     report.profiles = len(closure)
     apply_plan(session, plan, mine, now(), report, only=closure)
     report.persons = len(set(plan["component"]))
     return report
 
 
-def _components(session: Session, settings: Settings, closure: set[int], decisions: list, blocked: set[str]):  # type: ignore[no-untyped-def,type-arg]
+def _components(session: Session, settings: Settings, closure: set[int], decisions: list,  # type: ignore[type-arg]
+                blocked: set[str]) -> tuple[pa.Table, dict[int, int]]:
     """Components over the neighbourhood and every profile carrying one of its identifiers (for the
-    guards' global counts)."""
+    guards' global counts), by the batch's rules in plain Python (``analytics.oneid_small``)."""
     link_rows: dict[tuple[int, str], None] = {}
     rows = repo.node_links(session, closure, JOINING_KINDS)
     for p, node in repo.carriers(session, {i for _, i, _, _ in rows}):
@@ -98,8 +98,19 @@ def _components(session: Session, settings: Settings, closure: set[int], decisio
         match_links(pa.array([a for a, _ in pairs], pa.int64()), pa.array([b for _, b in pairs], pa.int64()))])
     links, receiver = apply_decisions(decisions, links, receiver)
     profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
-    with connect() as con:
-        comps = connected_components(con, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,
-                                     receiver, max_fanout=settings.oneid_max_fanout,
-                                     max_per_channel=settings.oneid_max_per_channel, blocked=sorted(blocked))
-    return profiles, comps.labels, links, receiver
+    comps = small.components(
+        dict(zip(profiles["profile_id"].to_pylist(),
+                 zip(profiles["channel_id"].to_pylist(), profiles["name_bidx"].to_pylist(), strict=True),
+                 strict=True)),
+        zip(links["profile_id"].to_pylist(), links["node"].to_pylist(), strict=True),
+        zip(*(receiver[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True),
+        max_fanout=settings.oneid_max_fanout, max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
+    return profiles, comps.labels
+
+
+def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> ResolutionReport:
+    """Resolve what this unit of work wrote (``identity.arrivals``), before it commits."""
+    arrived = take_arrived(session)
+    if arrived:
+        repo.lock_resolution(session)
+    return resolve_profiles(session, vault, settings, arrived)

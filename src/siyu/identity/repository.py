@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, distinct, func, literal, select, update
+from sqlalchemy import bindparam, delete, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, update_many
@@ -262,76 +262,107 @@ def person_by_external_id(session: Session, external_id: str) -> int | None:
                           .order_by(Profile.person_id).limit(1))
 
 
+def phone_persons_sample(session: Session, n: int) -> list[Any]:
+    """``n`` random phones on profiles with a person: (value_enc, person_id) — benchmarks' arrivals."""
+    return list(session.execute(
+        select(Identity.value_enc, func.min(Profile.person_id))
+        .join(ProfileIdentity, ProfileIdentity.identity_id == Identity.id)
+        .join(Profile, Profile.id == ProfileIdentity.profile_id)
+        .where(Identity.kind == "phone", Profile.person_id.is_not(None))
+        .group_by(Identity.id, Identity.value_enc).order_by(func.random()).limit(n)).all())
+
+
 # -- real-time resolution (a few profiles at a time) -------------------------------------------------
-def _in_chunks(session: Session, build: Any, ids: Iterable[Any]) -> list[Any]:
-    """Rows of ``build(part)`` for every chunk of the keys (bounded IN lists)."""
+# An arbitrary constant naming "OneID resolution" among PostgreSQL's advisory locks.
+_RESOLUTION_LOCK = 0x51_59_0001
+
+
+def lock_resolution(session: Session) -> None:
+    """Serialise real-time resolutions until this transaction ends. Two requests resolving at once
+    would each miss the other's uncommitted profile: two new profiles with one phone would each get a
+    new person. After the lock, READ COMMITTED shows every resolution committed before. SQLite
+    serialises writing transactions already."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK)))
+
+
+# Statements built once with an expanding IN parameter: on a call that runs three dozen small queries,
+# building and compiling each statement anew cost about as much as running it (profiled).
+_IDS = bindparam("ids", expanding=True)
+
+
+def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:
+    """Rows of ``stmt`` for every chunk of the keys (bounded IN lists)."""
     out: list[Any] = []
     for part in chunks(sorted(set(ids))):
-        out.extend(session.execute(build(list(part))))
+        out.extend(session.execute(stmt, {"ids": list(part), **params}))
     return out
 
 
+_PERSONS_OF = select(Profile.person_id).where(Profile.id.in_(_IDS), Profile.person_id.is_not(None))
+_PROFILES_OF_PERSONS = select(Profile.id).where(Profile.person_id.in_(_IDS))
+_NODE = Identity.kind + ":" + Identity.bidx
+_NODE_LINKS = (select(ProfileIdentity.profile_id, Identity.id, _NODE)
+               .join(Identity, Identity.id == ProfileIdentity.identity_id)
+               .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
+_FANOUT = (select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(_IDS))
+           .group_by(ProfileIdentity.identity_id))
+_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
+             .where(Identity.id.in_(_IDS)))
+_PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
+                   .where(Identity.kind == PHONE, Identity.bidx.in_(_IDS)))
+_PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(_IDS))
+_RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
+_BUYERS_SENDING_TO = select(Order.profile_id).where(Order.receiver_phone_bidx.in_(_IDS),
+                                                    Order.profile_id.is_not(None)).distinct()
+_MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
+    IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
+
+
 def persons_of(session: Session, profile_ids: Iterable[int]) -> set[int]:
-    rows = _in_chunks(session, lambda p: select(Profile.person_id).where(Profile.id.in_(p),
-                                                                           Profile.person_id.is_not(None)), profile_ids)
-    return {r[0] for r in rows}
+    return {r[0] for r in _in_chunks(session, _PERSONS_OF, profile_ids)}
 
 
 def profiles_of_persons(session: Session, person_ids: Iterable[int]) -> set[int]:
-    return {r[0] for r in _in_chunks(session, lambda p: select(Profile.id).where(Profile.person_id.in_(p)), person_ids)}
+    return {r[0] for r in _in_chunks(session, _PROFILES_OF_PERSONS, person_ids)}
 
 
 def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str]) -> list[Any]:
     """(profile_id, identity_id, node, fan-out) of these profiles' joining identifiers. The fan-out is
     counted for these identifiers only, through the identity index (a count over every link was 75 ms
     of a 20,000-member brand's real-time call)."""
-    wanted = sorted(kinds)
-    rows = _in_chunks(session, lambda p: (
-        select(ProfileIdentity.profile_id, Identity.id, Identity.kind + ":" + Identity.bidx)
-        .join(Identity, Identity.id == ProfileIdentity.identity_id)
-        .where(ProfileIdentity.profile_id.in_(p), Identity.kind.in_(wanted))), profile_ids)
-    fan = dict(_in_chunks(session, lambda i: (
-        select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(i))
-        .group_by(ProfileIdentity.identity_id)), {r[1] for r in rows}))
+    rows = _in_chunks(session, _NODE_LINKS, profile_ids, kinds=sorted(kinds))
+    fan = dict(_in_chunks(session, _FANOUT, {r[1] for r in rows}))
     return [(p, i, node, fan[i]) for p, i, node in rows]
 
 
 def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:
     """(profile_id, node) of every profile carrying these identifiers."""
-    return _in_chunks(session, lambda p: (
-        select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
-        .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.id.in_(p))), identity_ids)
+    return _in_chunks(session, _CARRIERS, identity_ids)
 
 
 def phone_carriers(session: Session, bidxs: Iterable[str]) -> list[Any]:
     """(profile_id, node) of the profiles carrying these phones (blind indexes)."""
-    return _in_chunks(session, lambda p: (
-        select(ProfileIdentity.profile_id, Identity.kind + ":" + Identity.bidx)
-        .join(Identity, Identity.id == ProfileIdentity.identity_id)
-        .where(Identity.kind == PHONE, Identity.bidx.in_(p))), bidxs)
+    return _in_chunks(session, _PHONE_CARRIERS, bidxs)
 
 
 def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
-    rows = _in_chunks(session, lambda p: select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(p)), profile_ids)
-    return to_arrow(rows, PROFILE_PERSONS)
+    return to_arrow(_in_chunks(session, _PROFILE_PERSONS_OF, profile_ids), PROFILE_PERSONS)
 
 
 def receiver_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
     """``receiver_phone_counts`` rows of these buyers."""
-    return _in_chunks(session, lambda p: _receiver_counts(Order.profile_id.in_(p)), profile_ids)
+    return _in_chunks(session, _RECEIVER_ROWS_OF, profile_ids)
 
 
 def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> set[int]:
-    rows = _in_chunks(session, lambda p: select(Order.profile_id).where(
-        Order.receiver_phone_bidx.in_(p), Order.profile_id.is_not(None)).distinct(), phone_bidxs)
-    return {r[0] for r in rows}
+    return {r[0] for r in _in_chunks(session, _BUYERS_SENDING_TO, phone_bidxs)}
 
 
 def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
     """(profile_a, profile_b) of the stored matches touching these profiles, each pair once."""
-    rows = _in_chunks(session, lambda p: select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
-        IdentityMatch.profile_a.in_(p) | IdentityMatch.profile_b.in_(p)), profile_ids)
-    return sorted({(a, b) for a, b in rows})
+    return sorted({(a, b) for a, b in _in_chunks(session, _MATCH_ROWS_OF, profile_ids)})
 
 
 def touched_since(session: Session, since: datetime) -> set[int]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
+from siyu.identity.arrivals import note_arrived
 from siyu.identity.profiles import name_index, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.schemas import OrderIn, RefundIn
@@ -89,6 +90,8 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
                 changed_orders.append((old.id, o))
         repo.insert_rows(imp.s, Order, new_rows)
         repo.update_rows(imp.s, Order, changed_rows)
+        # a receiver phone is identity evidence for the buyer (analytics.oneid counts usual ones)
+        note_arrived(imp.s, (r["profile_id"] for r in new_rows + changed_rows if r.get("receiver_phone_bidx")))
         counts["inserted"] += len(new_rows)
         counts["updated"] += len(changed_rows)
         ids = {o.external_id: oid for oid, o in changed_orders}

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -281,7 +282,7 @@ def test_generated_pushes_replay_through_the_endpoints(rt: Runtime, small_brand:
         before = s.scalar(select(func.count()).select_from(Order))
     first = replay_in_process(rt, folder)
     sent = {f.name: read_deliveries(f) for f in sorted(folder.glob("*.jsonl"))}
-    assert set(first) == {"douyin.jsonl", "tmall_member.jsonl", "wecom.jsonl", "youzan.jsonl"}
+    assert set(first) == {"douyin.jsonl", "douyin_member.jsonl", "tmall_member.jsonl", "wecom.jsonl", "youzan.jsonl"}
     retries = 0
     for name, deliveries in sent.items():
         assert not any(k.startswith("refused") for k in first[name]), (name, first[name])
@@ -292,7 +293,8 @@ def test_generated_pushes_replay_through_the_endpoints(rt: Runtime, small_brand:
     youzan = {d["body"] for d in sent["youzan.jsonl"]}
     assert first["youzan.jsonl"]["applied"] == len(youzan)
     assert first["wecom.jsonl"]["applied"] == len({d["body"] for d in sent["wecom.jsonl"]})
-    assert first["tmall_member.jsonl"]["applied"] == len({d["body"] for d in sent["tmall_member.jsonl"]})
+    for name in ("tmall_member.jsonl", "douyin_member.jsonl"):
+        assert first[name]["applied"] == len({d["body"] for d in sent[name]}) > 0, name
     with rt.db.read_only() as s:
         after = s.scalar(select(func.count()).select_from(Order))
         wecom_events = s.scalar(select(func.count()).select_from(Event)
@@ -353,3 +355,45 @@ def test_tmall_member_centre_register_bind_and_refusals(rt: Runtime) -> None:
     assert _spi(rt, "tmall.mei.crm.unknown", body).status_code == 400
     with rt.db.read_only() as s:
         assert s.scalar(select(func.count()).select_from(Profile)) == 1
+
+
+def _douyin_spi(rt: Runtime, body: dict[str, Any], secret: str = "s3cr3t-douyin", key: str = "awkey123") -> Any:
+    from siyu.core.platform_sign import douyin_spi_sign
+
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    params = {"client_key": key, "timestamp": "1777777777000"}
+    client = _client(rt, douyin_client_key="awkey123", douyin_client_secret="s3cr3t-douyin")
+    return client.post("/webhooks/douyin/member", params=params, content=raw,
+                       headers={"Content-Type": "application/json", "x-life-clientkey": key,
+                                "x-life-sign": douyin_spi_sign(secret, params, raw)})
+
+
+def test_douyin_member_join_gives_the_buyer_a_phone(rt: Runtime) -> None:
+    """会员入会 SPI: a signed join records the phone on the buyer's Douyin profile (the one their shop
+    orders name by open id), which is resolved at once to the brand member with that phone; a repeat
+    changes nothing; a bad sign, another app and a bad mobile are refused in the protocol's terms."""
+    from siyu.ingest.schemas import DOUYIN, PHONE, Ident, ProfileIn
+    from siyu.ingest.service import Importer
+    from siyu.models import Identity
+
+    with rt.db.unit_of_work() as s:  # a Douyin buyer known from an order, and a mini-program member
+        Importer(s, rt.vault).write([
+            ProfileIn("douyin", "1@#dyOpenId42", [Ident(DOUYIN, "1@#dyOpenId42")]),
+            ProfileIn("miniprogram", "oMini00000000000000000042", [Ident(PHONE, "13912345678")],
+                      registered_at=datetime(2026, 1, 1, tzinfo=UTC))])
+    body = {"open_id": "1@#dyOpenId42", "account_id": "17371731", "mobile": "13912345678"}
+    r = _douyin_spi(rt, body)
+    assert r.status_code == 200 and r.json() == {"data": {"error_code": 0, "description": "success"}}, r.text
+    assert r.headers["x-siyu-outcome"] == "applied"
+    assert _douyin_spi(rt, body).headers["x-siyu-outcome"] == "duplicate"
+    with rt.db.read_only() as s:
+        rows = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        assert len(rows) == 2 and rows["1@#dyOpenId42"] == rows["oMini00000000000000000042"] is not None
+        assert sorted(s.scalars(select(Identity.kind)).all()) == ["douyin_open_id", "phone"]
+
+    bad = _douyin_spi(rt, body, secret="wrong")
+    assert bad.status_code == 401 and bad.json()["data"]["error_code"] == 200
+    assert _douyin_spi(rt, body, key="someone-else").status_code == 401
+    refused = _douyin_spi(rt, {**body, "mobile": "12345"})
+    assert refused.json()["data"]["error_code"] == 200 and "mobile" in refused.json()["data"]["description"]
+    assert _douyin_spi(rt, {**body, "open_id": ""}).json()["data"]["error_code"] == 200

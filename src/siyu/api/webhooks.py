@@ -1,4 +1,5 @@
-"""Platform pushes: ``/webhooks/youzan``, ``/webhooks/douyin`` and ``/webhooks/wecom``.
+"""Platform pushes: ``/webhooks/youzan``, ``/webhooks/douyin``, ``/webhooks/wecom``, and the member SPIs
+``/webhooks/tmall/member`` and ``/webhooks/douyin/member``.
 
 Each checks the platform's signature over the raw body before anything else and answers the way the
 platform reads an answer: Youzan and Douyin retry until the body says ``success``; WeCom wants the
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from siyu.api.deps import raw_body, run_resolving, runtime
 from siyu.core.errors import SiyuError
+from siyu.ingest.douyin_member import receive_member_join, verify_douyin_spi
 from siyu.ingest.push import (
     BadSignature,
     NotConfigured,
@@ -94,6 +96,27 @@ async def tmall_member(request: Request) -> JSONResponse:
 
     answer = await run_in_threadpool(run_resolving, rt, work)
     outcome = "duplicate" if answer.pop("duplicate", False) else ("applied" if "SUC" in answer.values() else "refused")
+    return JSONResponse(answer, headers={"X-Siyu-Outcome": outcome})
+
+
+@router.post("/douyin/member", summary="Douyin member join SPI (会员入会): a user joined the brand's membership")
+async def douyin_member(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    raw = await raw_body(request)
+    params = dict(request.query_params)
+    try:
+        body = verify_douyin_spi(params, raw, request.headers.get("x-life-sign"), rt.settings.douyin_client_key,
+                                 rt.settings.douyin_client_secret)
+    except SiyuError as exc:
+        # an answer Douyin reads as "failed" (error_code 200: retrying the same call cannot succeed)
+        return JSONResponse({"data": {"error_code": 200, "description": exc.message}}, status_code=exc.status)
+
+    def work(s: Session) -> dict[str, Any]:
+        return receive_member_join(s, rt.vault, params, body)
+
+    answer = await run_in_threadpool(run_resolving, rt, work)
+    outcome = "duplicate" if answer.pop("duplicate", False) else (
+        "applied" if answer["data"]["error_code"] == 0 else "refused")
     return JSONResponse(answer, headers={"X-Siyu-Outcome": outcome})
 
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     youzan_client_secret: str | None = None
     douyin_app_key: str | None = None
     douyin_app_secret: str | None = None
+    # Douyin open platform app whose SPI tells the brand of members joining in its Douyin shop.
+    douyin_client_key: str | None = None
+    douyin_client_secret: str | None = None
     # Tmall brand member centre (会员通) SPI: the Tmall app that signs the calls.
     tmall_app_key: str | None = None
     tmall_app_secret: str | None = None

@@ -7,6 +7,8 @@ which signs the demo brand's captured deliveries and must sign them exactly as t
   secret over the same text when ``sign-method: hmac-sha256``.
 - Taobao / Tmall SPI (brand member centre): ``sign = upper(md5(secret + k1v1k2v2… + body + secret))``
   over the query parameters other than ``sign``, sorted by name.
+- Douyin open platform SPI (member join): header ``x-life-sign = sha256(client_secret & k1=v1 & k2=v2 …
+  & http_body=<raw body>)`` over the URL parameters other than ``sign``, sorted by name, the raw body last.
 """
 
 from __future__ import annotations
@@ -33,3 +35,9 @@ def douyin_sign(app_key: str, body: bytes, secret: str, method: str = "md5") -> 
 def top_spi_sign(secret: str, params: dict[str, str], body: bytes) -> str:
     text = "".join(f"{k}{v}" for k, v in sorted(params.items()) if k != "sign")
     return hashlib.md5(secret.encode() + text.encode() + body + secret.encode()).hexdigest().upper()
+
+
+def douyin_spi_sign(client_secret: str, params: dict[str, str], body: bytes) -> str:
+    parts = [client_secret, *(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")]
+    text = "&".join(parts).encode() + b"&http_body=" + body
+    return hashlib.sha256(text).hexdigest()

@@ -71,7 +71,23 @@ def write(brand) -> dict[str, int]:  # type: ignore[no-untyped-def]
             oi = all_orders[start: start + step]
             a, b = np.searchsorted(line_orders, [oi[0], oi[-1] + 1])
             append_lines(fh, _pages(brand, rng, oi, all_lines[a:b], start // PAGE, total))
-    return {path: total, **pushes.douyin(brand, SHOP_ID, _last_week(brand, all_orders, all_lines))}
+    return {path: total, **pushes.douyin(brand, SHOP_ID, _last_week(brand, all_orders, all_lines)),
+            **pushes.douyin_members(brand, *_joiners(brand, all_orders))}
+
+
+JOIN_SHARE = 0.3  # Douyin buyers who join the brand's membership in Douyin (Tmall's: population.tmall_joined)
+
+
+def _joiners(brand, all_orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Douyin buyers who joined the brand's membership in Douyin, and when: within three weeks of their
+    first Douyin order (a seeded generator of its own, so the other files keep their bytes)."""
+    o = brand.orders
+    rng = brand.rng("douyin-members")
+    buyers, first = np.unique(o.person[all_orders], return_index=True)
+    joined = rng.random(len(buyers)) < JOIN_SHARE
+    end = brand.cal.unix_start + brand.cal.n_days * 86400 - 1
+    when = np.minimum(o.ts[all_orders][first] + rng.integers(600, 21 * 86400, size=len(buyers)), end)
+    return buyers[joined], when[joined]
 
 
 def _state(o, oi: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@
 Not everything a brand knows arrives in an export. Since its last pull of the Youzan API a week before
 the end, Youzan pushed every new trade; Douyin pushed every status change and after-sale of the last
 week; WeCom called back for every new friend; and over the whole history Tmall's brand member centre
-(会员通) called for every buyer who joined the brand's membership in its Tmall store. The generator writes those deliveries one JSON object per
+(会员通) and Douyin's member join SPI called for every buyer who joined the brand's membership there. The generator writes those deliveries one JSON object per
 line — ``method``, ``path``, ``query``, ``headers`` and the raw ``body`` — signed (WeCom: encrypted)
 with the demo apps' credentials, which it writes to ``_pushes/apps.json`` under the names of the
 settings that hold them (``youzan_client_secret`` …). The folder starts with an underscore because these
@@ -23,7 +23,13 @@ from urllib.parse import quote
 
 import numpy as np
 
-from siyu.core.platform_sign import douyin_sign, top_spi_sign, youzan_event_sign, youzan_msg_sign
+from siyu.core.platform_sign import (
+    douyin_sign,
+    douyin_spi_sign,
+    top_spi_sign,
+    youzan_event_sign,
+    youzan_msg_sign,
+)
 from siyu.core.wxcrypt import WecomCallbackConfig, WecomCrypto
 
 RECENT_DAYS = 7
@@ -33,6 +39,8 @@ APPS = {
     "youzan_client_secret": "lantu-demo-youzan-secret-5f0e2c",
     "douyin_app_key": "7151238921365308935",
     "douyin_app_secret": "lantu-demo-douyin-secret-9b41d7",
+    "douyin_client_key": "awlantu7k3x9q2demo",
+    "douyin_client_secret": "lantu-demo-douyin-member-secret-3a8f06",
     "tmall_app_key": "34125678",
     "tmall_app_secret": "lantu-demo-tmall-secret-71c2e8",
     "wecom_token": "LanTuSiyuDemoToken",
@@ -118,6 +126,25 @@ def tmall_members(brand, persons: np.ndarray, when: np.ndarray) -> dict[str, int
         out.append(_delivery("/webhooks/tmall/member", {"Content-Type": "application/json;charset=utf-8"},
                              body, params))
     return _write(brand, "tmall_member", out)
+
+
+# -- Douyin member join SPI: joins, over the whole history ------------------------------------------
+
+def douyin_members(brand, persons: np.ndarray, when: np.ndarray) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Member join SPI calls for Douyin buyers who joined the brand's membership in Douyin: their shop
+    open id and the phone bound to their Douyin account."""
+    key, secret = APPS["douyin_client_key"], APPS["douyin_client_secret"]
+    ids = brand.ids
+    open_ids = ids.douyin_open_id.take(persons).to_pylist()
+    phones = ids.phone.take(persons).to_pylist()
+    out = []
+    for i in np.lexsort((persons, when)).tolist():
+        body = _json({"open_id": open_ids[i], "account_id": "17371731", "mobile": phones[i]})
+        params = {"client_key": key, "timestamp": str(int(when[i]) * 1000)}
+        out.append(_delivery("/webhooks/douyin/member", {
+            "Content-Type": "application/json", "x-life-clientkey": key,
+            "x-life-sign": douyin_spi_sign(secret, params, body.encode())}, body, params))
+    return _write(brand, "douyin_member", out)
 
 
 # -- Douyin shop: status changes and after-sales ----------------------------------------------------

@@ -119,6 +119,13 @@ def registrations(brand: Path) -> dict[tuple[str, str], datetime]:
         for line in open(captured, encoding="utf-8"):
             d = json.loads(line)
             regs[("tmall", "member:" + json.loads(d["body"])["nick"])] = _bj(d["query"]["timestamp"])
+    # joins in Douyin (会员入会 SPI): the buyer's own Douyin profile becomes a member's
+    captured = brand / "_pushes" / "douyin_member.jsonl"
+    if captured.exists():
+        for line in open(captured, encoding="utf-8"):
+            d = json.loads(line)
+            at = datetime.fromtimestamp(int(d["query"]["timestamp"]) / 1000, BJ)
+            regs[("douyin", json.loads(d["body"])["open_id"])] = at
     return regs
 
 

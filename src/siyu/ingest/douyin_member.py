@@ -23,15 +23,15 @@ import hmac
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
-from siyu.core.errors import BadSignature, NotConfigured, SiyuError
+from siyu.core.errors import BadSignature, NotConfigured
 from siyu.core.platform_sign import douyin_spi_sign
 from siyu.ingest import normalize as nz
 from siyu.ingest import repository as repo
+from siyu.ingest.push import push_body
 from siyu.ingest.schemas import DOUYIN, PHONE, Ident, ProfileIn
 from siyu.ingest.service import Importer
 
@@ -47,13 +47,7 @@ def verify_douyin_spi(params: dict[str, str], body: bytes, sign: str | None, cli
         raise BadSignature("client_key is not this brand's Douyin app")
     if not hmac.compare_digest(douyin_spi_sign(client_secret, params, body), (sign or "").lower()):
         raise BadSignature("x-life-sign does not match sha256(client_secret & sorted parameters & http_body)")
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise SiyuError(f"the SPI body is not JSON ({exc})") from None
-    if not isinstance(parsed, dict):
-        raise SiyuError("the SPI body is not a JSON object")
-    return parsed
+    return push_body(body, dict)  # type: ignore[no-any-return]
 
 
 def _when(params: dict[str, str]) -> datetime:

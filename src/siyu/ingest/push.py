@@ -67,8 +67,8 @@ def verify_youzan(raw: bytes, event_sign: str | None, client_id: str | None, sec
     if event_sign:
         if not _same(youzan_event_sign(client_id, raw, secret), event_sign):
             raise BadSignature("Event-Sign does not match md5(client_id + body + client_secret)")
-        return _push_body(raw, dict)
-    body = _push_body(raw, dict)
+        return push_body(raw, dict)
+    body = push_body(raw, dict)
     msg = body.get("msg")
     if not isinstance(msg, str) or not _same(
             youzan_msg_sign(client_id, msg, secret), str(body.get("sign") or "")):
@@ -76,8 +76,9 @@ def verify_youzan(raw: bytes, event_sign: str | None, client_id: str | None, sec
     return body
 
 
-def _push_body(raw: bytes, shape: type[dict[str, Any]] | type[list[Any]]) -> Any:
-    """The signed body parsed: a Youzan push is one object, a Douyin push an array of messages."""
+def push_body(raw: bytes, shape: type[dict[str, Any]] | type[list[Any]]) -> Any:
+    """The signed body parsed: a Youzan push or an SPI call is one object, a Douyin push an array of
+    messages."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -170,7 +171,7 @@ def verify_douyin(raw: bytes, event_sign: str | None, sign_method: str | None, a
     expected = douyin_sign(app_key, raw, secret, sign_method or "md5")
     if not _same(expected, event_sign):
         raise BadSignature("event-sign does not match the app key, body and app secret")
-    return _push_body(raw, list)
+    return push_body(raw, list)
 
 
 def receive_douyin(session: Session, vault: Vault, messages: list[Any]) -> PushResult:

@@ -28,7 +28,6 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
@@ -37,6 +36,7 @@ from siyu.core.errors import BadSignature, NotConfigured, SiyuError
 from siyu.core.platform_sign import top_spi_sign
 from siyu.ingest import normalize as nz
 from siyu.ingest import repository as repo
+from siyu.ingest.push import push_body
 from siyu.ingest.schemas import PHONE, TAOBAO_NICK, TAOBAO_OUID, Ident, ProfileIn
 from siyu.ingest.service import Importer
 
@@ -55,13 +55,7 @@ def verify_spi(params: dict[str, str], body: bytes, app_key: str | None, secret:
         raise BadSignature("app_key is not this brand's Tmall app")
     if not hmac.compare_digest(spi_sign(secret, params, body), (params.get("sign") or "").upper()):
         raise BadSignature("sign does not match md5(secret + sorted parameters + body + secret)")
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise SiyuError(f"the SPI body is not JSON ({exc})") from None
-    if not isinstance(parsed, dict):
-        raise SiyuError("the SPI body is not a JSON object")
-    return parsed
+    return push_body(body, dict)  # type: ignore[no-any-return]
 
 
 def _when(params: dict[str, str]) -> datetime:

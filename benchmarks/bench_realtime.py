@@ -140,6 +140,7 @@ def main() -> None:
     console.print(t)
     console.print(f"joined the phone's person: {joined}; a person of its own (phone cannot join): {alone}; "
                   "a batch run afterwards moved nothing")
+    print(f"seconds: realtime median {statistics.median(resolve_ms) / 1000:.4f} batch {peer:.2f}")
 
 
 if __name__ == "__main__":

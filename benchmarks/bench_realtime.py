@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,33 +29,22 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent
 
-
-def _runtime(home: Path):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(ROOT.parent / "src"))
-    from siyu.bootstrap import start
-    from siyu.core.config import Settings
-
-    return start(Settings(home=home, database_url=f"sqlite:///{home / 'siyu.db'}"))  # type: ignore[call-arg]
-
-
-def prepare(args: argparse.Namespace, work: Path) -> Path:
-    home = work / "home"
-    if args.home:
-        src = Path(args.home)
-        home.mkdir()
-        shutil.copy(src / "siyu.db", home / "siyu.db")
-        shutil.copy(src / "secret.key", home / "secret.key")
-        return home
+def runtime(args: argparse.Namespace, work: Path):  # type: ignore[no-untyped-def]
+    """A runtime on a copy of ``--home``'s database, or on a demo brand prepared here."""
     from siyu.bootstrap import start
     from siyu.cli.demo import prepare_demo
     from siyu.core.config import Settings
 
+    home = work / "home"
+    home.mkdir()
+    if args.home:
+        shutil.copy(Path(args.home) / "siyu.db", home / "siyu.db")
+        shutil.copy(Path(args.home) / "secret.key", home / "secret.key")
     rt = start(Settings(home=home, database_url=f"sqlite:///{home / 'siyu.db'}"))  # type: ignore[call-arg]
-    prepare_demo(rt, args.members, 7)
-    rt.db.dispose()
-    return home
+    if not args.home:
+        prepare_demo(rt, args.members, 7)
+    return rt
 
 
 def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None = None,  # type: ignore[no-untyped-def]
@@ -116,8 +104,7 @@ def main() -> None:
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop("SIYU_SECRET_KEY", None)
-        home = prepare(args, Path(tmp))
-        rt = _runtime(home)
+        rt = runtime(args, Path(tmp))
         from siyu.identity.lookup import phone_sample
         from siyu.identity.service import resolve_identities
 

@@ -24,11 +24,7 @@ def test_small_components_equal_duckdb(seed: int) -> None:
     args = {"max_fanout": 12, "max_per_channel": 4}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, blocked=blocked, **args)
-        py = small.components(dict(zip(profiles["profile_id"].to_pylist(),
-                                       _rows(profiles, "channel_id", "name_bidx"), strict=True)),
-                              _rows(links, "profile_id", "node"),
-                              _rows(receiver, "profile_id", "node", "orders", "total_orders"),
-                              blocked=set(blocked), **args)
+        py = small.components(profiles, links, receiver, blocked=blocked, **args)
         assert py.labels == dict(_rows(duck.labels, "profile_id", "component"))
         assert py.super_nodes == _rows(duck.super_nodes, "node", "fanout", "blocked")
         assert py.split_by_name == duck.split_by_name > 0

@@ -4,13 +4,15 @@ Real-time resolution works on a neighbourhood of a handful of profiles. Opening 
 for it costs more than the work: DuckDB's connect and a dozen statements took about 60 of the 95 ms of
 one arrival (profiled on the demo brand). A union-find over the same edges, with the same guards, gives
 the same partition; ``tests/test_oneid_engines.py`` checks it against DuckDB on random graphs built to
-hit every guard. Same inputs, same outputs (as Python values instead of Arrow tables).
+hit every guard. Same inputs (Arrow tables), same outputs (as Python values).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import pyarrow as pa
 
 
 @dataclass
@@ -20,11 +22,18 @@ class SmallComponents:
     split_by_name: int = 0
 
 
-def components(profiles: Mapping[int, tuple[int, str | None]], links: Iterable[tuple[int, str]],
-               receiver: Iterable[tuple[int, str, int, int]], *, max_fanout: int, max_per_channel: int,
-               blocked: set[str], shared_kinds: tuple[str, ...] = ("phone", "email")) -> SmallComponents:
-    """profiles: profile_id → (channel_id, name_bidx); links: (profile_id, node); receiver: (profile_id,
-    node, orders, total_orders). See ``analytics.oneid.connected_components`` for the rules."""
+def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *, max_fanout: int,
+               max_per_channel: int, blocked: Iterable[str],
+               shared_kinds: tuple[str, ...] = ("phone", "email")) -> SmallComponents:
+    """The inputs of ``analytics.oneid.connected_components`` (profiles(profile_id, channel_id,
+    name_bidx) · links(profile_id, node) · receiver(profile_id, node, orders, total_orders)), and its
+    rules."""
+    blocklist = set(blocked)
+    profiles: dict[int, tuple[int, str | None]] = dict(zip(
+        profiles_t["profile_id"].to_pylist(),
+        zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), strict=True), strict=True))
+    links = zip(links_t["profile_id"].to_pylist(), links_t["node"].to_pylist(), strict=True)
+    receiver = zip(*(receiver_t[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True)
     raw: dict[str, set[int]] = {}
     for p, node in links:
         if p in profiles:
@@ -57,7 +66,7 @@ def components(profiles: Mapping[int, tuple[int, str | None]], links: Iterable[t
         per_channel: dict[int, int] = {}
         for p in members:
             per_channel[profiles[p][0]] = per_channel.get(profiles[p][0], 0) + 1
-        is_blocked = node.split("#", 1)[0] in blocked
+        is_blocked = node.split("#", 1)[0] in blocklist
         fanout = len(members)
         if is_blocked or fanout > max_fanout or max(per_channel.values()) > max_per_channel:
             supers.append((node, fanout, is_blocked))

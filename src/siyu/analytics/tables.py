@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from siyu.analytics.engine import connect
+
 
 class Tables(Protocol):
     engine: str
@@ -111,9 +113,5 @@ def open_tables(engine: str) -> Iterator[Tables]:
         with spark_session() as spark:
             yield SparkTables(spark)
     else:
-        con = duckdb.connect(":memory:")
-        con.execute("SET TimeZone = 'UTC'")
-        try:
+        with connect() as con:
             yield DuckTables(con)
-        finally:
-            con.close()

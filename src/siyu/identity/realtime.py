@@ -98,13 +98,8 @@ def _components(session: Session, settings: Settings, closure: set[int], decisio
         match_links(pa.array([a for a, _ in pairs], pa.int64()), pa.array([b for _, b in pairs], pa.int64()))])
     links, receiver = apply_decisions(decisions, links, receiver)
     profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
-    comps = small.components(
-        dict(zip(profiles["profile_id"].to_pylist(),
-                 zip(profiles["channel_id"].to_pylist(), profiles["name_bidx"].to_pylist(), strict=True),
-                 strict=True)),
-        zip(links["profile_id"].to_pylist(), links["node"].to_pylist(), strict=True),
-        zip(*(receiver[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True),
-        max_fanout=settings.oneid_max_fanout, max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
+    comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
+                             max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
     return profiles, comps.labels
 
 

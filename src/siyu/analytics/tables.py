@@ -19,8 +19,6 @@ from siyu.analytics.engine import connect
 
 
 class Tables(Protocol):
-    engine: str
-
     def put(self, name: str, table: pa.Table) -> None: ...
 
     def make(self, name: str, select: str, params: list[Any] | None = None) -> None: ...
@@ -31,8 +29,6 @@ class Tables(Protocol):
 
 
 class DuckTables:
-    engine = "duckdb"
-
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
@@ -50,8 +46,6 @@ class DuckTables:
 
 
 class SparkTables:
-    engine = "spark"
-
     def __init__(self, spark: Any) -> None:
         self.spark = spark
 

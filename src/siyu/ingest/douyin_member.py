@@ -35,7 +35,7 @@ from siyu.ingest.push import push_body
 from siyu.ingest.schemas import DOUYIN, PHONE, Ident, ProfileIn
 from siyu.ingest.service import Importer
 
-DONE, RETRY, REFUSED = 0, 100, 200
+DONE, REFUSED = 0, 200  # (100 asks Douyin to retry; a database failure answers 500 instead)
 
 
 def verify_douyin_spi(params: dict[str, str], body: bytes, sign: str | None, client_key: str | None,
@@ -71,7 +71,7 @@ def receive_member_join(session: Session, vault: Vault, params: dict[str, str], 
         return _answer(REFUSED, "open_id: missing or longer than 128 characters")
     raw_mobile = str(body.get("mobile") or "")
     try:
-        mobile = nz.phone(raw_mobile.removeprefix("+86").removeprefix("86-"))
+        mobile = nz.phone(raw_mobile)  # Douyin may send +86 / 86-: the normaliser drops the code
     except ValueError:
         mobile = None
     if mobile is None:

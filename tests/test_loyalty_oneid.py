@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from siyu.cli.importer import run_import
 from siyu.identity.service import resolve_identities
-from siyu.loyalty import programme
+from siyu.loyalty import ledger, programme
 from siyu.loyalty.members import sync_members
 from siyu.loyalty.points import award_order_points
 from siyu.models import Member, PersonMerge, PointsEntry, Profile
@@ -52,7 +52,9 @@ def test_points_tiers_refunds_and_idempotency(rt, tmp_path: Path) -> None:
     with rt.db.read_only() as s:
         m = s.scalars(select(Member)).one()
         assert (m.card_no, m.tier) == ("LT0000000001", "普通会员")
-        assert s.scalar(select(func.sum(PointsEntry.points))) == 999
+        # MP-1 completed long ago: its points are released; MP-2 is paid, not finished: pending.
+        assert ledger.balance(s, programme.default(), m.id) == ledger.Balance(999, 300, 0, 999)
+        assert s.scalar(select(func.sum(PointsEntry.points))) == 999 + 300
 
     # MP-2 completes (a later export of the same order) and MP-1 is partly refunded.
     write_jsonl(tmp_path / "orders.jsonl", [order("MP-2", OPENID_A, "300.00", "2026-03-03T10:00:00+08:00")])
@@ -62,15 +64,22 @@ def test_points_tiers_refunds_and_idempotency(rt, tmp_path: Path) -> None:
     run_import(rt, tmp_path / "orders.jsonl")
     run_import(rt, tmp_path / "refunds.jsonl")
     pipeline(rt)
+    with rt.db.read_only() as s:
+        before = s.execute(select(PointsEntry.source_ref, PointsEntry.kind, PointsEntry.account, PointsEntry.points)
+                           .order_by(PointsEntry.id)).all()
     pipeline(rt)  # a second run books nothing
     with rt.db.read_only() as s:
-        entries = s.execute(select(PointsEntry.source_ref, PointsEntry.kind, PointsEntry.points)
+        entries = s.execute(select(PointsEntry.source_ref, PointsEntry.kind, PointsEntry.account, PointsEntry.points)
                             .order_by(PointsEntry.id)).all()
-        tier = s.scalars(select(Member)).one().tier
-    refs = {r for r, _, _ in entries}
-    assert sum(p for _, _, p in entries) == 899 + 300
-    assert [k for _, k, _ in entries].count("reverse") == 1
-    assert len(refs) == 2 and len(entries) == 3
+        m = s.scalars(select(Member)).one()
+        tier = m.tier
+        assert ledger.balance(s, programme.default(), m.id) == ledger.Balance(899 + 300, 0, 0, 899 + 300)
+        assert ledger.check(s) == {k: [] for k in ledger.check(s)}
+    assert entries == before
+    assert sum(p for *_, p in entries) == 899 + 300
+    assert [(k, a, p) for _, k, a, p in entries if k == "reverse"] == [("reverse", "available", -100)]
+    # per order: pending, then the release pair (pending −n, available +n)
+    assert [k for _, k, _, _ in entries].count("release") == 4 and len({r for r, *_ in entries}) == 2
     # 899.99 + 300 = ¥1,199.99 net spend as a member: 黄金 from ¥1,000.
     assert tier == "黄金"
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
+from siyu.loyalty import ledger
 from siyu.loyalty import repository as repo
 
 
@@ -86,21 +87,7 @@ def sync_members(session: Session, vault: Vault) -> MemberReport:
 
 
 def _fold(session: Session, folds: list[tuple[Any, Any]], stamp) -> None:  # type: ignore[no-untyped-def]
-    """Close the absorbed account; its balance moves in a pair of entries with one shared key stem."""
-    if not folds:
-        return
-    balances = repo.balances(session, [a.id for a, _ in folds])
-    entries = []
+    """Close the absorbed account; its lots (with their dates) and any debt move to the survivor."""
     for absorbed, survivor in folds:
-        points = balances.get(absorbed.id, 0)
-        if points:
-            key = f"merge:{absorbed.id}>{survivor.id}"
-            entries.append({"member_id": absorbed.id, "kind": "adjust", "points": -points, "reason": "会员合并转出",
-                            "source_type": "merge", "source_ref": str(survivor.id),
-                            "idempotency_key": key + ":out", "occurred_at": stamp, "expires_at": None})
-            entries.append({"member_id": survivor.id, "kind": "adjust", "points": points, "reason": "会员合并转入",
-                            "source_type": "merge", "source_ref": str(absorbed.id),
-                            "idempotency_key": key + ":in", "occurred_at": stamp, "expires_at": None})
-    seen = repo.existing_keys(session, [e["idempotency_key"] for e in entries])
-    repo.add_entries(session, repo.stamp_entries([e for e in entries if e["idempotency_key"] not in seen], stamp))
+        ledger.transfer(session, absorbed.id, survivor.id, stamp)
     repo.update_members(session, [{"id": a.id, "status": "merged", "updated_at": stamp} for a, _ in folds])

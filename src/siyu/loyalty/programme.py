@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from siyu.core.clock import SHANGHAI
 from siyu.core.errors import ConfigurationError
 from siyu.core.money import yuan_to_fen
 
@@ -20,14 +24,55 @@ class Tier(BaseModel):
     name: str
     name_en: str
     min_spend: Decimal = Field(ge=0)
+    points_multiplier: Decimal = Field(default=Decimal(1), ge=1)
 
     @property
     def min_spend_fen(self) -> int:
         return yuan_to_fen(self.min_spend)
 
 
+class Expiry(BaseModel):
+    """``year_end``: at the end of the calendar year ``years`` after the one the points were earned in
+    (Beijing time), the common 积分清零 rule; ``months``: ``months`` after earning; ``never``."""
+
+    rule: Literal["year_end", "months", "never"] = "year_end"
+    years: int = Field(default=1, ge=0)
+    months: int = Field(default=24, ge=1)
+
+    def expires_at(self, earned_at: datetime) -> datetime | None:
+        if self.rule == "never":
+            return None
+        local = earned_at.astimezone(SHANGHAI)
+        if self.rule == "year_end":
+            end = datetime(local.year + self.years + 1, 1, 1, tzinfo=SHANGHAI)
+        else:
+            month = local.month - 1 + self.months
+            start = datetime(local.year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
+            # the same day of the month, or the month's last day (earned 31 Jan + 1 month → 28/29 Feb)
+            end = start.replace(day=min(local.day, monthrange(start.year, start.month)[1]),
+                                hour=local.hour, minute=local.minute, second=local.second)
+        return end.astimezone(UTC)
+
+
+class Multipliers(BaseModel):
+    member_day_weekday: int | None = Field(default=3, ge=1, le=7)  # ISO weekday; 3 = Wednesday
+    member_day: Decimal = Field(default=Decimal(2), ge=1)
+    birthday_month: Decimal = Field(default=Decimal(2), ge=1)
+    claim: Decimal = Field(default=Decimal(3), ge=1)  # an order claimed from another platform (订单换积分)
+    # max: the best of member day, birthday month and claim; multiply: their product. The tier's own
+    # multiplier applies on top either way.
+    combine: Literal["max", "multiply"] = "max"
+
+
 class PointsRule(BaseModel):
     per_yuan: int = Field(ge=0)
+    # An order's points stay pending until this many days after it completed (the return window).
+    return_window_days: int = Field(default=7, ge=0)
+    expiry: Expiry = Expiry()
+    multipliers: Multipliers = Multipliers()
+    # A refund whose points were already spent: ``negative`` shows the balance below zero; ``future``
+    # keeps the balance at zero and owes the points. Future earnings pay the debt first either way.
+    refund_shortfall: Literal["negative", "future"] = "negative"
 
 
 class Programme(BaseModel):
@@ -60,9 +105,22 @@ class Programme(BaseModel):
                 chosen = t
         return chosen
 
-    def points_for(self, net_fen: int) -> int:
-        """Whole yuan only (¥99.99 earns 99): exact integer arithmetic on fen."""
-        return max(net_fen, 0) // 100 * self.points.per_yuan
+    def points_for(self, net_fen: int, multiplier: Decimal = Decimal(1)) -> int:
+        """Whole points, rounded down, in exact arithmetic: ¥99.99 at ×1 earns 99, at ×1.5 earns 149."""
+        return int(max(net_fen, 0) * self.points.per_yuan * multiplier // 100)
+
+    def tier_named(self, name: str) -> Tier:
+        return next((t for t in self.tiers if t.name == name), self.tiers[0])
+
+    def multiplier(self, paid_at: datetime, *, birthday_month: int | None, tier: str, claimed: bool) -> Decimal:
+        """The order's multiplier from its payment time (Beijing): member day, birthday month, claim, tier."""
+        m = self.points.multipliers
+        local = paid_at.astimezone(SHANGHAI)
+        events = [m.member_day if local.isoweekday() == m.member_day_weekday else Decimal(1),
+                  m.birthday_month if birthday_month == local.month else Decimal(1),
+                  m.claim if claimed else Decimal(1)]
+        base = max(events) if m.combine == "max" else events[0] * events[1] * events[2]
+        return base * self.tier_named(tier).points_multiplier
 
 
 def load(path: Path) -> Programme:

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
 from siyu.ingest.schemas import CARD
-from siyu.models import Channel, Identity, Member, Order, Person, PointsEntry, Profile, ProfileIdentity
+from siyu.models import (
+    Channel,
+    Identity,
+    Member,
+    Order,
+    Person,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsOperation,
+    Profile,
+    ProfileIdentity,
+)
 
 
 def registrations(session: Session) -> list[Any]:
@@ -56,44 +68,200 @@ def update_members(session: Session, rows: list[dict[str, Any]]) -> None:
     update_many(session, Member, rows)
 
 
-def awardable_orders(session: Session) -> list[Any]:
-    """Orders of persons who are members: the candidates for order points."""
-    stmt = (select(Order.id, Order.person_id, Order.status, Order.paid_fen, Order.refunded_fen,
+
+
+
+
+
+
+
+
+
+
+
+
+# -- the ledger: accounts, lots, operations --------------------------------------------------------------
+
+def lock_account(session: Session, member_id: int) -> Any:
+    """The member's account row, locked until the transaction ends. The lock is an UPDATE, not a read:
+    PostgreSQL holds the row, and SQLite takes its write lock before anything is read, so two
+    redemptions from one member run one after the other on both."""
+    bump = (update(PointsAccount).where(PointsAccount.member_id == member_id)
+            .values(version=PointsAccount.version + 1))
+    if session.execute(bump).rowcount == 0:
+        stmt = insert_statement(PointsAccount, session.get_bind().dialect.name, ("member_id",))
+        session.execute(stmt.values(member_id=member_id, available=0, pending=0, debt=0, version=0))
+        session.execute(bump)
+    return session.execute(select(PointsAccount.member_id, PointsAccount.available, PointsAccount.pending,
+                                  PointsAccount.debt, PointsAccount.next_due_at, PointsAccount.version)
+                           .where(PointsAccount.member_id == member_id)).one()
+
+
+_LOT_COLS = (PointsLot.id, PointsLot.source_type, PointsLot.source_ref, PointsLot.points, PointsLot.remaining,
+             PointsLot.pending, PointsLot.earned_at, PointsLot.releases_at, PointsLot.expires_at)
+
+
+def live_lots(session: Session, member_id: int) -> list[Any]:
+    """Lots with points left in them, available or pending."""
+    stmt = (select(*_LOT_COLS).where(PointsLot.member_id == member_id,
+                                     or_(PointsLot.remaining != 0, PointsLot.pending != 0))
+            .order_by(PointsLot.id))
+    return list(session.execute(stmt))
+
+
+def lots_of_source(session: Session, member_id: int, source_type: str, source_ref: str) -> list[Any]:
+    stmt = (select(*_LOT_COLS).where(PointsLot.member_id == member_id, PointsLot.source_type == source_type,
+                                     PointsLot.source_ref == source_ref).order_by(PointsLot.id))
+    return list(session.execute(stmt))
+
+
+def insert_lot(session: Session, row: dict[str, Any]) -> int:
+    return int(session.execute(insert(PointsLot).values(**row).returning(PointsLot.id)).scalar_one())
+
+
+def write_book(session: Session, member_id: int, entries: list[dict[str, Any]], lots: list[dict[str, Any]],
+               balances: dict[str, Any]) -> None:
+    insert_many(session, PointsEntry, entries)
+    update_many(session, PointsLot, lots)
+    session.execute(update(PointsAccount).where(PointsAccount.member_id == member_id).values(**balances))
+
+
+def schedule_releases(session: Session, member_ids: Sequence[int], window: timedelta,
+                      finished: Sequence[str]) -> int:
+    """Pending order lots with no release date whose order has since finished: the date is now known
+    (its completion, or its payment when the source gives no completion time)."""
+    found = []
+    done = func.coalesce(Order.completed_at, Order.paid_at, Order.created_at).label("completed_at")
+    for part in chunks(list(member_ids)):
+        stmt = (select(PointsLot.id, PointsLot.member_id, done)
+                .join(Order, Order.id == cast(PointsLot.source_ref, Integer))
+                .where(PointsLot.member_id.in_(part), PointsLot.source_type == "order", PointsLot.pending > 0,
+                       PointsLot.releases_at.is_(None), Order.status.in_(finished)))
+        found += list(session.execute(stmt))
+    update_many(session, PointsLot, [{"id": r.id, "releases_at": r.completed_at + window} for r in found])
+    due: dict[int, datetime] = {}
+    for r in found:
+        due[r.member_id] = min(due.get(r.member_id, r.completed_at + window), r.completed_at + window)
+    for mid, when in due.items():
+        session.execute(update(PointsAccount).where(PointsAccount.member_id == mid)
+                        .values(next_due_at=case((PointsAccount.next_due_at.is_(None), when),
+                                                 (PointsAccount.next_due_at > when, when),
+                                                 else_=PointsAccount.next_due_at)))
+    return len(found)
+
+
+def active_members(session: Session, ids: Sequence[int] | None) -> dict[int, Any]:
+    stmt = select(Member.id, Member.person_id, Member.joined_at, Member.tier).where(Member.status == "active")
+    if ids is None:
+        return {r.id: r for r in session.execute(stmt)}
+    out: dict[int, Any] = {}
+    for part in chunks(list(ids)):
+        out.update({r.id: r for r in session.execute(stmt.where(Member.id.in_(part)))})
+    return out
+
+
+def folded_into(session: Session) -> dict[int, int]:
+    """A member folded into another by a merge → the active member that received its lots."""
+    members_ = {r.person_id: r for r in session.execute(select(Member.id, Member.person_id, Member.status))}
+    redirects = person_redirects(session)
+    out = {}
+    for m in members_.values():
+        if m.status != "merged":
+            continue
+        person, seen = m.person_id, set()
+        while person in redirects and person not in seen:
+            seen.add(person)
+            person = redirects[person]
+        if person in members_ and members_[person].status == "active":
+            out[m.id] = members_[person].id
+    return out
+
+
+def orders_of_members(session: Session, member_ids: Sequence[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    stmt = (select(Member.id.label("member_id"), Order.id, Order.status, Order.paid_fen, Order.refunded_fen,
                    Order.paid_at, Order.created_at, Order.completed_at)
-            .join(Member, Member.person_id == Order.person_id).where(Member.status == "active"))
-    return list(session.execute(stmt))
+            .join(Order, Order.person_id == Member.person_id).where(Member.id.in_(member_ids)))
+    for r in session.execute(stmt):
+        out.setdefault(r.member_id, []).append(r)
+    return out
 
 
-def order_entries(session: Session) -> list[Any]:
-    """Per (order, member): points booked so far and how many entries booked them."""
-    stmt = (select(PointsEntry.source_ref, PointsEntry.member_id, func.sum(PointsEntry.points), func.count())
+def birth_months(session: Session, member_ids: Sequence[int]) -> dict[int, int]:
+    """The member's birthday month, from the oldest registration that gives a birthday."""
+    stmt = (select(Member.id, Profile.birthday).join(Profile, Profile.person_id == Member.person_id)
+            .where(Member.id.in_(member_ids), Profile.birthday.is_not(None))
+            .order_by(Member.id, Profile.registered_at, Profile.id))
+    out: dict[int, int] = {}
+    for mid, birthday in session.execute(stmt):
+        out.setdefault(mid, birthday.month)
+    return out
+
+
+def order_bookings(session: Session, member_ids: Sequence[int], refs: Sequence[str]
+                   ) -> tuple[dict[str, dict[int, int]], dict[str, int]]:
+    """Points booked for orders, per order and member (earned, net of reversals), for these orders and
+    every order these members hold points for; and each order's number of entries (for the next key)."""
+    points = func.coalesce(func.sum(PointsEntry.points).filter(PointsEntry.kind.in_(("earn", "pending", "reverse"))), 0)
+    base = (select(PointsEntry.source_ref, PointsEntry.member_id, points)
             .where(PointsEntry.source_type == "order").group_by(PointsEntry.source_ref, PointsEntry.member_id))
-    return list(session.execute(stmt))
+    rows = list(session.execute(base.where(PointsEntry.member_id.in_(member_ids))))
+    for part in chunks(list(refs)):
+        rows += list(session.execute(base.where(PointsEntry.source_ref.in_(part))))
+    booked: dict[str, dict[int, int]] = {}
+    for ref, mid, p in rows:
+        booked.setdefault(ref, {})[mid] = int(p)
+    counts: dict[str, int] = {}
+    wanted = list(booked)
+    for part in chunks(wanted):
+        counts.update(dict(session.execute(select(PointsEntry.source_ref, func.count())
+                                           .where(PointsEntry.source_type == "order", PointsEntry.source_ref.in_(part))
+                                           .group_by(PointsEntry.source_ref)).all()))
+    return booked, counts
 
 
-def balances(session: Session, member_ids: Sequence[int] | None = None) -> dict[int, int]:
-    stmt = select(PointsEntry.member_id, func.sum(PointsEntry.points)).group_by(PointsEntry.member_id)
-    if member_ids is not None:
-        found: dict[int, int] = {}
-        for part in chunks(list(member_ids)):
-            found.update(dict(session.execute(stmt.where(PointsEntry.member_id.in_(part))).all()))
-        return found
-    return dict(session.execute(stmt).all())
+def operation(session: Session, key: str) -> Any:
+    return session.execute(select(PointsOperation.member_id, PointsOperation.kind, PointsOperation.fingerprint,
+                                  PointsOperation.outcome).where(PointsOperation.key == key)).one_or_none()
 
 
-def add_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_many(session, PointsEntry, rows)
+def add_operation(session: Session, row: dict[str, Any]) -> None:
+    insert_many(session, PointsOperation, [row])
 
 
-def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(list(keys)):
-        found.update(session.scalars(select(PointsEntry.idempotency_key)
-                                     .where(PointsEntry.idempotency_key.in_(part))))
-    return found
 
 
-def stamp_entries(rows: list[dict[str, Any]], stamp: datetime) -> list[dict[str, Any]]:
-    for r in rows:
-        r.setdefault("created_at", stamp)
-    return rows
+def due_members(session: Session, at: datetime) -> list[int]:
+    """Members with a release or an expiry due at or before ``at``."""
+    stmt = (select(PointsAccount.member_id).where(PointsAccount.next_due_at <= at)
+            .order_by(PointsAccount.member_id))
+    return list(session.scalars(stmt))
+
+
+def ledger_disagreements(session: Session) -> dict[str, list[Any]]:
+    """Caches that differ from the sums of the ledger (every list empty when the books agree)."""
+    sums = (select(PointsEntry.member_id,
+                   func.coalesce(func.sum(PointsEntry.points).filter(PointsEntry.account == "available"), 0).label("a"),
+                   func.coalesce(func.sum(PointsEntry.points).filter(PointsEntry.account == "pending"), 0).label("p"),
+                   func.coalesce(func.sum(PointsEntry.points).filter(PointsEntry.account == "debt"), 0).label("d"))
+            .group_by(PointsEntry.member_id).subquery())
+    accounts = (select(PointsAccount.member_id, PointsAccount.available, PointsAccount.pending, PointsAccount.debt,
+                       sums.c.a, sums.c.p, sums.c.d)
+                .join(sums, sums.c.member_id == PointsAccount.member_id, isouter=True)
+                .where(or_(PointsAccount.available != func.coalesce(sums.c.a, 0),
+                           PointsAccount.pending != func.coalesce(sums.c.p, 0),
+                           PointsAccount.debt != func.coalesce(sums.c.d, 0))))
+    missing = (select(sums.c.member_id).join(PointsAccount, PointsAccount.member_id == sums.c.member_id, isouter=True)
+               .where(PointsAccount.member_id.is_(None), or_(sums.c.a != 0, sums.c.p != 0, sums.c.d != 0)))
+    lot_sums = (select(PointsEntry.lot_id,
+                       func.sum(PointsEntry.points).filter(PointsEntry.account == "available").label("a"),
+                       func.sum(PointsEntry.points).filter(PointsEntry.account == "pending").label("p"))
+                .where(PointsEntry.lot_id.is_not(None)).group_by(PointsEntry.lot_id).subquery())
+    lots = (select(PointsLot.id, PointsLot.remaining, PointsLot.pending, lot_sums.c.a, lot_sums.c.p)
+            .join(lot_sums, lot_sums.c.lot_id == PointsLot.id, isouter=True)
+            .where(or_(PointsLot.remaining != func.coalesce(lot_sums.c.a, 0),
+                       PointsLot.pending != func.coalesce(lot_sums.c.p, 0),
+                       PointsLot.remaining < 0, PointsLot.pending < 0)))
+    negative_debt = select(PointsAccount.member_id).where(or_(PointsAccount.debt > 0, PointsAccount.pending < 0))
+    return {"accounts": list(session.execute(accounts)), "accounts missing": list(session.execute(missing)),
+            "lots": list(session.execute(lots)), "debt or pending out of range": list(session.execute(negative_debt))}

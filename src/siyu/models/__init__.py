@@ -12,7 +12,7 @@ from siyu.models.identity import (
     Profile,
     ProfileIdentity,
 )
-from siyu.models.loyalty import PointsEntry
+from siyu.models.loyalty import PointsAccount, PointsEntry, PointsLot, PointsOperation
 from siyu.models.membership import Member
 from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
 from siyu.models.orders import Order, OrderItem, Refund
@@ -20,6 +20,6 @@ from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
     "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderItem",
-    "Person", "PersonMerge", "PointsEntry", "Product", "Profile", "ProfileIdentity", "Refund",
+    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

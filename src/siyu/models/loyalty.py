@@ -1,10 +1,17 @@
-"""The points ledger: append-only; a balance is the sum of a member's entries."""
+"""The points ledger: append-only entries in three accounts per member, earned points kept in lots.
+
+Accounts: ``available`` (spendable), ``pending`` (an order's points before its return window closes) and
+``debt`` (points a refund took back after they were spent, owed from future earnings; never above 0).
+A release is a pair of entries (pending −N, available +N) on one lot; a member's net points are the sum
+of all their entries. ``points_accounts`` and the lots' ``remaining`` / ``pending`` are caches of those
+sums, written in the same transaction as the entries; ``siyu loyalty check`` proves they still agree.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import UTCDateTime
@@ -17,7 +24,9 @@ class PointsEntry(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     # earn · pending · release · burn · expire · reverse · adjust
     kind: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(String(9), default="available")  # available · pending · debt
     points: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("points_lots.id"), index=True)
     reason: Mapped[str] = mapped_column(String(64))
     source_type: Mapped[str | None] = mapped_column(String(32))
     source_ref: Mapped[str | None] = mapped_column(String(64))
@@ -25,4 +34,56 @@ class PointsEntry(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_col()
+
+    __table_args__ = (Index("ix_points_ledger_source", "source_type", "source_ref"),)
+
+
+class PointsLot(Base):
+    """Points earned together, with one expiry date; spent, expired and reversed lot by lot."""
+
+    __tablename__ = "points_lots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_ref: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(BigInteger)  # as earned
+    remaining: Mapped[int] = mapped_column(BigInteger, default=0)  # available, unspent (cache)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)  # not yet released (cache)
+    earned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Pending points become available then; NULL while the order has not completed.
+    releases_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_col()
+
+    __table_args__ = (Index("ix_points_lots_member_expiry", "member_id", "expires_at"),
+                      Index("ix_points_lots_source", "source_type", "source_ref"))
+
+
+class PointsAccount(Base):
+    """A member's balances (a cache of the ledger) and the row every change to them locks first."""
+
+    __tablename__ = "points_accounts"
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    available: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    debt: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The earliest release or expiry still to happen: an operation before it has nothing to catch up.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PointsOperation(Base):
+    """One request that moved points (a redemption, a claim, an award): its key makes a retry a replay."""
+
+    __tablename__ = "points_operations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(BigInteger)
+    # What was asked: the same key with another request is refused, not replayed.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[dict] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_col()

@@ -1,0 +1,133 @@
+"""Order points: what each order should have earned, booked as the difference from what it has.
+
+An order earns points from its payment, pending until ``return_window_days`` after it completed, then
+available; they expire by the programme's expiry rule counted from the payment. The points are
+``floor(net paid × per_yuan × multiplier)``, where the multiplier is the best (or product) of member day,
+birthday month and claim, times the tier multiplier of the tier the member held when they paid
+(cumulative member spend before that order, net of refunds — the tier rule itself).
+
+Re-running books nothing; a refund books the difference as a reversal, from the order's own lot first;
+an order now owned by another member (an operator's split) is taken back from the old holder and
+credited to the new. A member folded into another by a merge carried its lots over, so what it booked
+counts as the survivor's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siyu.core.clock import now
+from siyu.loyalty import repository as repo
+from siyu.loyalty.book import Lot
+from siyu.loyalty.ledger import OpenBook, lot_from_row
+from siyu.loyalty.programme import Programme
+
+EARNING = ("paid", "shipped", "completed", "refunded")  # pending points from payment; refunded nets 0
+FINISHED = ("completed", "refunded")  # spend that counts towards a tier
+
+
+@dataclass
+class AccrualReport:
+    orders: int = 0
+    credited: int = 0
+    reversed: int = 0
+    entries: int = 0
+    members: set[int] = field(default_factory=set)
+
+
+def _paid(o: Any) -> datetime:
+    return o.paid_at or o.created_at
+
+
+def completion(o: Any) -> datetime:
+    """When the order finished: its completion time, or its payment when the source gives none."""
+    return o.completed_at or _paid(o)
+
+
+def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None,
+            claimed: set[str]) -> dict[str, tuple[int, Any]]:
+    """order id → (points it should hold now, the order), for one member's orders."""
+    out: dict[str, tuple[int, Any]] = {}
+    spend = 0
+    for o in sorted(orders, key=lambda o: (_paid(o), o.id)):
+        ref = str(o.id)
+        if o.status not in EARNING or o.paid_at is None or _paid(o) < member.joined_at:
+            out[ref] = (0, o)
+            continue
+        net = max(o.paid_fen - o.refunded_fen, 0)
+        mult = programme.multiplier(_paid(o), birthday_month=birth_month, tier=programme.tier_for(spend).name,
+                                    claimed=ref in claimed)
+        out[ref] = (programme.points_for(net, mult), o)
+        if o.status in FINISHED:
+            spend += net
+    return out
+
+
+def accrue(session: Session, programme: Programme, member_ids: list[int] | None = None,
+           at: datetime | None = None) -> AccrualReport:
+    """Book order points for these members (all active members when None), then what fell due by ``at``."""
+    at = at or now()
+    report = AccrualReport()
+    members = repo.active_members(session, member_ids)
+    folded = repo.folded_into(session)
+    window = timedelta(days=programme.points.return_window_days)
+    ids = sorted(members)
+    for part in [ids[i:i + 500] for i in range(0, len(ids), 500)]:
+        orders = repo.orders_of_members(session, part)
+        births = repo.birth_months(session, part)
+        refs = [str(o.id) for os in orders.values() for o in os]
+        booked, counts = repo.order_bookings(session, part, refs)
+        for mid in part:
+            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), set())
+            report.orders += len(mine)
+            _book_member(session, mid, mine, booked, counts, folded, window, programme, at, report)
+    repo.schedule_releases(session, ids, window, FINISHED)
+    return report
+
+
+def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], booked: dict[str, dict[int, int]],
+                 counts: dict[str, int], folded: dict[int, int], window: timedelta, programme: Programme,
+                 at: datetime, report: AccrualReport) -> None:
+    def mine_too(m: int) -> bool:
+        return m == mid or folded.get(m) == mid
+
+    changes = []
+    for ref, (want, o) in mine.items():
+        have = sum(p for m, p in booked.get(ref, {}).items() if mine_too(m))
+        if want != have:
+            changes.append((ref, want, have, o))
+    # Orders this member holds points for and no longer owns (moved to another member by a split).
+    gone = [(ref, p) for ref, held in booked.items() if ref not in mine for m, p in held.items() if m == mid and p > 0]
+    if not changes and not gone:
+        return
+    ob = OpenBook(session, mid, at)
+
+    def own_lots(ref: str) -> list[Lot]:
+        live = {lt.id for lt in ob.book.lots}
+        ob.book.lots += [lot_from_row(r) for r in repo.lots_of_source(session, mid, "order", ref) if r.id not in live]
+        return [lt for lt in ob.book.lots if lt.source_type == "order" and lt.source_ref == ref]
+
+    for ref, p in gone:
+        ob.book.claw_back(own_lots(ref), p, reason="订单转出", key=f"order:{ref}:{counts.get(ref, 0)}", when=at,
+                          source=("order", ref))
+        report.reversed += p
+    for ref, want, have, o in changes:
+        key = f"order:{ref}:{counts.get(ref, 0)}"
+        if want > have:
+            paid = _paid(o)
+            releases = completion(o) + window if o.status in FINISHED else None
+            lot = ob.new_lot(("order", ref), want - have, paid, programme.points.expiry.expires_at(paid),
+                             releases, pending=True)
+            ob.book.credit(lot, want - have, pending=True, reason="订单积分", key=key, when=paid)
+            report.credited += want - have
+        else:
+            ob.book.claw_back(own_lots(ref), have - want, reason="退款扣回积分", key=key, when=at,
+                              source=("order", ref))
+            report.reversed += have - want
+    report.entries += len(ob.book.entries)
+    ob.close()
+    report.members.add(mid)

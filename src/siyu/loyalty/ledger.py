@@ -1,0 +1,188 @@
+"""The points ledger's operations. Each one locks the member's account, catches up what fell due
+before it (releases, expiries, debt paid from released points), applies its own entries and writes
+entries, lots and balances in the caller's transaction. Nothing here commits.
+
+Requests from outside (a redemption, an adjustment by an operator, an activity award) carry a key: the
+same key again returns the first answer and changes nothing; the same key with another request is
+refused. Order points are keyed by the order itself (see ``accrual``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siyu.core.clock import now
+from siyu.core.errors import Conflict, InvalidInput
+from siyu.loyalty import repository as repo
+from siyu.loyalty.book import Book, InsufficientPoints, Lot
+from siyu.loyalty.programme import Programme
+
+__all__ = ["Balance", "InsufficientPoints", "adjust", "award", "balance", "check", "open_book", "redeem"]
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+    debt: int
+    shown: int  # what the member sees: below zero under the ``negative`` shortfall policy
+
+
+def lot_from_row(row: Any) -> Lot:
+    return Lot(row.id, row.source_type, row.source_ref, int(row.points), int(row.remaining), int(row.pending),
+               row.earned_at, row.releases_at, row.expires_at)
+
+
+class OpenBook:
+    """A locked member's book; ``close`` writes what was booked."""
+
+    def __init__(self, session: Session, member_id: int, at: datetime) -> None:
+        self.session, self.at = session, at
+        acct = repo.lock_account(session, member_id)
+        lots = [lot_from_row(r) for r in repo.live_lots(session, member_id)] if acct.available or acct.pending or \
+            acct.debt or acct.next_due_at else []
+        self.book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt), lots)
+        if acct.next_due_at is not None and acct.next_due_at <= at:
+            self.book.catch_up(at)
+
+    def new_lot(self, source: tuple[str, str], points: int, earned_at: datetime, expires_at: datetime | None,
+                releases_at: datetime | None, pending: bool) -> Lot:
+        row = {"member_id": self.book.member_id, "source_type": source[0], "source_ref": source[1],
+               "points": points, "remaining": 0, "pending": 0, "earned_at": earned_at,
+               "releases_at": releases_at if pending else None, "expires_at": expires_at, "created_at": now()}
+        return Lot(repo.insert_lot(self.session, row), source[0], source[1], points, 0, 0, earned_at,
+                   row["releases_at"], expires_at)
+
+    def close(self) -> None:
+        b = self.book
+        lots = [{"id": lt.id, "remaining": lt.remaining, "pending": lt.pending} for lt in b.lots if lt.changed]
+        stamp = now()
+        for e in b.entries:
+            e["created_at"] = stamp
+        repo.write_book(self.session, b.member_id, b.entries, lots,
+                        {"available": b.available, "pending": b.pending, "debt": b.debt, "next_due_at": b.next_due()})
+        b.entries, b.new_lots = [], []
+
+
+def open_book(session: Session, member_id: int, at: datetime) -> OpenBook:
+    return OpenBook(session, member_id, at)
+
+
+def _fingerprint(request: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _once(session: Session, key: str, member_id: int, kind: str, points: int, at: datetime,
+          request: dict[str, Any], work: Callable[[OpenBook], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` under the member's lock unless this key already ran; record its outcome."""
+    if not key or len(key) > 100:
+        raise InvalidInput("an idempotency key of 1 to 100 characters is required")
+    fp = _fingerprint({"member": member_id, "kind": kind, "points": points, **request})
+    ob = OpenBook(session, member_id, at)  # the lock first: a concurrent retry waits here, then replays
+    done = repo.operation(session, key)
+    if done is not None:
+        if done.fingerprint != fp:
+            raise Conflict(f"idempotency key {key!r} was already used for another request")
+        ob.close()  # what fell due is still booked
+        return {**done.outcome, "replayed": True}
+    outcome = work(ob)
+    ob.close()
+    repo.add_operation(session, {"key": key, "member_id": member_id, "kind": kind, "points": points,
+                                 "fingerprint": fp, "outcome": outcome, "occurred_at": at, "created_at": now()})
+    return {**outcome, "replayed": False}
+
+
+def award(session: Session, programme: Programme, member_id: int, points: int, *, key: str, reason: str,
+          source: tuple[str, str], at: datetime | None = None) -> dict[str, Any]:
+    """Points for an activity (registration, check-in, an article read…): a new lot, available at once."""
+    if points <= 0:
+        raise InvalidInput(f"award to member {member_id}: points must be positive, not {points}")
+    at = at or now()
+
+    def work(ob: OpenBook) -> dict[str, Any]:
+        lot = ob.new_lot(source, points, at, programme.points.expiry.expires_at(at), None, pending=False)
+        ob.book.credit(lot, points, pending=False, reason=reason, key=f"{key}:earn", when=at)
+        return {"lot": lot.id, "points": points}
+
+    return _once(session, key, member_id, "earn", points, at, {"reason": reason, "source": list(source)}, work)
+
+
+def redeem(session: Session, member_id: int, points: int, *, key: str, reason: str, source: tuple[str, str],
+           at: datetime | None = None) -> dict[str, Any]:
+    """Spend points, earliest-expiring first. Refused whole (nothing written) if the balance is short."""
+    if points <= 0:
+        raise InvalidInput(f"redemption by member {member_id}: points must be positive, not {points}")
+    at = at or now()
+
+    def work(ob: OpenBook) -> dict[str, Any]:
+        taken = ob.book.debit(points, kind="burn", reason=reason, key=key, when=at, source=source)
+        return {"points": points, "lots": [[lot, x] for lot, x in taken], "available": ob.book.available}
+
+    return _once(session, key, member_id, "burn", points, at, {"reason": reason, "source": list(source)}, work)
+
+
+def adjust(session: Session, programme: Programme, member_id: int, points: int, *, key: str, reason: str,
+           actor: str, at: datetime | None = None) -> dict[str, Any]:
+    """An operator's correction: a positive one is a new lot, a negative one spends like a redemption."""
+    if points == 0:
+        raise InvalidInput(f"adjustment of member {member_id}: points must not be 0")
+    at = at or now()
+    source = ("adjust", actor[:64])
+
+    def work(ob: OpenBook) -> dict[str, Any]:
+        if points > 0:
+            lot = ob.new_lot(source, points, at, programme.points.expiry.expires_at(at), None, pending=False)
+            ob.book.credit(lot, points, pending=False, reason=reason, key=f"{key}:adjust", when=at, kind="adjust")
+        else:
+            ob.book.debit(-points, kind="adjust", reason=reason, key=key, when=at, source=source)
+        return {"points": points, "available": ob.book.available}
+
+    return _once(session, key, member_id, "adjust", points, at, {"reason": reason, "actor": actor}, work)
+
+
+def balance(session: Session, programme: Programme, member_id: int, at: datetime | None = None) -> Balance:
+    """The balances at ``at``, after what fell due (a read that books the releases and expiries it finds)."""
+    ob = OpenBook(session, member_id, at or now())
+    ob.close()
+    b = ob.book
+    return Balance(b.available, b.pending, b.debt, b.shown_balance(programme.points.refund_shortfall))
+
+
+def transfer(session: Session, from_member: int, to_member: int, at: datetime | None = None) -> int:
+    """A merge of two members: the absorbed one's lots move to the survivor with their own dates (earned,
+    release, expiry), pending ones still pending; its debt moves too. Returns the points moved; a second
+    call finds nothing left to move."""
+    at = at or now()
+    key = f"merge:{from_member}>{to_member}"
+    first, second = sorted((from_member, to_member))  # one lock order for every pair: no deadlock
+    books = {first: OpenBook(session, first, at)}
+    books[second] = OpenBook(session, second, at)
+    src, dst = books[from_member], books[to_member]
+    moved, debt = src.book.move_out(key, at)
+    pairs = [(lt, dst.new_lot((lt.source_type, lt.source_ref), n, lt.earned_at, lt.expires_at, lt.releases_at,
+                              pending), n, pending) for lt, n, pending in moved]
+    dst.book.move_in(pairs, debt, key, at)
+    src.close()
+    dst.close()
+    return sum(n for _, n, _ in moved)
+
+
+def catch_up_all(session: Session, at: datetime | None = None) -> int:
+    """Book every release and expiry due by ``at`` (the nightly job). Returns the members touched."""
+    at = at or now()
+    members = repo.due_members(session, at)
+    for m in members:
+        OpenBook(session, m, at).close()
+    return len(members)
+
+
+def check(session: Session) -> dict[str, list[Any]]:
+    """Where the cached balances and lots differ from the ledger; all lists empty when they agree."""
+    return repo.ledger_disagreements(session)

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.loyalty import repository as repo
-from siyu.loyalty.book import Lot
-from siyu.loyalty.ledger import OpenBook, lot_from_row
+from siyu.loyalty.ledger import OpenBook, reverse
 from siyu.loyalty.programme import Programme
 
 EARNING = ("paid", "shipped", "completed", "refunded")  # pending points from payment; refunded nets 0
@@ -105,15 +104,8 @@ def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], b
     if not changes and not gone:
         return
     ob = OpenBook(session, mid, at)
-
-    def own_lots(ref: str) -> list[Lot]:
-        live = {lt.id for lt in ob.book.lots}
-        ob.book.lots += [lot_from_row(r) for r in repo.lots_of_source(session, mid, "order", ref) if r.id not in live]
-        return [lt for lt in ob.book.lots if lt.source_type == "order" and lt.source_ref == ref]
-
     for ref, p in gone:
-        ob.book.claw_back(own_lots(ref), p, reason="订单转出", key=f"order:{ref}:{counts.get(ref, 0)}", when=at,
-                          source=("order", ref))
+        reverse(ob, ("order", ref), p, key=f"order:{ref}:{counts.get(ref, 0)}", reason="订单转出")
         report.reversed += p
     for ref, want, have, o in changes:
         key = f"order:{ref}:{counts.get(ref, 0)}"
@@ -125,8 +117,7 @@ def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], b
             ob.book.credit(lot, want - have, pending=True, reason="订单积分", key=key, when=paid)
             report.credited += want - have
         else:
-            ob.book.claw_back(own_lots(ref), have - want, reason="退款扣回积分", key=key, when=at,
-                              source=("order", ref))
+            reverse(ob, ("order", ref), have - want, key=key, reason="退款扣回积分")
             report.reversed += have - want
     report.entries += len(ob.book.entries)
     ob.close()

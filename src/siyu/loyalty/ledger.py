@@ -155,6 +155,19 @@ def balance(session: Session, programme: Programme, member_id: int, at: datetime
     return Balance(b.available, b.pending, b.debt, b.shown_balance(programme.points.refund_shortfall))
 
 
+def own_lots(ob: OpenBook, source: tuple[str, str]) -> list[Lot]:
+    """The source's lots in this book, including spent ones (a refund takes back from its own lot first)."""
+    live = {lt.id for lt in ob.book.lots}
+    ob.book.lots += [lot_from_row(r) for r in repo.lots_of_source(ob.session, ob.book.member_id, *source)
+                     if r.id not in live]
+    return [lt for lt in ob.book.lots if (lt.source_type, lt.source_ref) == source]
+
+
+def reverse(ob: OpenBook, source: tuple[str, str], points: int, *, key: str, reason: str) -> None:
+    """Take back ``points`` a source earned (a refund): its own lots first, then the balance, then debt."""
+    ob.book.claw_back(own_lots(ob, source), points, reason=reason, key=key, when=ob.at, source=source)
+
+
 def transfer(session: Session, from_member: int, to_member: int, at: datetime | None = None) -> int:
     """A merge of two members: the absorbed one's lots move to the survivor with their own dates (earned,
     release, expiry), pending ones still pending; its debt moves too. Returns the points moved; a second

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.loyalty import repository as repo
-from siyu.loyalty.ledger import OpenBook, reverse
+from siyu.loyalty.ledger import Books, OpenBook, reverse
 from siyu.loyalty.programme import Programme
 
 EARNING = ("paid", "shipped", "completed", "refunded")  # pending points from payment; refunded nets 0
@@ -75,7 +75,8 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
     folded = repo.folded_into(session)
     window = timedelta(days=programme.points.return_window_days)
     ids = sorted(members)
-    for part in [ids[i:i + 500] for i in range(0, len(ids), 500)]:
+    for part in [ids[i:i + 1000] for i in range(0, len(ids), 1000)]:
+        books = Books(session, part, at)  # locked before the bookings are read: a concurrent accrual waits
         orders = repo.orders_of_members(session, part)
         births = repo.birth_months(session, part)
         refs = [str(o.id) for os in orders.values() for o in os]
@@ -83,14 +84,18 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
         for mid in part:
             mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), set())
             report.orders += len(mine)
-            _book_member(session, mid, mine, booked, counts, folded, window, programme, at, report)
+            _book_member(books.open[mid], mine, booked, counts, folded, window, programme, report)
+        report.entries += sum(len(ob.book.entries) for ob in books.open.values())
+        books.close()
     repo.schedule_releases(session, ids, window, FINISHED)
     return report
 
 
-def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], booked: dict[str, dict[int, int]],
+def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], booked: dict[str, dict[int, int]],
                  counts: dict[str, int], folded: dict[int, int], window: timedelta, programme: Programme,
-                 at: datetime, report: AccrualReport) -> None:
+                 report: AccrualReport) -> None:
+    mid = ob.book.member_id
+
     def mine_too(m: int) -> bool:
         return m == mid or folded.get(m) == mid
 
@@ -103,7 +108,6 @@ def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], b
     gone = [(ref, p) for ref, held in booked.items() if ref not in mine for m, p in held.items() if m == mid and p > 0]
     if not changes and not gone:
         return
-    ob = OpenBook(session, mid, at)
     for ref, p in gone:
         reverse(ob, ("order", ref), p, key=f"order:{ref}:{counts.get(ref, 0)}", reason="订单转出")
         report.reversed += p
@@ -119,6 +123,4 @@ def _book_member(session: Session, mid: int, mine: dict[str, tuple[int, Any]], b
         else:
             reverse(ob, ("order", ref), have - want, key=key, reason="退款扣回积分")
             report.reversed += have - want
-    report.entries += len(ob.book.entries)
-    ob.close()
     report.members.add(mid)

@@ -40,35 +40,84 @@ def lot_from_row(row: Any) -> Lot:
                row.earned_at, row.releases_at, row.expires_at)
 
 
-class OpenBook:
-    """A locked member's book; ``close`` writes what was booked."""
+class LotIds:
+    """Ids for new lots, taken before the lots are written so entries can name them and every lot of a
+    batch goes in one statement (a sequence on PostgreSQL; on SQLite the write lock is already held)."""
 
-    def __init__(self, session: Session, member_id: int, at: datetime) -> None:
-        self.session, self.at = session, at
-        acct = repo.lock_account(session, member_id)
-        lots = [lot_from_row(r) for r in repo.live_lots(session, member_id)] if acct.available or acct.pending or \
-            acct.debt or acct.next_due_at else []
-        self.book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt), lots)
+    def __init__(self, session: Session, block: int = 1) -> None:
+        self.session, self.block, self.free = session, block, []  # type: list[int]
+
+    def take(self) -> int:
+        if not self.free:
+            self.free = repo.next_lot_ids(self.session, self.block)[::-1]
+        return self.free.pop()
+
+
+class OpenBook:
+    """A locked member's book; ``close`` writes what was booked. ``state`` is the account row and live lots
+    when the caller has already locked and read them for many members at once (``open_books``)."""
+
+    def __init__(self, session: Session, member_id: int, at: datetime, *, state: tuple[Any, list[Any]] | None = None,
+                 ids: LotIds | None = None) -> None:
+        self.session, self.at, self.ids = session, at, ids or LotIds(session)
+        if state is None:
+            acct = repo.lock_account(session, member_id)
+            busy = acct.available or acct.pending or acct.debt or acct.next_due_at
+            rows = repo.live_lots(session, member_id) if busy else []
+        else:
+            acct, rows = state
+        self.book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt),
+                         [lot_from_row(r) for r in rows])
         if acct.next_due_at is not None and acct.next_due_at <= at:
             self.book.catch_up(at)
 
     def new_lot(self, source: tuple[str, str], points: int, earned_at: datetime, expires_at: datetime | None,
                 releases_at: datetime | None, pending: bool) -> Lot:
-        row = {"member_id": self.book.member_id, "source_type": source[0], "source_ref": source[1],
-               "points": points, "remaining": 0, "pending": 0, "earned_at": earned_at,
-               "releases_at": releases_at if pending else None, "expires_at": expires_at, "created_at": now()}
-        return Lot(repo.insert_lot(self.session, row), source[0], source[1], points, 0, 0, earned_at,
-                   row["releases_at"], expires_at)
+        return Lot(self.ids.take(), source[0], source[1], points, 0, 0, earned_at, releases_at if pending else None,
+                   expires_at)
 
-    def close(self) -> None:
+    def collect(self, stamp: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]],
+                                                  dict[str, Any]]:
+        """(entries, new lots, changed lots, balances) booked since the last collect."""
         b = self.book
-        lots = [{"id": lt.id, "remaining": lt.remaining, "pending": lt.pending} for lt in b.lots if lt.changed]
-        stamp = now()
+        fresh = {lt.id for lt in b.new_lots}
+        new = [{"id": lt.id, "member_id": b.member_id, "source_type": lt.source_type, "source_ref": lt.source_ref,
+                "points": lt.points, "remaining": lt.remaining, "pending": lt.pending, "earned_at": lt.earned_at,
+                "releases_at": lt.releases_at, "expires_at": lt.expires_at, "created_at": stamp} for lt in b.new_lots]
+        changed = [{"id": lt.id, "remaining": lt.remaining, "pending": lt.pending}
+                   for lt in b.lots if lt.changed and lt.id not in fresh]
+        for lt in b.lots:
+            lt.changed = False
         for e in b.entries:
             e["created_at"] = stamp
-        repo.write_book(self.session, b.member_id, b.entries, lots,
-                        {"available": b.available, "pending": b.pending, "debt": b.debt, "next_due_at": b.next_due()})
+        entries = b.entries
         b.entries, b.new_lots = [], []
+        return entries, new, changed, {"member_id": b.member_id, "available": b.available, "pending": b.pending,
+                                       "debt": b.debt, "next_due_at": b.next_due()}
+
+    def close(self) -> None:
+        entries, new, changed, balances = self.collect(now())
+        repo.write_books(self.session, entries, new, changed, [balances])
+
+
+class Books:
+    """Many members' books opened together: one lock statement, one read, one write per table."""
+
+    def __init__(self, session: Session, member_ids: list[int], at: datetime) -> None:
+        self.session, self.at, self.ids = session, at, LotIds(session, block=1000)
+        accounts, lots = repo.lock_accounts(session, member_ids)
+        self.open = {m: OpenBook(session, m, at, state=(accounts[m], lots.get(m, [])), ids=self.ids)
+                     for m in member_ids}
+
+    def close(self) -> None:
+        stamp = now()
+        out: tuple[list[Any], ...] = ([], [], [], [])
+        for ob in self.open.values():
+            if not ob.book.entries:
+                continue
+            for acc, part in zip(out, ob.collect(stamp), strict=True):
+                acc.extend(part if isinstance(part, list) else [part])
+        repo.write_books(self.session, *out)
 
 
 def open_book(session: Session, member_id: int, at: datetime) -> OpenBook:
@@ -191,8 +240,8 @@ def catch_up_all(session: Session, at: datetime | None = None) -> int:
     """Book every release and expiry due by ``at`` (the nightly job). Returns the members touched."""
     at = at or now()
     members = repo.due_members(session, at)
-    for m in members:
-        OpenBook(session, m, at).close()
+    for i in range(0, len(members), 1000):
+        Books(session, members[i:i + 1000], at).close()
     return len(members)
 
 

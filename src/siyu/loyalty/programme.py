@@ -5,7 +5,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -26,7 +26,7 @@ class Tier(BaseModel):
     min_spend: Decimal = Field(ge=0)
     points_multiplier: Decimal = Field(default=Decimal(1), ge=1)
 
-    @property
+    @cached_property
     def min_spend_fen(self) -> int:
         return yuan_to_fen(self.min_spend)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, insert, or_, select, update
+from sqlalchemy import Integer, case, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
@@ -115,15 +115,45 @@ def lots_of_source(session: Session, member_id: int, source_type: str, source_re
     return list(session.execute(stmt))
 
 
-def insert_lot(session: Session, row: dict[str, Any]) -> int:
-    return int(session.execute(insert(PointsLot).values(**row).returning(PointsLot.id)).scalar_one())
+def next_lot_ids(session: Session, n: int) -> list[int]:
+    """``n`` unused lot ids. PostgreSQL hands them out from the table's sequence; on SQLite the account lock
+    already taken holds the write lock, so nobody else can take the ids after the largest."""
+    if session.get_bind().dialect.name == "postgresql":
+        seq = func.nextval(func.pg_get_serial_sequence("points_lots", "id"))
+        return [int(i) for i in session.scalars(select(seq).select_from(func.generate_series(1, n)))]
+    top = session.scalar(select(func.max(PointsLot.id))) or 0
+    first = max(top, session.info.get("siyu.lot_ids_taken", 0)) + 1  # taken, not yet written
+    session.info["siyu.lot_ids_taken"] = first + n - 1
+    return list(range(first, first + n))
 
 
-def write_book(session: Session, member_id: int, entries: list[dict[str, Any]], lots: list[dict[str, Any]],
-               balances: dict[str, Any]) -> None:
+def lock_accounts(session: Session, member_ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, list[Any]]]:
+    """Lock many members' accounts (creating the missing ones) and read them with their live lots."""
+    accounts: dict[int, Any] = {}
+    lots: dict[int, list[Any]] = {}
+    for part in chunks(sorted(member_ids)):  # one order for every caller: no deadlock between batches
+        insert_many(session, PointsAccount, [{"member_id": m, "available": 0, "pending": 0, "debt": 0, "version": 0}
+                                             for m in part], skip_conflicts_on=("member_id",))
+        session.execute(update(PointsAccount).where(PointsAccount.member_id.in_(part))
+                        .values(version=PointsAccount.version + 1))
+        for r in session.execute(select(PointsAccount.member_id, PointsAccount.available, PointsAccount.pending,
+                                        PointsAccount.debt, PointsAccount.next_due_at)
+                                 .where(PointsAccount.member_id.in_(part))):
+            accounts[r.member_id] = r
+        stmt = (select(PointsLot.member_id, *_LOT_COLS)
+                .where(PointsLot.member_id.in_(part), or_(PointsLot.remaining != 0, PointsLot.pending != 0))
+                .order_by(PointsLot.id))
+        for r in session.execute(stmt):
+            lots.setdefault(r.member_id, []).append(r)
+    return accounts, lots
+
+
+def write_books(session: Session, entries: list[dict[str, Any]], new_lots: list[dict[str, Any]],
+                changed_lots: list[dict[str, Any]], balances: list[dict[str, Any]]) -> None:
+    insert_many(session, PointsLot, new_lots)  # before the entries that name them
     insert_many(session, PointsEntry, entries)
-    update_many(session, PointsLot, lots)
-    session.execute(update(PointsAccount).where(PointsAccount.member_id == member_id).values(**balances))
+    update_many(session, PointsLot, changed_lots)
+    update_many(session, PointsAccount, balances, key="member_id")
 
 
 def schedule_releases(session: Session, member_ids: Sequence[int], window: timedelta,

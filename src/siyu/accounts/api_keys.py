@@ -25,7 +25,7 @@ from siyu.models import ApiKey
 RECHECK_SECONDS = 10.0
 _recent: dict[str, tuple[ApiKeyRead, float]] = {}
 
-SCOPES = ("members:write", "orders:write", "refunds:write", "events:write")
+SCOPES = ("members:write", "orders:write", "refunds:write", "events:write", "loyalty:read", "loyalty:write")
 PREFIX = "sy_"
 
 

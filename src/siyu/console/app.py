@@ -50,6 +50,7 @@ def current_user(request: Request) -> dict[str, object]:
 
 def create_app(rt: Runtime) -> FastAPI:
     from siyu.api import ingest as ingest_api
+    from siyu.api import loyalty as loyalty_api
     from siyu.api import segment as segment_api
     from siyu.api import webhooks as webhooks_api
     from siyu.console import pages, persons
@@ -63,6 +64,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(persons.router)
     app.include_router(ingest_api.router)
+    app.include_router(loyalty_api.router)
     app.include_router(segment_api.router)
     app.include_router(webhooks_api.router)
 

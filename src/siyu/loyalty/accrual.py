@@ -47,19 +47,20 @@ def completion(o: Any) -> datetime:
     return o.completed_at or _paid(o)
 
 
-def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None,
-            claimed: set[str]) -> dict[str, tuple[int, Any]]:
+def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None
+            ) -> dict[str, tuple[int, Any]]:
     """order id → (points it should hold now, the order), for one member's orders."""
     out: dict[str, tuple[int, Any]] = {}
     spend = 0
     for o in sorted(orders, key=lambda o: (_paid(o), o.id)):
         ref = str(o.id)
-        if o.status not in EARNING or o.paid_at is None or _paid(o) < member.joined_at:
+        # a claimed order earns even from before joining: claiming it is the point (订单换积分)
+        if o.status not in EARNING or o.paid_at is None or (_paid(o) < member.joined_at and not o.claimed):
             out[ref] = (0, o)
             continue
         net = max(o.paid_fen - o.refunded_fen, 0)
         mult = programme.multiplier(_paid(o), birthday_month=birth_month, tier=programme.tier_for(spend).name,
-                                    claimed=ref in claimed)
+                                    claimed=o.claimed)
         out[ref] = (programme.points_for(net, mult), o)
         if o.status in FINISHED:
             spend += net
@@ -82,7 +83,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
         refs = [str(o.id) for os in orders.values() for o in os]
         booked, counts = repo.order_bookings(session, part, refs)
         for mid in part:
-            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), set())
+            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid))
             report.orders += len(mine)
             _book_member(books.open[mid], mine, booked, counts, folded, window, programme, report)
         report.entries += sum(len(ob.book.entries) for ob in books.open.values())

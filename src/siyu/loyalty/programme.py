@@ -75,12 +75,55 @@ class PointsRule(BaseModel):
     refund_shortfall: Literal["negative", "future"] = "negative"
 
 
+class Streak(BaseModel):
+    days: int = Field(default=7, ge=2)
+    bonus: int = Field(default=50, ge=0)
+
+
+class Activities(BaseModel):
+    registration: int = Field(default=100, ge=0)
+    checkin: int = Field(default=5, ge=0)
+    checkin_streak: Streak = Streak()
+    article: int = Field(default=10, ge=0)
+    live_subscribe: int = Field(default=20, ge=0)
+    survey: int = Field(default=50, ge=0)
+
+
+class Window(BaseModel):
+    """Redemption opens on ``from_day`` of each month at ``from_time`` (Beijing) and closes at month end;
+    ``from_day: 1`` with ``from_time: "00:00"`` is always open."""
+
+    from_day: int = Field(default=1, ge=1, le=28)
+    from_time: str = Field(default="00:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(SHANGHAI)
+        hour, minute = (int(x) for x in self.from_time.split(":"))
+        return (local.day, local.hour, local.minute) >= (self.from_day, hour, minute)
+
+
+class Redemption(BaseModel):
+    window: Window = Window()
+
+
+class Reward(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    name: str
+    name_en: str
+    kind: Literal["gift", "coupon", "cash", "lottery"]
+    points: int = Field(gt=0)
+    stock: int | None = Field(default=None, ge=0)  # None: unlimited
+
+
 class Programme(BaseModel):
     version: int
     name: str
     currency: str = "CNY"
     points: PointsRule
     tiers: list[Tier]
+    activities: Activities = Activities()
+    redemption: Redemption = Redemption()
+    rewards: list[Reward] = []
 
     @field_validator("tiers")
     @classmethod
@@ -96,7 +139,12 @@ class Programme(BaseModel):
     def _unique(self) -> Programme:
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError("tier names must be unique")
+        if len({r.code for r in self.rewards}) != len(self.rewards):
+            raise ValueError("reward codes must be unique")
         return self
+
+    def reward(self, code: str) -> Reward | None:
+        return next((r for r in self.rewards if r.code == code), None)
 
     def tier_for(self, spend_fen: int) -> Tier:
         chosen = self.tiers[0]

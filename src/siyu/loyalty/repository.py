@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, or_, select, update
+from sqlalchemy import Integer, case, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
@@ -16,6 +16,7 @@ from siyu.models import (
     Identity,
     Member,
     Order,
+    OrderClaim,
     Person,
     PointsAccount,
     PointsEntry,
@@ -23,6 +24,8 @@ from siyu.models import (
     PointsOperation,
     Profile,
     ProfileIdentity,
+    RewardStock,
+    Shop,
 )
 
 
@@ -207,14 +210,79 @@ def folded_into(session: Session) -> dict[int, int]:
     return out
 
 
+_ORDER_COLS = (Order.id, Order.status, Order.paid_fen, Order.refunded_fen, Order.paid_at, Order.created_at,
+               Order.completed_at)
+
+
 def orders_of_members(session: Session, member_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Each member's orders: their person's, except those another member claimed, and those they claimed."""
     out: dict[int, list[Any]] = {}
-    stmt = (select(Member.id.label("member_id"), Order.id, Order.status, Order.paid_fen, Order.refunded_fen,
-                   Order.paid_at, Order.created_at, Order.completed_at)
-            .join(Order, Order.person_id == Member.person_id).where(Member.id.in_(member_ids)))
-    for r in session.execute(stmt):
-        out.setdefault(r.member_id, []).append(r)
+    own = (select(Member.id.label("member_id"), *_ORDER_COLS, literal(False).label("claimed"))
+           .join(Order, Order.person_id == Member.person_id)
+           .join(OrderClaim, OrderClaim.order_id == Order.id, isouter=True)
+           .where(Member.id.in_(member_ids), or_(OrderClaim.id.is_(None), OrderClaim.member_id == Member.id)))
+    claimed = (select(OrderClaim.member_id, *_ORDER_COLS, literal(True).label("claimed"))
+               .join(Order, Order.id == OrderClaim.order_id).where(OrderClaim.member_id.in_(member_ids)))
+    seen: set[tuple[int, int]] = set()
+    for stmt in (claimed, own):  # a claimed order of one's own person counts once, as claimed
+        for r in session.execute(stmt):
+            if (r.member_id, r.id) not in seen:
+                seen.add((r.member_id, r.id))
+                out.setdefault(r.member_id, []).append(r)
     return out
+
+
+def member_by_card(session: Session, card_no: str) -> Any:
+    return session.execute(select(Member.id, Member.person_id, Member.card_no, Member.joined_at, Member.tier,
+                                  Member.tier_since, Member.status).where(Member.card_no == card_no)).one_or_none()
+
+
+def order_by_number(session: Session, channel: str, external_id: str) -> Any:
+    """An imported order by its platform and order number, with the member (if any) its person has."""
+    stmt = (select(Order.id, Order.person_id, Order.status, Member.id.label("owner"),
+                   OrderClaim.member_id.label("claimed_by"))
+            .join(Shop, Shop.id == Order.shop_id).join(Channel, Channel.id == Shop.channel_id)
+            .join(Member, (Member.person_id == Order.person_id) & (Member.status == "active"), isouter=True)
+            .join(OrderClaim, OrderClaim.order_id == Order.id, isouter=True)
+            .where(Channel.code == channel, Order.external_id == external_id))
+    return session.execute(stmt).first()
+
+
+def add_claim(session: Session, order_id: int, member_id: int, at: datetime) -> None:
+    insert_many(session, OrderClaim, [{"order_id": order_id, "member_id": member_id, "claimed_at": at}])
+
+
+def lock_reward(session: Session, code: str) -> int:
+    """Lock the reward's stock row (creating it) and return how many were redeemed so far."""
+    insert_many(session, RewardStock, [{"code": code, "redeemed": 0}], skip_conflicts_on=("code",))
+    session.execute(update(RewardStock).where(RewardStock.code == code).values(redeemed=RewardStock.redeemed))
+    return int(session.scalar(select(RewardStock.redeemed).where(RewardStock.code == code)) or 0)
+
+
+def add_redeemed(session: Session, code: str, quantity: int) -> None:
+    session.execute(update(RewardStock).where(RewardStock.code == code)
+                    .values(redeemed=RewardStock.redeemed + quantity))
+
+
+def operations_with_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    return set(session.scalars(select(PointsOperation.key).where(PointsOperation.key.in_(list(keys)))))
+
+
+def history(session: Session, member_id: int, limit: int, before_id: int | None) -> list[Any]:
+    stmt = (select(PointsEntry.id, PointsEntry.kind, PointsEntry.account, PointsEntry.points, PointsEntry.reason,
+                   PointsEntry.source_type, PointsEntry.source_ref, PointsEntry.occurred_at, PointsEntry.expires_at)
+            .where(PointsEntry.member_id == member_id).order_by(PointsEntry.id.desc()).limit(limit))
+    if before_id is not None:
+        stmt = stmt.where(PointsEntry.id < before_id)
+    return list(session.execute(stmt))
+
+
+def expiring(session: Session, member_id: int, until: datetime) -> list[Any]:
+    """Unspent points by expiry date, up to ``until``."""
+    stmt = (select(PointsLot.expires_at, func.sum(PointsLot.remaining))
+            .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at <= until)
+            .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at))
+    return list(session.execute(stmt))
 
 
 def birth_months(session: Session, member_ids: Sequence[int]) -> dict[int, int]:

@@ -12,14 +12,21 @@ from siyu.models.identity import (
     Profile,
     ProfileIdentity,
 )
-from siyu.models.loyalty import PointsAccount, PointsEntry, PointsLot, PointsOperation
+from siyu.models.loyalty import (
+    OrderClaim,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsOperation,
+    RewardStock,
+)
 from siyu.models.membership import Member
 from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
 from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
-    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderItem",
-    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund",
+    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
+    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund", "RewardStock",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -87,3 +87,21 @@ class PointsOperation(Base):
     outcome: Mapped[dict] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_col()
+
+
+class OrderClaim(Base):
+    """An order from another platform claimed by a member (订单换积分): it earns for them from then on."""
+
+    __tablename__ = "order_claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)  # claimed once, by one member
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RewardStock(Base):
+    """How many of a catalogue reward have been redeemed: the row a redemption locks to respect the stock."""
+
+    __tablename__ = "reward_stock"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    redeemed: Mapped[int] = mapped_column(Integer, default=0)

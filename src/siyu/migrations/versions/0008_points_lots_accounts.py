@@ -62,6 +62,24 @@ def upgrade() -> None:
     with op.batch_alter_table('points_operations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_points_operations_member_id'), ['member_id'], unique=False)
 
+    op.create_table('order_claims',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_order_claims_member_id_members')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_claims_order_id_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_claims')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_order_claims_order_id'))
+    )
+    with op.batch_alter_table('order_claims', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_claims_member_id'), ['member_id'], unique=False)
+
+    op.create_table('reward_stock',
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('redeemed', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_reward_stock'))
+    )
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
         batch_op.add_column(sa.Column('account', sa.String(length=9), nullable=False, server_default='available'))
         batch_op.add_column(sa.Column('lot_id', sa.Integer(), nullable=True))
@@ -83,6 +101,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_points_operations_member_id'))
 
     op.drop_table('points_operations')
+    op.drop_table('reward_stock')
+    op.drop_table('order_claims')
     with op.batch_alter_table('points_lots', schema=None) as batch_op:
         batch_op.drop_index('ix_points_lots_source')
         batch_op.drop_index('ix_points_lots_member_expiry')

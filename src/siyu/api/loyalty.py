@@ -1,0 +1,151 @@
+"""The member API for the brand's mini-program: ``/api/v1/loyalty/members/{card_no}/…``.
+
+The brand's own backend calls it with an API key (scope ``loyalty:read`` to look, ``loyalty:write`` to
+check in, claim and redeem) after it has signed the member in; the member is named by card number.
+Every call that moves points can be retried: a check-in counts once a day, a claim once per order, and a
+redemption once per ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from siyu.accounts.api_keys import check_api_key
+from siyu.api.deps import presented_key, runtime
+from siyu.loyalty import programme
+from siyu.loyalty import service as loyalty
+
+router = APIRouter(prefix="/api/v1/loyalty", tags=["loyalty (member API)"])
+
+
+class Expiring(BaseModel):
+    expires_at: datetime
+    points: int
+
+
+class PointsSummary(BaseModel):
+    card_no: str
+    points: int = Field(description="the balance the member sees (below zero only under the `negative` refund policy)")
+    available: int = Field(description="points that can be spent now")
+    pending: int = Field(description="points from orders still inside their return window")
+    owed: int = Field(description="points a refund took back after they were spent; paid from future points")
+    expiring_30_days: int
+    expiring_90_days: int
+    expiring: list[Expiring]
+    tier: str
+    next_tier: str | None
+    spend_to_next_tier: float | None = Field(description="yuan still to spend for the next tier")
+    progress_text: str
+
+
+class Entry(BaseModel):
+    id: int
+    kind: str
+    account: str
+    points: int
+    reason: str
+    source_type: str | None
+    source_ref: str | None
+    occurred_at: datetime
+    expires_at: datetime | None
+
+
+class CheckIn(BaseModel):
+    day: str
+    points: int
+    streak: int
+    bonus: int
+    replayed: bool
+
+
+class ClaimRequest(BaseModel):
+    channel: Literal["tmall", "jd", "douyin", "youzan", "pos", "miniprogram"]
+    order_no: str = Field(min_length=1, max_length=64)
+
+
+class ClaimResult(BaseModel):
+    order: str
+    channel: str
+    replayed: bool
+
+
+class RedeemRequest(BaseModel):
+    reward: str = Field(min_length=1, max_length=32, description="a reward code from GET /rewards")
+    quantity: int = Field(default=1, ge=1, le=100)
+
+
+class RedeemResult(BaseModel):
+    reward: str
+    quantity: int
+    points: int
+    available: int
+    replayed: bool
+
+
+class Reward(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    points: int
+    stock: int | None
+
+
+def _read(request: Request, work: Any) -> Any:
+    rt = runtime(request)
+    with rt.db.read_only() as s:
+        check_api_key(s, presented_key(request), "loyalty:read")
+    return rt.db.run(work)  # reads book what fell due (releases, expiries): a unit of work, not read-only
+
+
+def _write(request: Request, work: Any) -> Any:
+    rt = runtime(request)
+
+    def checked(s: Session) -> Any:
+        check_api_key(s, presented_key(request), "loyalty:write")
+        return work(s)
+
+    return rt.db.run(checked)
+
+
+@router.get("/members/{card_no}/points", response_model=PointsSummary, summary="Balance, expiry and tier")
+def get_points(card_no: str, request: Request) -> Any:
+    return _read(request, lambda s: loyalty.summary(s, programme.default(), card_no))
+
+
+@router.get("/members/{card_no}/points/history", response_model=list[Entry], summary="Ledger entries, newest first")
+def get_history(card_no: str, request: Request, limit: int = Query(50, ge=1, le=500),
+                before_id: int | None = Query(None, description="page on: the smallest id of the previous page")) -> Any:
+    return _read(request, lambda s: loyalty.history(s, card_no, limit, before_id))
+
+
+@router.post("/members/{card_no}/checkins", response_model=CheckIn, summary="Today's check-in")
+def post_checkin(card_no: str, request: Request) -> Any:
+    def work(s: Session) -> Any:
+        out = loyalty.check_in(s, programme.default(), card_no)
+        return {**out, "day": out["day"].isoformat()}
+
+    return _write(request, work)
+
+
+@router.post("/members/{card_no}/claims", response_model=ClaimResult, summary="Claim an order from another platform")
+def post_claim(card_no: str, body: ClaimRequest, request: Request) -> Any:
+    return _write(request, lambda s: loyalty.claim_order(s, programme.default(), card_no, body.channel, body.order_no))
+
+
+@router.post("/members/{card_no}/redemptions", response_model=RedeemResult, summary="Redeem a reward")
+def post_redemption(card_no: str, body: RedeemRequest, request: Request,
+                    idempotency_key: str = Header(..., min_length=1, max_length=80,
+                                                  description="the same key again replays the first answer")) -> Any:
+    return _write(request, lambda s: loyalty.redeem_reward(s, programme.default(), card_no, body.reward, body.quantity,
+                                                           key=f"redeem:{card_no}:{idempotency_key}"))
+
+
+@router.get("/rewards", response_model=list[Reward], summary="The reward catalogue")
+def get_rewards(request: Request) -> Any:
+    return _read(request, lambda s: [r.model_dump() for r in programme.default().rewards])

@@ -1,0 +1,152 @@
+"""What a member does with their account, as the brand's mini-program asks for it: see the balance,
+the history and what expires soon, the tier and how far the next one is; check in, claim an order from
+another platform, redeem a reward. Members are named by their card number (the number the member sees).
+
+Every call that moves points is idempotent: a check-in by its day, a claim by its order, a redemption
+by the key the caller sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siyu.core.clock import SHANGHAI, now
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.loyalty import accrual, ledger
+from siyu.loyalty import repository as repo
+from siyu.loyalty.programme import Programme
+
+
+class RedemptionClosed(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    tier: str
+    spend_fen: int
+    next_tier: str | None
+    needed_fen: int  # 0 at the top tier
+
+
+def member(session: Session, card_no: str) -> Any:
+    m = repo.member_by_card(session, card_no)
+    if m is None:
+        raise NotFound(f"member card {card_no!r}: no such member")
+    if m.status != "active":
+        raise Conflict(f"member card {card_no!r} was merged into another account; use that card")
+    return m
+
+
+def tier_progress(session: Session, programme: Programme, m: Any) -> TierProgress:
+    orders = repo.orders_of_members(session, [m.id]).get(m.id, [])
+    spend = sum(max(o.paid_fen - o.refunded_fen, 0) for o in orders
+                if o.status in accrual.FINISHED and o.paid_at is not None and (o.paid_at >= m.joined_at or o.claimed))
+    tier = programme.tier_for(spend)
+    higher = [t for t in programme.tiers if t.min_spend_fen > tier.min_spend_fen]
+    nxt = higher[0] if higher else None
+    return TierProgress(tier.name, spend, nxt.name if nxt else None, nxt.min_spend_fen - spend if nxt else 0)
+
+
+def summary(session: Session, programme: Programme, card_no: str, at: datetime | None = None) -> dict[str, Any]:
+    """Balance, pending, debt, what expires in the next 30 and 90 days, tier and progress."""
+    at = at or now()
+    m = member(session, card_no)
+    bal = ledger.balance(session, programme, m.id, at)
+    soon = repo.expiring(session, m.id, at + timedelta(days=90))
+    progress = tier_progress(session, programme, m)
+    return {"card_no": m.card_no, "points": bal.shown, "available": bal.available, "pending": bal.pending,
+            "owed": -bal.debt,
+            "expiring_30_days": sum(int(p) for when, p in soon if when <= at + timedelta(days=30)),
+            "expiring_90_days": sum(int(p) for _, p in soon),
+            "expiring": [{"expires_at": when, "points": int(p)} for when, p in soon],
+            "tier": progress.tier, "next_tier": progress.next_tier,
+            "spend_to_next_tier": progress.needed_fen / 100 if progress.next_tier else None,
+            "progress_text": (f"再消费 ¥{progress.needed_fen / 100:,.2f} 升级为{progress.next_tier}"
+                              if progress.next_tier else "已是最高等级")}
+
+
+def history(session: Session, card_no: str, limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
+    """Ledger entries, newest first; page with ``before_id`` (the smallest id of the previous page)."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput(f"limit: {limit} is not between 1 and 500")
+    m = member(session, card_no)
+    return [r._asdict() for r in repo.history(session, m.id, limit, before_id)]
+
+
+def check_in(session: Session, programme: Programme, card_no: str, at: datetime | None = None) -> dict[str, Any]:
+    """Today's check-in (Beijing day): once a day; every ``checkin_streak.days``-th day in a row earns the
+    streak bonus too. A second check-in the same day answers with the first."""
+    at = at or now()
+    m = member(session, card_no)
+    day = at.astimezone(SHANGHAI).date()
+    act = programme.activities
+    out = ledger.award(session, programme, m.id, act.checkin, key=f"checkin:{m.id}:{day}", reason="每日签到",
+                       source=("checkin", day.isoformat()), at=at)
+    streak_days = act.checkin_streak.days
+    earlier = repo.operations_with_keys(session, [f"checkin:{m.id}:{day - timedelta(days=i)}"
+                                                  for i in range(1, streak_days * 8)])
+    streak = 1
+    while f"checkin:{m.id}:{day - timedelta(days=streak)}" in earlier:
+        streak += 1
+    bonus = 0
+    if streak % streak_days == 0 and act.checkin_streak.bonus:
+        ledger.award(session, programme, m.id, act.checkin_streak.bonus, key=f"checkin-streak:{m.id}:{day}",
+                     reason=f"连续签到{streak_days}天奖励", source=("checkin_streak", day.isoformat()), at=at)
+        bonus = act.checkin_streak.bonus
+    return {"day": day, "points": act.checkin, "streak": streak, "bonus": bonus, "replayed": out["replayed"]}
+
+
+def claim_order(session: Session, programme: Programme, card_no: str, channel: str, order_no: str,
+                at: datetime | None = None) -> dict[str, Any]:
+    """订单换积分: the order must have been imported, not claimed by another member, and not belong to
+    another member. It then earns for this member with the claim multiplier (pending until its return
+    window closes, like any order). Claiming the same order again answers with the first claim."""
+    at = at or now()
+    m = member(session, card_no)
+    ledger.open_book(session, m.id, at).close()  # the member's lock: two claims by one member take turns
+    o = repo.order_by_number(session, channel, order_no.strip())
+    if o is None:
+        raise NotFound(f"order {order_no!r} on {channel}: not found; orders appear here after they are "
+                       "imported (usually within a day)")
+    if o.claimed_by is not None and o.claimed_by != m.id:
+        raise Conflict(f"order {order_no!r} on {channel} was already claimed by another member")
+    if o.owner is not None and o.owner != m.id:
+        raise Conflict(f"order {order_no!r} on {channel} belongs to another member")
+    if o.status not in accrual.EARNING:
+        raise Conflict(f"order {order_no!r} on {channel} was not paid or was cancelled; it earns no points")
+    replayed = o.claimed_by == m.id
+    if not replayed:
+        repo.add_claim(session, o.id, m.id, at)
+    accrual.accrue(session, programme, [m.id], at)
+    return {"order": order_no, "channel": channel, "replayed": replayed}
+
+
+def redeem_reward(session: Session, programme: Programme, card_no: str, code: str, quantity: int, *, key: str,
+                  at: datetime | None = None) -> dict[str, Any]:
+    """Redeem ``quantity`` of a catalogue reward inside the redemption window and the stock. All or
+    nothing: a refusal (window closed, out of stock, too few points) changes nothing."""
+    at = at or now()
+    reward = programme.reward(code)
+    if reward is None:
+        raise NotFound(f"reward {code!r}: not in the catalogue")
+    if not 1 <= quantity <= 100:
+        raise InvalidInput(f"quantity: {quantity} is not between 1 and 100")
+    if not programme.redemption.window.is_open(at):
+        w = programme.redemption.window
+        raise RedemptionClosed(f"redemption opens on the {w.from_day}th at {w.from_time} (Beijing time) each month")
+    m = member(session, card_no)
+    if reward.stock is not None:
+        done = repo.operation(session, key)
+        redeemed = repo.lock_reward(session, code)
+        if done is None and redeemed + quantity > reward.stock:
+            raise Conflict(f"reward {code}: {max(reward.stock - redeemed, 0)} left, {quantity} asked")
+    out = ledger.redeem(session, m.id, reward.points * quantity, key=key, reason=f"兑换{reward.name}×{quantity}",
+                        source=("reward", code), at=at)
+    if reward.stock is not None and not out["replayed"]:
+        repo.add_redeemed(session, code, quantity)
+    return {"reward": code, "quantity": quantity, **out}

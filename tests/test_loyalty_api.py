@@ -1,0 +1,147 @@
+"""The member API as the brand's mini-program uses it: balance and tier, history, check-in with its
+streak, order claims and their refusals, reward redemption inside the window and the stock; retries
+change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from siyu.accounts.api_keys import create_api_key
+from siyu.cli.importer import run_import
+from siyu.console.app import create_app
+from siyu.core import clock
+from siyu.loyalty import ledger
+from siyu.models import OrderClaim, PointsEntry
+from test_loyalty_oneid import OPENID_A, OPENID_B, order, pipeline, write_jsonl
+
+OPENID_C = "oCCCCCCCCCCCCCCCCCCC"
+NOW = datetime(2026, 11, 20, 2, 30, tzinfo=UTC)  # the 20th, 10:30 Beijing: the redemption window is open
+
+
+@pytest.fixture
+def at_now() -> Iterator[list[datetime]]:
+    t = [NOW]
+    clock.set_clock(lambda: t[0])
+    yield t
+    clock.set_clock(lambda: datetime.now(UTC))
+
+
+def _brand(rt, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": "13912345678", "member_no": "LT0000000001", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": OPENID_C, "phone": "13912345600", "member_no": "LT0000000003", "registered_at": "2026-03-01T10:00:00+08:00"},
+    ])
+    write_jsonl(tmp_path / "orders.jsonl", [
+        order("MP-1", OPENID_A, "1999.00", "2026-03-02T10:00:00+08:00"),   # a Monday: 1,999 points
+        order("MP-C", OPENID_C, "100.00", "2026-03-02T10:00:00+08:00"),
+        order("MP-B", OPENID_B, "300.00", "2026-10-05T10:00:00+08:00"),    # a visitor who never joined
+        order("MP-X", OPENID_B, "50.00", "2026-10-06T10:00:00+08:00", "cancelled"),
+    ])
+    run_import(rt, tmp_path / "members.jsonl")
+    run_import(rt, tmp_path / "orders.jsonl")
+    pipeline(rt)
+    with rt.db.unit_of_work() as s:
+        _, read = create_api_key(s, "mini-program read", ["loyalty:read"])
+        _, write = create_api_key(s, "mini-program", ["loyalty:read", "loyalty:write"])
+    return {"read": read, "write": write}
+
+
+def _h(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def test_member_api(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    base = "/api/v1/loyalty/members/LT0000000001"
+
+    got = client.get(f"{base}/points", headers=_h(keys["read"])).json()
+    assert (got["points"], got["available"], got["pending"], got["tier"]) == (1999, 1999, 0, "黄金")
+    assert got["next_tier"] == "钻石" and got["spend_to_next_tier"] == 1001.0
+    assert got["progress_text"] == "再消费 ¥1,001.00 升级为钻石"
+    assert client.get("/api/v1/loyalty/members/NOPE/points", headers=_h(keys["read"])).status_code == 404
+    assert client.get(f"{base}/points").status_code == 401
+    assert client.post(f"{base}/checkins", headers=_h(keys["read"])).status_code == 403
+
+    # Check-in: once a day; the 7th day in a row adds the streak bonus.
+    for day in range(7):
+        at_now[0] = NOW + timedelta(days=day)
+        first = client.post(f"{base}/checkins", headers=_h(keys["write"])).json()
+        again = client.post(f"{base}/checkins", headers=_h(keys["write"])).json()
+        assert (first["streak"], first["replayed"], again["replayed"]) == (day + 1, False, True)
+        assert first["bonus"] == (50 if day == 6 else 0)
+    at_now[0] = NOW
+    balance = client.get(f"{base}/points", headers=_h(keys["read"])).json()["available"]
+    assert balance == 1999 + 7 * 5 + 50
+
+    # Claim: a visitor's order earns ×3 and the tier's ×1.2 (300 → 1,080), pending until its return
+    # window closes (long closed for this October order); once only.
+    claim = {"channel": "miniprogram", "order_no": "MP-B"}
+    assert client.post(f"{base}/claims", json=claim, headers=_h(keys["write"])).json()["replayed"] is False
+    assert client.post(f"{base}/claims", json=claim, headers=_h(keys["write"])).json()["replayed"] is True
+    got = client.get(f"{base}/points", headers=_h(keys["read"])).json()
+    assert (got["available"], got["pending"]) == (balance + 1080, 0)
+    other = client.post("/api/v1/loyalty/members/LT0000000003/claims", json=claim, headers=_h(keys["write"]))
+    assert other.status_code == 409 and "already claimed" in other.json()["error"]
+    theirs = client.post(f"{base}/claims", json={"channel": "miniprogram", "order_no": "MP-C"}, headers=_h(keys["write"]))
+    assert theirs.status_code == 409 and "another member" in theirs.json()["error"]
+    assert client.post(f"{base}/claims", json={"channel": "miniprogram", "order_no": "MP-X"},
+                       headers=_h(keys["write"])).status_code == 409
+    assert client.post(f"{base}/claims", json={"channel": "jd", "order_no": "MP-B"},
+                       headers=_h(keys["write"])).status_code == 404
+    with rt.db.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(OrderClaim)) == 1
+        claimed = s.scalar(select(func.sum(PointsEntry.points)).where(PointsEntry.kind == "pending",
+                                                                      PointsEntry.reason == "订单积分",
+                                                                      PointsEntry.source_ref != None))  # noqa: E711
+    assert claimed == 1999 + 100 + 1080  # MP-1, MP-C, and MP-B
+
+    # Redemption: window, stock, balance; a retry with the same key replays.
+    available = client.get(f"{base}/points", headers=_h(keys["read"])).json()["available"]
+    hdr = _h(keys["write"], **{"Idempotency-Key": "r-1"})
+    done = client.post(f"{base}/redemptions", json={"reward": "GIFT-TOWEL"}, headers=hdr).json()
+    again = client.post(f"{base}/redemptions", json={"reward": "GIFT-TOWEL"}, headers=hdr).json()
+    assert (done["replayed"], again["replayed"], done["available"]) == (False, True, available - 800)
+    clash = client.post(f"{base}/redemptions", json={"reward": "GIFT-BAG"}, headers=hdr)
+    assert clash.status_code == 409  # the same key for another request
+    too_much = client.post(f"{base}/redemptions", json={"reward": "GIFT-BAG", "quantity": 50},
+                           headers=_h(keys["write"], **{"Idempotency-Key": "r-2"}))
+    assert too_much.status_code == 409
+    assert client.post(f"{base}/redemptions", json={"reward": "NOPE"},
+                       headers=_h(keys["write"], **{"Idempotency-Key": "r-3"})).status_code == 404
+    at_now[0] = datetime(2026, 11, 20, 1, 59, tzinfo=UTC)  # 09:59 Beijing: not open yet
+    closed = client.post(f"{base}/redemptions", json={"reward": "LOTTERY"},
+                         headers=_h(keys["write"], **{"Idempotency-Key": "r-4"}))
+    assert closed.status_code == 409 and "10:00" in closed.json()["error"]
+    at_now[0] = NOW
+    assert client.get(f"{base}/points", headers=_h(keys["read"])).json()["available"] == available - 800
+
+    history = client.get(f"{base}/points/history?limit=3", headers=_h(keys["read"])).json()
+    assert [h["kind"] for h in history][0] == "burn" and len(history) == 3
+    older = client.get(f"{base}/points/history?limit=3&before_id={history[-1]['id']}", headers=_h(keys["read"])).json()
+    assert older and max(h["id"] for h in older) < history[-1]["id"]
+    with rt.db.read_only() as s:
+        assert ledger.check(s) == {k: [] for k in ledger.check(s)}
+    assert "/api/v1/loyalty/members/{card_no}/redemptions" in client.get("/api/openapi.json").json()["paths"]
+
+
+def test_stock_is_never_oversold(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    from siyu.loyalty import programme
+    from siyu.loyalty import service as loyalty
+
+    keys = _brand(rt, tmp_path)
+    del keys
+    prog = programme.default().model_copy(deep=True)
+    prog.rewards[0].stock = 2
+    with rt.db.unit_of_work() as s:
+        loyalty.redeem_reward(s, prog, "LT0000000001", "GIFT-TOWEL", 2, key="s-1")
+    with rt.db.unit_of_work() as s, pytest.raises(Exception, match="0 left, 1 asked"):
+        loyalty.redeem_reward(s, prog, "LT0000000003", "GIFT-TOWEL", 1, key="s-2")
+    with rt.db.unit_of_work() as s:  # the retry of the first still answers
+        assert loyalty.redeem_reward(s, prog, "LT0000000001", "GIFT-TOWEL", 2, key="s-1")["replayed"] is True

@@ -145,3 +145,29 @@ def test_stock_is_never_oversold(rt, tmp_path: Path, at_now) -> None:  # type: i
         loyalty.redeem_reward(s, prog, "LT0000000003", "GIFT-TOWEL", 1, key="s-2")
     with rt.db.unit_of_work() as s:  # the retry of the first still answers
         assert loyalty.redeem_reward(s, prog, "LT0000000001", "GIFT-TOWEL", 2, key="s-1")["replayed"] is True
+
+
+def test_points_are_booked_when_an_order_arrives(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    """An order sent through the REST API earns for its member at once (pending), its refund takes the
+    points back at once, and a later batch run books nothing more."""
+    keys = _brand(rt, tmp_path)
+    with rt.db.unit_of_work() as s:
+        _, ingest = create_api_key(s, "shop backend", ["orders:write", "refunds:write"])
+    client = TestClient(create_app(rt))
+    base = "/api/v1/loyalty/members/LT0000000001/points"
+    before = client.get(base, headers=_h(keys["read"])).json()
+    new = order("MP-NEW", OPENID_A, "500.00", "2026-11-16T10:00:00+08:00", "paid")  # a Monday
+    r = client.post("/api/v1/orders/batch", json={"records": [new]}, headers=_h(ingest))
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.json()
+    got = client.get(base, headers=_h(keys["read"])).json()
+    assert (got["available"], got["pending"]) == (before["available"], 600)  # 500 × 1.2 (黄金)
+    refund = {"refund_no": "RF-NEW", "order_no": "MP-NEW", "amount": "200.00", "status": "success",
+              "requested_at": "2026-11-17T10:00:00+08:00", "completed_at": "2026-11-17T12:00:00+08:00"}
+    assert client.post("/api/v1/refunds/batch", json={"records": [refund]}, headers=_h(ingest)).status_code == 200
+    got = client.get(base, headers=_h(keys["read"])).json()
+    assert (got["available"], got["pending"]) == (before["available"], 360)
+    with rt.db.read_only() as s:
+        entries = s.scalar(select(func.count()).select_from(PointsEntry))
+    pipeline(rt)
+    with rt.db.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(PointsEntry)) == entries

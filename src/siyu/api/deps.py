@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from siyu.bootstrap import Runtime
 from siyu.core.errors import SiyuError
 from siyu.identity.realtime import resolve_arrivals
+from siyu.loyalty import programme
+from siyu.loyalty.accrual import accrue_arrived
 
 T = TypeVar("T")
 
@@ -33,11 +35,13 @@ def runtime(request: Request) -> Runtime:
 
 def run_resolving(rt: Runtime, work: Callable[[Session], T]) -> T:
     """``work`` in one unit of work, and the profiles it wrote resolved by OneID before the commit
-    (``identity.realtime``): a record sent by the API or pushed by a platform belongs to its person as
-    soon as it is accepted, and a failure of either leaves nothing behind."""
+    (``identity.realtime``), and the points of the orders it wrote booked for their members
+    (``loyalty.accrual``): a record sent by the API or pushed by a platform belongs to its person, and
+    its points to their account, as soon as it is accepted; a failure of any leaves nothing behind."""
     def both(session: Session) -> T:
         out = work(session)
         resolve_arrivals(session, rt.vault, rt.settings)
+        accrue_arrived(session, programme.default())
         return out
 
     return rt.db.run(both)

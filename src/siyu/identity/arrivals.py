@@ -20,3 +20,19 @@ def note_arrived(session: Session, profile_ids: Iterable[int | None]) -> None:
 
 def take_arrived(session: Session) -> set[int]:
     return session.info.pop(_KEY, set())  # type: ignore[no-any-return]
+
+
+_ORDERS = "siyu.orders.arrived"
+
+
+def note_orders(session: Session, order_ids: Iterable[int | None]) -> None:
+    """Orders this unit of work wrote or changed (status, refunds): their points are booked on arrival."""
+    session.info.setdefault(_ORDERS, set()).update(o for o in order_ids if o is not None)
+
+
+def take_orders(session: Session) -> set[int]:
+    return session.info.pop(_ORDERS, set())  # type: ignore[no-any-return]
+
+
+def orders_noted(session: Session) -> set[int]:
+    return set(session.info.get(_ORDERS, ()))

@@ -25,7 +25,7 @@ from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
-from siyu.identity.arrivals import take_arrived
+from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.service import ResolutionReport, apply_decisions, apply_plan, blocked_nodes
 from siyu.ingest.schemas import JOINING_KINDS
 
@@ -108,4 +108,8 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
     arrived = take_arrived(session)
     if arrived:
         repo.lock_resolution(session)
-    return resolve_profiles(session, vault, settings, arrived)
+    report = resolve_profiles(session, vault, settings, arrived)
+    orders = orders_noted(session)
+    if orders:  # orders of profiles resolved before (a member's new order): their person, for loyalty
+        repo.refresh_order_persons(session, orders)
+    return report

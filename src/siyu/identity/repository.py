@@ -172,6 +172,14 @@ def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = N
                             .values(person_id=person).execution_options(synchronize_session=False))
 
 
+def refresh_order_persons(session: Session, order_ids: Iterable[int]) -> None:
+    """These orders carry their profile's person (orders that arrived for a profile already resolved)."""
+    person = select(Profile.person_id).where(Profile.id == Order.profile_id).scalar_subquery()
+    for part in chunks(sorted(set(order_ids))):
+        session.execute(update(Order).where(Order.id.in_(list(part)), Order.person_id.is_distinct_from(person))
+                        .values(person_id=person).execution_options(synchronize_session=False))
+
+
 def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
     wanted = set(keys)
     found = {}

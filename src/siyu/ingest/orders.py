@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
-from siyu.identity.arrivals import note_arrived
+from siyu.identity.arrivals import note_arrived, note_orders
 from siyu.identity.profiles import name_index, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.schemas import OrderIn, RefundIn
@@ -100,6 +100,7 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
             ids.update({k: v.id for k, v in fresh.items()})
         # Lines: replaced as a whole when an order changes (None = lines live in another file).
         written = [(ids[o.external_id], o) for o in new_orders] + changed_orders
+        note_orders(imp.s, (oid for oid, _ in written))
         with_lines = [(oid, o) for oid, o in written if o.items is not None]
         repo.delete_items(imp.s, [oid for oid, o in changed_orders if o.items is not None])
         repo.insert_rows(imp.s, OrderItem, [_item_row(imp, oid, it, stamp) for oid, o in with_lines
@@ -227,6 +228,7 @@ def write_refunds(imp: Importer, batch: list[RefundIn]) -> dict[str, int]:
         for k in counts:
             counts[k] += c[k]
     repo.recompute_refunded(imp.s, touched, stamp)
+    note_orders(imp.s, touched)
     return counts
 
 
@@ -259,4 +261,5 @@ def apply_status(imp: Importer, channel: str, external_id: str, status: str, pla
         return "stale"
     repo.set_order_status(imp.s, row.id, status, platform_status[:64],
                           at if status == "completed" else None, now())
+    note_orders(imp.s, [row.id])
     return "applied"

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
+from siyu.identity.arrivals import take_orders
 from siyu.loyalty import repository as repo
 from siyu.loyalty.ledger import Books, OpenBook, reverse
 from siyu.loyalty.programme import Programme
@@ -73,7 +74,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
     at = at or now()
     report = AccrualReport()
     members = repo.active_members(session, member_ids)
-    folded = repo.folded_into(session)
+    folded = repo.folded_into(session, members)
     window = timedelta(days=programme.points.return_window_days)
     ids = sorted(members)
     for part in [ids[i:i + 1000] for i in range(0, len(ids), 1000)]:
@@ -125,3 +126,13 @@ def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], booked: dict[st
             reverse(ob, ("order", ref), have - want, key=key, reason="退款扣回积分")
             report.reversed += have - want
     report.members.add(mid)
+
+
+def accrue_arrived(session: Session, programme: Programme, at: datetime | None = None) -> AccrualReport:
+    """Book the points of the orders this unit of work wrote (``identity.arrivals.note_orders``), for the
+    members who hold them now (after OneID resolved the arrivals): one points balance across channels,
+    up to date as soon as an order is accepted."""
+    order_ids = take_orders(session)
+    if not order_ids:
+        return AccrualReport()
+    return accrue(session, programme, repo.members_of_orders(session, sorted(order_ids)), at)

@@ -193,20 +193,25 @@ def active_members(session: Session, ids: Sequence[int] | None) -> dict[int, Any
     return out
 
 
-def folded_into(session: Session) -> dict[int, int]:
-    """A member folded into another by a merge → the active member that received its lots."""
-    members_ = {r.person_id: r for r in session.execute(select(Member.id, Member.person_id, Member.status))}
-    redirects = person_redirects(session)
-    out = {}
-    for m in members_.values():
-        if m.status != "merged":
-            continue
-        person, seen = m.person_id, set()
-        while person in redirects and person not in seen:
-            seen.add(person)
-            person = redirects[person]
-        if person in members_ and members_[person].status == "active":
-            out[m.id] = members_[person].id
+def folded_into(session: Session, members_: dict[int, Any]) -> dict[int, int]:
+    """Members folded by a merge into one of these active members → that member. Walks the merge history
+    back from the members' persons, one level per query (merges are few and shallow)."""
+    survivor_of = {m.person_id: mid for mid, m in members_.items()}  # person → the member it leads to
+    frontier = list(survivor_of)
+    while frontier:
+        absorbed = []
+        for part in chunks(frontier):
+            absorbed += list(session.execute(select(Person.id, Person.merged_into_id)
+                                             .where(Person.merged_into_id.in_(part))))
+        frontier = [pid for pid, into in absorbed if pid not in survivor_of]
+        for pid, into in absorbed:
+            survivor_of.setdefault(pid, survivor_of[into])
+    out: dict[int, int] = {}
+    persons = list(survivor_of)
+    for part in chunks(persons):
+        for mid, pid in session.execute(select(Member.id, Member.person_id)
+                                        .where(Member.person_id.in_(part), Member.status == "merged")):
+            out[mid] = survivor_of[pid]
     return out
 
 
@@ -230,6 +235,16 @@ def orders_of_members(session: Session, member_ids: Sequence[int]) -> dict[int, 
                 seen.add((r.member_id, r.id))
                 out.setdefault(r.member_id, []).append(r)
     return out
+
+
+def members_of_orders(session: Session, order_ids: Sequence[int]) -> list[int]:
+    """Active members holding these orders: their person's, or the claimant's."""
+    found: set[int] = set()
+    for part in chunks(list(order_ids)):
+        found.update(session.scalars(select(Member.id).join(Order, Order.person_id == Member.person_id)
+                                     .where(Order.id.in_(part), Member.status == "active")))
+        found.update(session.scalars(select(OrderClaim.member_id).where(OrderClaim.order_id.in_(part))))
+    return sorted(found)
 
 
 def member_by_card(session: Session, card_no: str) -> Any:

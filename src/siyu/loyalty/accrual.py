@@ -83,20 +83,27 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
         births = repo.birth_months(session, part)
         refs = [str(o.id) for os in orders.values() for o in os]
         booked, counts = repo.order_bookings(session, part, refs)
+        held: dict[int, list[tuple[str, int]]] = {}
+        for ref, by_member in booked.items():
+            for m, p in by_member.items():
+                if p > 0:
+                    held.setdefault(m, []).append((ref, p))
         for mid in part:
             mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid))
             report.orders += len(mine)
-            _book_member(books.open[mid], mine, booked, counts, folded, window, programme, report)
+            gone = [(ref, p) for ref, p in held.get(mid, []) if ref not in mine]
+            _book_member(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
         report.entries += sum(len(ob.book.entries) for ob in books.open.values())
         books.close()
-    repo.schedule_releases(session, ids, window, FINISHED)
     return report
 
 
-def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], booked: dict[str, dict[int, int]],
-                 counts: dict[str, int], folded: dict[int, int], window: timedelta, programme: Programme,
-                 report: AccrualReport) -> None:
+def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], gone: list[tuple[str, int]],
+                 booked: dict[str, dict[int, int]], counts: dict[str, int], folded: dict[int, int],
+                 window: timedelta, programme: Programme, report: AccrualReport) -> None:
+    """``gone``: orders this member holds points for and no longer owns (moved to another by a split)."""
     mid = ob.book.member_id
+    _schedule_releases(ob, mine, window)
 
     def mine_too(m: int) -> bool:
         return m == mid or folded.get(m) == mid
@@ -106,8 +113,6 @@ def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], booked: dict[st
         have = sum(p for m, p in booked.get(ref, {}).items() if mine_too(m))
         if want != have:
             changes.append((ref, want, have, o))
-    # Orders this member holds points for and no longer owns (moved to another member by a split).
-    gone = [(ref, p) for ref, held in booked.items() if ref not in mine for m, p in held.items() if m == mid and p > 0]
     if not changes and not gone:
         return
     for ref, p in gone:
@@ -125,7 +130,20 @@ def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], booked: dict[st
         else:
             reverse(ob, ("order", ref), have - want, key=key, reason="退款扣回积分")
             report.reversed += have - want
+    ob.book.catch_up(ob.at)  # an old order's points released (and perhaps expired) at once
     report.members.add(mid)
+
+
+def _schedule_releases(ob: OpenBook, mine: dict[str, tuple[int, Any]], window: timedelta) -> None:
+    """Pending order lots with no release date whose order has since finished: the date is now known."""
+    due = False
+    for lt in ob.book.lots:
+        if lt.source_type == "order" and lt.pending > 0 and lt.releases_at is None and lt.source_ref in mine:
+            o = mine[lt.source_ref][1]
+            if o.status in FINISHED:
+                lt.releases_at, lt.changed, due = completion(o) + window, True, True
+    if due:
+        ob.book.catch_up(ob.at)
 
 
 def accrue_arrived(session: Session, programme: Programme, at: datetime | None = None) -> AccrualReport:

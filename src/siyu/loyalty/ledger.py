@@ -84,7 +84,7 @@ class OpenBook:
         new = [{"id": lt.id, "member_id": b.member_id, "source_type": lt.source_type, "source_ref": lt.source_ref,
                 "points": lt.points, "remaining": lt.remaining, "pending": lt.pending, "earned_at": lt.earned_at,
                 "releases_at": lt.releases_at, "expires_at": lt.expires_at, "created_at": stamp} for lt in b.new_lots]
-        changed = [{"id": lt.id, "remaining": lt.remaining, "pending": lt.pending}
+        changed = [{"id": lt.id, "remaining": lt.remaining, "pending": lt.pending, "releases_at": lt.releases_at}
                    for lt in b.lots if lt.changed and lt.id not in fresh]
         for lt in b.lots:
             lt.changed = False
@@ -113,7 +113,7 @@ class Books:
         stamp = now()
         out: tuple[list[Any], ...] = ([], [], [], [])
         for ob in self.open.values():
-            if not ob.book.entries:
+            if not ob.book.entries and not any(lt.changed for lt in ob.book.lots):
                 continue
             for acc, part in zip(out, ob.collect(stamp), strict=True):
                 acc.extend(part if isinstance(part, list) else [part])

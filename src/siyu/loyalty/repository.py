@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, literal, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, insert_statement, update_many
@@ -159,30 +159,6 @@ def write_books(session: Session, entries: list[dict[str, Any]], new_lots: list[
     update_many(session, PointsAccount, balances, key="member_id")
 
 
-def schedule_releases(session: Session, member_ids: Sequence[int], window: timedelta,
-                      finished: Sequence[str]) -> int:
-    """Pending order lots with no release date whose order has since finished: the date is now known
-    (its completion, or its payment when the source gives no completion time)."""
-    found = []
-    done = func.coalesce(Order.completed_at, Order.paid_at, Order.created_at).label("completed_at")
-    for part in chunks(list(member_ids)):
-        stmt = (select(PointsLot.id, PointsLot.member_id, done)
-                .join(Order, Order.id == cast(PointsLot.source_ref, Integer))
-                .where(PointsLot.member_id.in_(part), PointsLot.source_type == "order", PointsLot.pending > 0,
-                       PointsLot.releases_at.is_(None), Order.status.in_(finished)))
-        found += list(session.execute(stmt))
-    update_many(session, PointsLot, [{"id": r.id, "releases_at": r.completed_at + window} for r in found])
-    due: dict[int, datetime] = {}
-    for r in found:
-        due[r.member_id] = min(due.get(r.member_id, r.completed_at + window), r.completed_at + window)
-    for mid, when in due.items():
-        session.execute(update(PointsAccount).where(PointsAccount.member_id == mid)
-                        .values(next_due_at=case((PointsAccount.next_due_at.is_(None), when),
-                                                 (PointsAccount.next_due_at > when, when),
-                                                 else_=PointsAccount.next_due_at)))
-    return len(found)
-
-
 def active_members(session: Session, ids: Sequence[int] | None) -> dict[int, Any]:
     stmt = select(Member.id, Member.person_id, Member.joined_at, Member.tier).where(Member.status == "active")
     if ids is None:
@@ -316,17 +292,24 @@ def order_bookings(session: Session, member_ids: Sequence[int], refs: Sequence[s
     """Points booked for orders, per order and member (earned, net of reversals), for these orders and
     every order these members hold points for; and each order's number of entries (for the next key)."""
     points = func.coalesce(func.sum(PointsEntry.points).filter(PointsEntry.kind.in_(("earn", "pending", "reverse"))), 0)
-    base = (select(PointsEntry.source_ref, PointsEntry.member_id, points)
-            .where(PointsEntry.source_type == "order").group_by(PointsEntry.source_ref, PointsEntry.member_id))
-    rows = list(session.execute(base.where(PointsEntry.member_id.in_(member_ids))))
+    cols = (PointsEntry.source_ref, PointsEntry.member_id, points, func.count())
+    # By member: no condition on source_type in SQL, or SQLite walks the (source_type, source_ref)
+    # index over every order entry instead of the member index (measured: 30 ms a call at 100k orders).
+    by_member = (select(PointsEntry.source_type, *cols).where(PointsEntry.member_id.in_(member_ids))
+                 .group_by(PointsEntry.source_type, PointsEntry.source_ref, PointsEntry.member_id))
+    rows = {(r[1], r[2]): r[1:] for r in session.execute(by_member) if r[0] == "order"}
+    by_ref = (select(*cols).where(PointsEntry.source_type == "order")
+              .group_by(PointsEntry.source_ref, PointsEntry.member_id))
     for part in chunks(list(refs)):
-        rows += list(session.execute(base.where(PointsEntry.source_ref.in_(part))))
+        rows.update({(r[0], r[1]): r for r in session.execute(by_ref.where(PointsEntry.source_ref.in_(part)))})
     booked: dict[str, dict[int, int]] = {}
-    for ref, mid, p in rows:
-        booked.setdefault(ref, {})[mid] = int(p)
     counts: dict[str, int] = {}
-    wanted = list(booked)
-    for part in chunks(wanted):
+    for ref, mid, p, n in rows.values():
+        booked.setdefault(ref, {})[mid] = int(p)
+        counts[ref] = counts.get(ref, 0) + int(n)
+    # an order held by a member outside both lists has entries the count must include too
+    missing = [ref for ref in booked if ref not in set(refs)]
+    for part in chunks(missing):
         counts.update(dict(session.execute(select(PointsEntry.source_ref, func.count())
                                            .where(PointsEntry.source_type == "order", PointsEntry.source_ref.in_(part))
                                            .group_by(PointsEntry.source_ref)).all()))

@@ -171,3 +171,32 @@ def test_points_are_booked_when_an_order_arrives(rt, tmp_path: Path, at_now) -> 
     pipeline(rt)
     with rt.db.read_only() as s:
         assert s.scalar(select(func.count()).select_from(PointsEntry)) == entries
+
+
+def test_loyalty_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_now) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from conftest import make_settings
+    from siyu.bootstrap import start
+    from siyu.cli.main import app
+
+    home = tmp_path / "home"
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
+    _brand(rt, tmp_path)
+    monkeypatch.setenv("SIYU_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", "200")
+    out = CliRunner().invoke(app, ["loyalty", "member", "LT0000000001"])
+    assert out.exit_code == 0, out.output
+    assert "黄金 · 1,999 points" in out.output and "再消费 ¥1,001.00 升级为钻石" in out.output
+    assert CliRunner().invoke(app, ["loyalty", "member", "NOPE"]).exit_code == 1
+    out = CliRunner().invoke(app, ["loyalty", "liability"])
+    assert out.exit_code == 0 and "2,099" in out.output  # 1,999 + 100 available
+    assert CliRunner().invoke(app, ["loyalty", "check"]).exit_code == 0
+    with rt.db.unit_of_work() as s:  # a cache that no longer equals the ledger is caught
+        from sqlalchemy import update
+
+        from siyu.models import PointsAccount
+        s.execute(update(PointsAccount).where(PointsAccount.member_id == 1).values(available=PointsAccount.available + 1))
+    out = CliRunner().invoke(app, ["loyalty", "check"])
+    assert out.exit_code == 1 and "accounts: 1 differ" in out.output
+    rt.db.dispose()

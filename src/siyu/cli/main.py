@@ -9,6 +9,7 @@ import typer
 from siyu.cli.apikeys import app as apikeys
 from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
 from siyu.cli.importer import import_command
+from siyu.cli.loyalty import app as loyalty
 from siyu.cli.oneid import app as oneid
 from siyu.cli.synth import synth
 from siyu.cli.webhooks import app as webhooks
@@ -35,6 +36,7 @@ app.add_typer(db, name="db")
 app.add_typer(apikeys, name="apikey")
 app.add_typer(webhooks, name="webhooks")
 app.add_typer(oneid, name="oneid")
+app.add_typer(loyalty, name="loyalty")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, or_, select, update
@@ -361,3 +361,20 @@ def ledger_disagreements(session: Session) -> dict[str, list[Any]]:
     negative_debt = select(PointsAccount.member_id).where(or_(PointsAccount.debt > 0, PointsAccount.pending < 0))
     return {"accounts": list(session.execute(accounts)), "accounts missing": list(session.execute(missing)),
             "lots": list(session.execute(lots)), "debt or pending out of range": list(session.execute(negative_debt))}
+
+
+def liability_totals(session: Session, at: datetime) -> dict[str, int]:
+    """Outstanding points across members, what expires within 30 and 90 days, and points by entry kind."""
+    bal = session.execute(select(func.coalesce(func.sum(PointsAccount.available), 0),
+                                 func.coalesce(func.sum(PointsAccount.pending), 0),
+                                 func.coalesce(func.sum(PointsAccount.debt), 0),
+                                 func.count().filter(PointsAccount.available > 0))).one()
+    soon = {}
+    for days in (30, 90):
+        soon[days] = int(session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0))
+                                        .where(PointsLot.remaining > 0, PointsLot.expires_at > at,
+                                               PointsLot.expires_at <= at + timedelta(days=days))) or 0)
+    kinds = dict(session.execute(select(PointsEntry.kind, func.sum(PointsEntry.points))
+                                 .where(PointsEntry.account == "available").group_by(PointsEntry.kind)).all())
+    return {"available": int(bal[0]), "pending": int(bal[1]), "owed": -int(bal[2]), "members_with_points": int(bal[3]),
+            "expiring_30": soon[30], "expiring_90": soon[90], **{f"kind_{k}": int(v or 0) for k, v in kinds.items()}}

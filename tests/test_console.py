@@ -137,3 +137,29 @@ def test_person_page_explains_splits_and_merges(tmp_path: Path) -> None:
     assert client.get("/persons", params={"q": "13000000001"}).status_code == 200
     assert client.get("/persons/999999").status_code == 404
     rt.db.dispose()
+
+
+def test_loyalty_pages_show_the_ledger(client: TestClient, demo_rt: Runtime) -> None:
+    """A member's person page shows their balance, lots and ledger as the ledger sums them; the loyalty
+    page shows the liability as the accounts sum it, and the programme."""
+    from sqlalchemy import func, select
+
+    from siyu.models import Member, PointsAccount, PointsEntry
+
+    login(client)
+    with demo_rt.db.read_only() as s:
+        person, member, available = s.execute(
+            select(Member.person_id, Member.id, PointsAccount.available).join(PointsAccount, PointsAccount.member_id == Member.id)
+            .where(PointsAccount.available > 0, PointsAccount.next_due_at.is_(None) | (PointsAccount.next_due_at > func.now()))
+            .order_by(Member.id).limit(1)).one()
+        ledger_sum = s.scalar(select(func.sum(PointsEntry.points)).where(PointsEntry.member_id == member,
+                                                                         PointsEntry.account == "available"))
+        total = s.scalar(select(func.sum(PointsAccount.available)))
+    assert ledger_sum == available
+    page = client.get(f"/persons/{person}").text
+    assert f'<td id="points-shown">{available:,}</td>' in page and 'id="lots"' in page and "订单积分" in page
+    page = client.get("/loyalty").text
+    assert f'<td id="li-available">{total:,}</td>' in page and "王者" in page and "品牌毛巾" in page
+    client.get("/lang/en")
+    assert "Points liability" in client.get("/loyalty").text
+    client.get("/lang/zh")

@@ -98,9 +98,9 @@ class Reward(BaseModel):
 
 def _read(request: Request, work: Any) -> Any:
     rt = runtime(request)
-    with rt.db.read_only() as s:
+    with rt.db.read_only() as s:  # reads apply what fell due in memory (ledger.peek) and write nothing
         check_api_key(s, presented_key(request), "loyalty:read")
-    return rt.db.run(work)  # reads book what fell due (releases, expiries): a unit of work, not read-only
+        return work(s)
 
 
 def _write(request: Request, work: Any) -> Any:

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from siyu.console.app import current_user, render
+from siyu.core.clock import local
 from siyu.core.errors import NotFound, SiyuError
 from siyu.identity.explain import explain
 from siyu.identity.lookup import find_person
 from siyu.identity.service import merge_persons, split_person
+from siyu.loyalty import programme
+from siyu.loyalty.service import member_loyalty
 
 router = APIRouter()
 User = Annotated[dict[str, Any], Depends(current_user)]
@@ -36,11 +39,12 @@ def person_page(request: Request, user: User, person_id: int, error: str = "") -
     try:
         with rt.db.read_only() as session:
             ex = explain(session, rt.vault, rt.settings, person_id)
+            loyalty = member_loyalty(session, programme.default(), ex.person_id)
     except NotFound:
         return render(request, "persons.html", q=str(person_id), missing=True, active="persons", status=404)
     if ex.person_id != person_id:
         return RedirectResponse(f"/persons/{ex.person_id}", status_code=303)  # type: ignore[return-value]
-    return render(request, "person.html", ex=ex, error=error, active="persons")
+    return render(request, "person.html", ex=ex, error=error, active="persons", loyalty=loyalty, local=local)
 
 
 def _decide(request: Request, user: User, person_id: int, then: int, act: Any) -> RedirectResponse:

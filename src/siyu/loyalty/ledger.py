@@ -236,6 +236,24 @@ def transfer(session: Session, from_member: int, to_member: int, at: datetime | 
     return sum(n for _, n, _ in moved)
 
 
+def peek(session: Session, member_id: int, at: datetime | None = None) -> Book:
+    """The member's book as of ``at``, releases and expiries due by then applied in memory only: exact,
+    and it writes nothing (for pages and GET requests; the next operation books them for real)."""
+    at = at or now()
+    acct = repo.account(session, member_id)
+    if acct is None:
+        return Book(member_id, 0, 0, 0, [])
+    book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt),
+                [lot_from_row(r) for r in repo.live_lots(session, member_id)])
+    if acct.next_due_at is not None and acct.next_due_at <= at:
+        book.catch_up(at)
+    return book
+
+
+def shown(programme: Programme, book: Book) -> Balance:
+    return Balance(book.available, book.pending, book.debt, book.shown_balance(programme.points.refund_shortfall))
+
+
 def catch_up_all(session: Session, at: datetime | None = None) -> int:
     """Book every release and expiry due by ``at`` (the nightly job). Returns the members touched."""
     at = at or now()

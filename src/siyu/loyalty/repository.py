@@ -100,6 +100,11 @@ def lock_account(session: Session, member_id: int) -> Any:
                            .where(PointsAccount.member_id == member_id)).one()
 
 
+def account(session: Session, member_id: int) -> Any:
+    return session.execute(select(PointsAccount.available, PointsAccount.pending, PointsAccount.debt,
+                                  PointsAccount.next_due_at).where(PointsAccount.member_id == member_id)).one_or_none()
+
+
 _LOT_COLS = (PointsLot.id, PointsLot.source_type, PointsLot.source_ref, PointsLot.points, PointsLot.remaining,
              PointsLot.pending, PointsLot.earned_at, PointsLot.releases_at, PointsLot.expires_at)
 
@@ -223,9 +228,16 @@ def members_of_orders(session: Session, order_ids: Sequence[int]) -> list[int]:
     return sorted(found)
 
 
+_MEMBER_COLS = (Member.id, Member.person_id, Member.card_no, Member.joined_at, Member.tier, Member.tier_since,
+                Member.status)
+
+
 def member_by_card(session: Session, card_no: str) -> Any:
-    return session.execute(select(Member.id, Member.person_id, Member.card_no, Member.joined_at, Member.tier,
-                                  Member.tier_since, Member.status).where(Member.card_no == card_no)).one_or_none()
+    return session.execute(select(*_MEMBER_COLS).where(Member.card_no == card_no)).one_or_none()
+
+
+def member_of_person(session: Session, person_id: int) -> Any:
+    return session.execute(select(*_MEMBER_COLS).where(Member.person_id == person_id)).one_or_none()
 
 
 def order_by_number(session: Session, channel: str, external_id: str) -> Any:
@@ -265,14 +277,6 @@ def history(session: Session, member_id: int, limit: int, before_id: int | None)
             .where(PointsEntry.member_id == member_id).order_by(PointsEntry.id.desc()).limit(limit))
     if before_id is not None:
         stmt = stmt.where(PointsEntry.id < before_id)
-    return list(session.execute(stmt))
-
-
-def expiring(session: Session, member_id: int, until: datetime) -> list[Any]:
-    """Unspent points by expiry date, up to ``until``."""
-    stmt = (select(PointsLot.expires_at, func.sum(PointsLot.remaining))
-            .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at <= until)
-            .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at))
     return list(session.execute(stmt))
 
 

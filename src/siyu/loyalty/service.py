@@ -53,11 +53,18 @@ def tier_progress(session: Session, programme: Programme, m: Any) -> TierProgres
 
 
 def summary(session: Session, programme: Programme, card_no: str, at: datetime | None = None) -> dict[str, Any]:
-    """Balance, pending, debt, what expires in the next 30 and 90 days, tier and progress."""
-    at = at or now()
-    m = member(session, card_no)
-    bal = ledger.balance(session, programme, m.id, at)
-    soon = repo.expiring(session, m.id, at + timedelta(days=90))
+    """Balance, pending, debt, what expires in the next 30 and 90 days, tier and progress. Reads only."""
+    return _summary(session, programme, member(session, card_no), at or now())
+
+
+def _summary(session: Session, programme: Programme, m: Any, at: datetime) -> dict[str, Any]:
+    book = ledger.peek(session, m.id, at)
+    bal = ledger.shown(programme, book)
+    by_date: dict[datetime, int] = {}
+    for lt in book.lots:
+        if lt.remaining > 0 and lt.expires_at is not None and lt.expires_at <= at + timedelta(days=90):
+            by_date[lt.expires_at] = by_date.get(lt.expires_at, 0) + lt.remaining
+    soon = sorted(by_date.items())
     progress = tier_progress(session, programme, m)
     return {"card_no": m.card_no, "points": bal.shown, "available": bal.available, "pending": bal.pending,
             "owed": -bal.debt,
@@ -68,6 +75,20 @@ def summary(session: Session, programme: Programme, card_no: str, at: datetime |
             "spend_to_next_tier": progress.needed_fen / 100 if progress.next_tier else None,
             "progress_text": (f"再消费 ¥{progress.needed_fen / 100:,.2f} 升级为{progress.next_tier}"
                               if progress.next_tier else "已是最高等级")}
+
+
+def member_loyalty(session: Session, programme: Programme, person_id: int, entries: int = 30,
+                   at: datetime | None = None) -> dict[str, Any] | None:
+    """The console's loyalty tab for a person: the summary, their live lots and latest entries; None if the
+    person holds no member account."""
+    m = repo.member_of_person(session, person_id)
+    if m is None:
+        return None
+    at = at or now()
+    book = ledger.peek(session, m.id, at)
+    return {"member": m, **_summary(session, programme, m, at),
+            "lots": sorted((lt for lt in book.lots if lt.remaining or lt.pending), key=lambda lt: lt.order_key()),
+            "entries": [r._asdict() for r in repo.history(session, m.id, entries, None)]}
 
 
 def history(session: Session, card_no: str, limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:

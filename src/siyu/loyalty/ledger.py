@@ -104,7 +104,7 @@ class Books:
     """Many members' books opened together: one lock statement, one read, one write per table."""
 
     def __init__(self, session: Session, member_ids: list[int], at: datetime) -> None:
-        self.session, self.at, self.ids = session, at, LotIds(session, block=1000)
+        self.session, self.at, self.ids = session, at, LotIds(session, block=max(16, len(member_ids)))
         accounts, lots = repo.lock_accounts(session, member_ids)
         self.open = {m: OpenBook(session, m, at, state=(accounts[m], lots.get(m, [])), ids=self.ids)
                      for m in member_ids}

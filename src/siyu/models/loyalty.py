@@ -36,7 +36,8 @@ class PointsEntry(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_col()
 
-    __table_args__ = (Index("ix_points_ledger_source", "source_type", "source_ref"),)
+    # source_ref first: it is what a lookup names (an order, a reward); the type alone selects half the table
+    __table_args__ = (Index("ix_points_ledger_source", "source_ref", "source_type"),)
 
 
 class PointsLot(Base):
@@ -57,7 +58,7 @@ class PointsLot(Base):
     created_at: Mapped[datetime] = created_col()
 
     __table_args__ = (Index("ix_points_lots_member_expiry", "member_id", "expires_at"),
-                      Index("ix_points_lots_source", "source_type", "source_ref"))
+                      Index("ix_points_lots_source", "source_ref", "source_type"))
 
 
 class PointsAccount(Base):

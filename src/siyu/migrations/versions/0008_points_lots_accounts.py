@@ -43,7 +43,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('points_lots', schema=None) as batch_op:
         batch_op.create_index('ix_points_lots_member_expiry', ['member_id', 'expires_at'], unique=False)
-        batch_op.create_index('ix_points_lots_source', ['source_type', 'source_ref'], unique=False)
+        batch_op.create_index('ix_points_lots_source', ['source_ref', 'source_type'], unique=False)
 
     op.create_table('points_operations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -84,7 +84,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('account', sa.String(length=9), nullable=False, server_default='available'))
         batch_op.add_column(sa.Column('lot_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_points_ledger_lot_id'), ['lot_id'], unique=False)
-        batch_op.create_index('ix_points_ledger_source', ['source_type', 'source_ref'], unique=False)
+        batch_op.create_index('ix_points_ledger_source', ['source_ref', 'source_type'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_points_ledger_lot_id_points_lots'), 'points_lots', ['lot_id'], ['id'])
 
 

@@ -28,6 +28,13 @@ class Expiring(BaseModel):
     points: int
 
 
+class TierStep(BaseModel):
+    at: datetime
+    from_: str = Field(alias="from")
+    to: str
+    reason: str = Field(description="join · upgrade · review")
+
+
 class PointsSummary(BaseModel):
     card_no: str
     points: int = Field(description="the balance the member sees (below zero only under the `negative` refund policy)")
@@ -39,8 +46,11 @@ class PointsSummary(BaseModel):
     expiring: list[Expiring]
     tier: str
     next_tier: str | None
+    tier_review_at: datetime | None = Field(description="when the tier is next reviewed (kept or dropped)")
     spend_to_next_tier: float | None = Field(description="yuan still to spend for the next tier")
+    orders_to_next_tier: int | None = Field(description="orders still to place, when tiers count orders")
     progress_text: str
+    tier_history: list[TierStep]
 
 
 class Entry(BaseModel):

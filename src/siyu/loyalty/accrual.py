@@ -14,6 +14,7 @@ counts as the survivor's.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from siyu.core.clock import now
 from siyu.identity.arrivals import take_orders
 from siyu.loyalty import repository as repo
+from siyu.loyalty import tiers
 from siyu.loyalty.ledger import Books, OpenBook, reverse
 from siyu.loyalty.programme import Programme
 
@@ -48,11 +50,19 @@ def completion(o: Any) -> datetime:
     return o.completed_at or _paid(o)
 
 
-def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None
+def tier_facts(member: Any, orders: list[Any]) -> list[tuple[datetime, int]]:
+    """(when, net fen) of the member's finished orders, for the tier rules: a claimed order from before
+    they joined counts from the day they joined."""
+    return [(max(o.paid_at, member.joined_at) if o.claimed else o.paid_at, max(o.paid_fen - o.refunded_fen, 0))
+            for o in orders if o.status in FINISHED and o.paid_at is not None]
+
+
+def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None, until: datetime
             ) -> dict[str, tuple[int, Any]]:
-    """order id → (points it should hold now, the order), for one member's orders."""
+    """order id → (points it should hold now, the order), for one member's orders. Each earns at the tier
+    the member held just before paying it (``tiers.timeline``)."""
     out: dict[str, tuple[int, Any]] = {}
-    spend = 0
+    changes = tiers.timeline(programme, member.joined_at, tier_facts(member, orders), until)
     for o in sorted(orders, key=lambda o: (_paid(o), o.id)):
         ref = str(o.id)
         # a claimed order earns even from before joining: claiming it is the point (订单换积分)
@@ -60,11 +70,9 @@ def targets(programme: Programme, member: Any, orders: list[Any], birth_month: i
             out[ref] = (0, o)
             continue
         net = max(o.paid_fen - o.refunded_fen, 0)
-        mult = programme.multiplier(_paid(o), birthday_month=birth_month, tier=programme.tier_for(spend).name,
-                                    claimed=o.claimed)
+        mult = programme.multiplier(_paid(o), birthday_month=birth_month,
+                                    tier=tiers.held_before(changes, _paid(o)), claimed=o.claimed)
         out[ref] = (programme.points_for(net, mult), o)
-        if o.status in FINISHED:
-            spend += net
     return out
 
 
@@ -89,7 +97,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
                 if p > 0:
                     held.setdefault(m, []).append((ref, p))
         for mid in part:
-            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid))
+            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), at)
             report.orders += len(mine)
             gone = [(ref, p) for ref, p in held.get(mid, []) if ref not in mine]
             _book_member(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
@@ -153,4 +161,33 @@ def accrue_arrived(session: Session, programme: Programme, at: datetime | None =
     order_ids = take_orders(session)
     if not order_ids:
         return AccrualReport()
-    return accrue(session, programme, repo.members_of_orders(session, sorted(order_ids)), at)
+    at = at or now()
+    members = repo.members_of_orders(session, sorted(order_ids))
+    report = accrue(session, programme, members, at)
+    assign_tiers(session, programme, members, at)  # an upgrade is immediate
+    return report
+
+
+def assign_tiers(session: Session, programme: Programme, member_ids: list[int] | None, at: datetime
+                 ) -> tuple[int, dict[str, int]]:
+    """Each member's tier as of ``at`` by the tier rules (``tiers.timeline``), and its history recorded.
+    Returns how many members changed tier and the distribution."""
+    members = repo.active_members(session, member_ids)
+    ids = sorted(members)
+    updates, changes, moved = [], [], 0
+    dist: dict[str, int] = defaultdict(int)
+    for part in [ids[i:i + 2000] for i in range(0, len(ids), 2000)]:
+        orders = repo.orders_of_members(session, part)
+        for mid in part:
+            m = members[mid]
+            line = tiers.timeline(programme, m.joined_at, tier_facts(m, orders.get(mid, [])), at)
+            now_tier = line[-1]
+            dist[now_tier.to_tier] += 1
+            if m.tier != now_tier.to_tier or m.tier_since != now_tier.at:
+                moved += m.tier != now_tier.to_tier
+                updates.append({"id": mid, "tier": now_tier.to_tier, "tier_since": now_tier.at, "updated_at": at})
+            changes += [{"member_id": mid, "from_tier": c.from_tier, "to_tier": c.to_tier, "reason": c.reason,
+                         "changed_at": c.at, "created_at": at} for c in line]
+    repo.update_members(session, updates)
+    repo.record_tier_changes(session, changes)
+    return moved, dict(dist)

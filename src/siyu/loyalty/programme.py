@@ -24,6 +24,7 @@ class Tier(BaseModel):
     name: str
     name_en: str
     min_spend: Decimal = Field(ge=0)
+    min_orders: int = Field(default=0, ge=0)  # when qualification counts orders
     points_multiplier: Decimal = Field(default=Decimal(1), ge=1)
 
     @cached_property
@@ -75,6 +76,16 @@ class PointsRule(BaseModel):
     refund_shortfall: Literal["negative", "future"] = "negative"
 
 
+class Qualification(BaseModel):
+    """How a tier is earned and kept (see ``loyalty.tiers``)."""
+
+    basis: Literal["spend", "orders"] = "spend"
+    window: Literal["cumulative", "months", "this_month"] = "months"
+    months: int = Field(default=12, ge=1)
+    hold_months: int = Field(default=12, ge=1)  # 保级期: a tier is kept this long, then reviewed
+    max_drop: int = Field(default=1, ge=0)  # levels a review may drop at once; 0: never drop
+
+
 class Streak(BaseModel):
     days: int = Field(default=7, ge=2)
     bonus: int = Field(default=50, ge=0)
@@ -121,6 +132,7 @@ class Programme(BaseModel):
     currency: str = "CNY"
     points: PointsRule
     tiers: list[Tier]
+    qualification: Qualification = Qualification()
     activities: Activities = Activities()
     redemption: Redemption = Redemption()
     rewards: list[Reward] = []

@@ -26,6 +26,7 @@ from siyu.models import (
     ProfileIdentity,
     RewardStock,
     Shop,
+    TierChange,
 )
 
 
@@ -164,8 +165,20 @@ def write_books(session: Session, entries: list[dict[str, Any]], new_lots: list[
     update_many(session, PointsAccount, balances, key="member_id")
 
 
+def record_tier_changes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Tier history: rows already recorded (member, time, tier) are skipped; nothing is ever rewritten."""
+    insert_many(session, TierChange, rows, skip_conflicts_on=("member_id", "changed_at", "to_tier"))
+
+
+def tier_history(session: Session, member_id: int) -> list[Any]:
+    return list(session.execute(select(TierChange.from_tier, TierChange.to_tier, TierChange.reason,
+                                       TierChange.changed_at).where(TierChange.member_id == member_id)
+                                .order_by(TierChange.changed_at, TierChange.id)))
+
+
 def active_members(session: Session, ids: Sequence[int] | None) -> dict[int, Any]:
-    stmt = select(Member.id, Member.person_id, Member.joined_at, Member.tier).where(Member.status == "active")
+    stmt = select(Member.id, Member.person_id, Member.joined_at, Member.tier, Member.tier_since).where(
+        Member.status == "active")
     if ids is None:
         return {r.id: r for r in session.execute(stmt)}
     out: dict[int, Any] = {}

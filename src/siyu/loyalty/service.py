@@ -16,21 +16,13 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import SHANGHAI, now
 from siyu.core.errors import Conflict, InvalidInput, NotFound
-from siyu.loyalty import accrual, ledger
+from siyu.loyalty import accrual, ledger, tiers
 from siyu.loyalty import repository as repo
 from siyu.loyalty.programme import Programme
 
 
 class RedemptionClosed(Conflict):
     pass
-
-
-@dataclass(frozen=True)
-class TierProgress:
-    tier: str
-    spend_fen: int
-    next_tier: str | None
-    needed_fen: int  # 0 at the top tier
 
 
 def member(session: Session, card_no: str) -> Any:
@@ -42,14 +34,31 @@ def member(session: Session, card_no: str) -> Any:
     return m
 
 
-def tier_progress(session: Session, programme: Programme, m: Any) -> TierProgress:
+@dataclass(frozen=True)
+class TierProgress:
+    tier: str
+    qualifying: int  # spend in fen (or orders) inside the qualification window now
+    next_tier: str | None
+    needed: int  # fen (or orders) still to go for the next tier; 0 at the top
+    review_at: datetime | None  # when the tier is next reviewed (保级); None at the base tier
+    history: list[tiers.Change]
+
+
+def tier_progress(session: Session, programme: Programme, m: Any, at: datetime | None = None) -> TierProgress:
+    at = at or now()
     orders = repo.orders_of_members(session, [m.id]).get(m.id, [])
-    spend = sum(max(o.paid_fen - o.refunded_fen, 0) for o in orders
-                if o.status in accrual.FINISHED and o.paid_at is not None and (o.paid_at >= m.joined_at or o.claimed))
-    tier = programme.tier_for(spend)
-    higher = [t for t in programme.tiers if t.min_spend_fen > tier.min_spend_fen]
+    facts = accrual.tier_facts(m, orders)
+    changes, review_at = tiers.walk(programme, m.joined_at, facts, at)
+    current = programme.tier_named(changes[-1].to_tier)
+    start = tiers.window_start(programme, at, m.joined_at)
+    strict = programme.qualification.window == "months"
+    inside = [fen for when, fen in facts if (start < when if strict else start <= when) and m.joined_at <= when <= at]
+    by_orders = programme.qualification.basis == "orders"
+    have = sum(1 for f in inside if f > 0) if by_orders else sum(inside)
+    higher = [t for t in programme.tiers if t.min_spend_fen > current.min_spend_fen]
     nxt = higher[0] if higher else None
-    return TierProgress(tier.name, spend, nxt.name if nxt else None, nxt.min_spend_fen - spend if nxt else 0)
+    need = ((nxt.min_orders if by_orders else nxt.min_spend_fen) - have) if nxt else 0
+    return TierProgress(current.name, have, nxt.name if nxt else None, max(need, 0), review_at, changes)
 
 
 def summary(session: Session, programme: Programme, card_no: str, at: datetime | None = None) -> dict[str, Any]:
@@ -65,16 +74,27 @@ def _summary(session: Session, programme: Programme, m: Any, at: datetime) -> di
         if lt.remaining > 0 and lt.expires_at is not None and lt.expires_at <= at + timedelta(days=90):
             by_date[lt.expires_at] = by_date.get(lt.expires_at, 0) + lt.remaining
     soon = sorted(by_date.items())
-    progress = tier_progress(session, programme, m)
+    by_orders = programme.qualification.basis == "orders"
+    progress = tier_progress(session, programme, m, at)
     return {"card_no": m.card_no, "points": bal.shown, "available": bal.available, "pending": bal.pending,
             "owed": -bal.debt,
             "expiring_30_days": sum(int(p) for when, p in soon if when <= at + timedelta(days=30)),
             "expiring_90_days": sum(int(p) for _, p in soon),
             "expiring": [{"expires_at": when, "points": int(p)} for when, p in soon],
-            "tier": progress.tier, "next_tier": progress.next_tier,
-            "spend_to_next_tier": progress.needed_fen / 100 if progress.next_tier else None,
-            "progress_text": (f"再消费 ¥{progress.needed_fen / 100:,.2f} 升级为{progress.next_tier}"
-                              if progress.next_tier else "已是最高等级")}
+            "tier": progress.tier, "next_tier": progress.next_tier, "tier_review_at": progress.review_at,
+            "spend_to_next_tier": progress.needed / 100 if progress.next_tier and not by_orders else None,
+            "orders_to_next_tier": progress.needed if progress.next_tier and by_orders else None,
+            "progress_text": _progress_text(progress, by_orders),
+            "tier_history": [{"at": c.at, "from": c.from_tier, "to": c.to_tier, "reason": c.reason}
+                             for c in progress.history]}
+
+
+def _progress_text(p: TierProgress, by_orders: bool) -> str:
+    if p.next_tier is None:
+        return "已是最高等级"
+    if by_orders:
+        return f"再下{p.needed}单升级为{p.next_tier}"
+    return f"再消费 ¥{p.needed / 100:,.2f} 升级为{p.next_tier}"
 
 
 def member_loyalty(session: Session, programme: Programme, person_id: int, entries: int = 30,

@@ -19,6 +19,7 @@ from siyu.models.loyalty import (
     PointsLot,
     PointsOperation,
     RewardStock,
+    TierChange,
 )
 from siyu.models.membership import Member
 from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
@@ -27,6 +28,6 @@ from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
     "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund", "RewardStock",
+    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

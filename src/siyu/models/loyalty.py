@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import UTCDateTime
@@ -106,3 +106,17 @@ class RewardStock(Base):
     __tablename__ = "reward_stock"
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     redeemed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TierChange(Base):
+    """A member's tier history: every upgrade and review, with when and why."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (UniqueConstraint("member_id", "changed_at", "to_tier"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    from_tier: Mapped[str] = mapped_column(String(32))
+    to_tier: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))  # join · upgrade · review
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_col()

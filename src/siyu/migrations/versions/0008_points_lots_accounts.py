@@ -75,6 +75,21 @@ def upgrade() -> None:
     with op.batch_alter_table('order_claims', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_claims_member_id'), ['member_id'], unique=False)
 
+    op.create_table('tier_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('from_tier', sa.String(length=32), nullable=False),
+    sa.Column('to_tier', sa.String(length=32), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_tier_changes_member_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_changes')),
+    sa.UniqueConstraint('member_id', 'changed_at', 'to_tier', name=op.f('uq_tier_changes_member_id_changed_at_to_tier'))
+    )
+    with op.batch_alter_table('tier_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tier_changes_member_id'), ['member_id'], unique=False)
+
     op.create_table('reward_stock',
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('redeemed', sa.Integer(), nullable=False),
@@ -102,6 +117,7 @@ def downgrade() -> None:
 
     op.drop_table('points_operations')
     op.drop_table('reward_stock')
+    op.drop_table('tier_changes')
     op.drop_table('order_claims')
     with op.batch_alter_table('points_lots', schema=None) as batch_op:
         batch_op.drop_index('ix_points_lots_source')

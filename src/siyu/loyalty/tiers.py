@@ -1,0 +1,125 @@
+"""Tiers over time (等级通): qualification, immediate upgrade, scheduled review with downgrade.
+
+A member's tier is a function of their finished orders and the programme, replayed in time order:
+
+- **Qualification** counts spend (net of refunds) or the number of orders, over a window: the whole
+  membership (``cumulative``), the last N months (``months``), or the calendar month (``this_month``).
+- **Upgrade** happens at once, at the order that qualifies, and the tier is then held for
+  ``hold_months`` (保级期).
+- **Review**: when the hold ends the member keeps the tier they qualify for then (which may be higher),
+  or drops to it — at most ``max_drop`` levels at a time (0: never drop). Each review starts a new hold.
+
+The same timeline gives the tier an order was paid at (its points multiplier) and the tier history.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from siyu.core.clock import SHANGHAI
+from siyu.loyalty.programme import Programme, Tier
+
+
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    from_tier: str
+    to_tier: str
+    reason: str  # upgrade · review (kept or dropped) · join
+
+
+def add_months(t: datetime, months: int) -> datetime:
+    local = t.astimezone(SHANGHAI)
+    m = local.month - 1 + months
+    year, month = local.year + m // 12, m % 12 + 1
+    return local.replace(year=year, month=month, day=min(local.day, monthrange(year, month)[1])).astimezone(t.tzinfo)
+
+
+def window_start(programme: Programme, at: datetime, joined: datetime) -> datetime:
+    q = programme.qualification
+    if q.window == "cumulative":
+        return joined
+    if q.window == "this_month":
+        local = at.astimezone(SHANGHAI)
+        return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(at.tzinfo)
+    return add_months(at, -q.months)
+
+
+def qualifying(programme: Programme, facts: list[tuple[datetime, int]], at: datetime, joined: datetime) -> Tier:
+    """The tier the member qualifies for at ``at``: facts are (when, net fen) of finished orders."""
+    start = window_start(programme, at, joined)
+    # the last N months: an order exactly N months ago has left the window
+    strict = programme.qualification.window == "months"
+    inside = [fen for when, fen in facts if (start < when if strict else start <= when) and when <= at]
+    if programme.qualification.basis == "orders":
+        n = sum(1 for fen in inside if fen > 0)
+        return max((t for t in programme.tiers if n >= t.min_orders), key=lambda t: t.min_orders)
+    return programme.tier_for(sum(inside))
+
+
+def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
+             ) -> list[Change]:
+    """Every tier change from joining to ``until``, in order; the first is the join itself."""
+    return walk(programme, joined, facts, until)[0]
+
+
+def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
+         ) -> tuple[list[Change], datetime | None]:
+    """The changes up to ``until`` and the next review still to come (None at the base tier)."""
+    facts = sorted(f for f in facts if f[0] >= joined)
+    level = {t.name: i for i, t in enumerate(programme.tiers)}
+    tiers = programme.tiers
+    hold = programme.qualification.hold_months
+    current = tiers[0]
+    changes = [Change(joined, "", current.name, "join")]
+    review_at: datetime | None = None
+    i = 0
+    while True:
+        next_fact = facts[i][0] if i < len(facts) else None
+        if review_at is not None and review_at <= until and (next_fact is None or review_at < next_fact):
+            q = qualifying(programme, facts, review_at, joined)
+            floor = max(level[current.name] - programme.qualification.max_drop, 0) \
+                if programme.qualification.max_drop else level[current.name]
+            new = tiers[max(level[q.name], floor)]
+            if new.name != current.name:
+                changes.append(Change(review_at, current.name, new.name, "review"))
+            current = new
+            review_at = add_months(review_at, hold) if level[current.name] > 0 else None
+            continue
+        if next_fact is None or next_fact > until:
+            return changes, review_at
+        q = qualifying(programme, facts, next_fact, joined)
+        if level[q.name] > level[current.name]:
+            changes.append(Change(next_fact, current.name, q.name, "upgrade"))
+            current = q
+            review_at = add_months(next_fact, hold)
+        i += 1
+
+
+def tier_at(changes: list[Change], at: datetime) -> str:
+    """The tier held at ``at`` (a change at exactly ``at`` counts: the order that upgrades earns at the
+    old tier — see ``held_before``)."""
+    name = changes[0].to_tier
+    for c in changes:
+        if c.at > at:
+            break
+        name = c.to_tier
+    return name
+
+
+def held_before(changes: list[Change], at: datetime) -> str:
+    """The tier held just before ``at``: what an order paid at ``at`` earns at."""
+    name = changes[0].to_tier
+    for c in changes[1:]:
+        if c.at >= at:
+            break
+        name = c.to_tier
+    return name
+
+
+def facts_of(orders: list[Any], finished: tuple[str, ...]) -> list[tuple[datetime, int]]:
+    return [(o.paid_at, max(o.paid_fen - o.refunded_fen, 0)) for o in orders
+            if o.status in finished and o.paid_at is not None]

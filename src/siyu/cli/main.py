@@ -13,6 +13,7 @@ from siyu.cli.loyalty import app as loyalty
 from siyu.cli.oneid import app as oneid
 from siyu.cli.synth import synth
 from siyu.cli.webhooks import app as webhooks
+from siyu.core.config import get_settings
 
 app = typer.Typer(help="Siyu (私域): a self-hosted private-domain member platform.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -21,6 +22,8 @@ app = typer.Typer(help="Siyu (私域): a self-hosted private-domain member platf
 @app.callback()
 def _root() -> None:
     """Siyu (私域): a self-hosted private-domain member platform."""
+    # Every command reads the environment as it is now (one process may run several, as tests do).
+    get_settings.cache_clear()
 
 
 app.command("synth")(synth)

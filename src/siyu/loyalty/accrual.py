@@ -77,8 +77,9 @@ def targets(programme: Programme, member: Any, orders: list[Any], birth_month: i
 
 
 def accrue(session: Session, programme: Programme, member_ids: list[int] | None = None,
-           at: datetime | None = None) -> AccrualReport:
-    """Book order points for these members (all active members when None), then what fell due by ``at``."""
+           at: datetime | None = None, *, tiers_too: bool = False) -> AccrualReport:
+    """Book order points for these members (all active members when None), then what fell due by ``at``;
+    with ``tiers_too``, set their tiers from the same orders (read once)."""
     at = at or now()
     report = AccrualReport()
     members = repo.active_members(session, member_ids)
@@ -103,6 +104,8 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
             _book_member(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
         report.entries += sum(len(ob.book.entries) for ob in books.open.values())
         books.close()
+        if tiers_too:
+            _set_tiers(session, programme, members, part, orders, at, defaultdict(int))
     return report
 
 
@@ -163,9 +166,7 @@ def accrue_arrived(session: Session, programme: Programme, at: datetime | None =
         return AccrualReport()
     at = at or now()
     members = repo.members_of_orders(session, sorted(order_ids))
-    report = accrue(session, programme, members, at)
-    assign_tiers(session, programme, members, at)  # an upgrade is immediate
-    return report
+    return accrue(session, programme, members, at, tiers_too=True)  # an upgrade is immediate
 
 
 def assign_tiers(session: Session, programme: Programme, member_ids: list[int] | None, at: datetime
@@ -174,20 +175,28 @@ def assign_tiers(session: Session, programme: Programme, member_ids: list[int] |
     Returns how many members changed tier and the distribution."""
     members = repo.active_members(session, member_ids)
     ids = sorted(members)
-    updates, changes, moved = [], [], 0
-    dist: dict[str, int] = defaultdict(int)
+    moved, dist = 0, defaultdict(int)  # type: ignore[var-annotated]
     for part in [ids[i:i + 2000] for i in range(0, len(ids), 2000)]:
-        orders = repo.orders_of_members(session, part)
-        for mid in part:
-            m = members[mid]
-            line = tiers.timeline(programme, m.joined_at, tier_facts(m, orders.get(mid, [])), at)
-            now_tier = line[-1]
-            dist[now_tier.to_tier] += 1
-            if m.tier != now_tier.to_tier or m.tier_since != now_tier.at:
-                moved += m.tier != now_tier.to_tier
-                updates.append({"id": mid, "tier": now_tier.to_tier, "tier_since": now_tier.at, "updated_at": at})
+        n = _set_tiers(session, programme, members, part, repo.orders_of_members(session, part), at, dist)
+        moved += n
+    return moved, dict(dist)
+
+
+def _set_tiers(session: Session, programme: Programme, members: dict[int, Any], part: list[int],
+               orders: dict[int, list[Any]], at: datetime, dist: dict[str, int]) -> int:
+    """Tiers of ``part`` from their orders; the history is written only for members whose tier moved
+    (rows already recorded are skipped, never rewritten)."""
+    updates, changes, moved = [], [], 0
+    for mid in part:
+        m = members[mid]
+        line = tiers.timeline(programme, m.joined_at, tier_facts(m, orders.get(mid, [])), at)
+        now_tier = line[-1]
+        dist[now_tier.to_tier] += 1
+        if m.tier != now_tier.to_tier or m.tier_since != now_tier.at:
+            moved += m.tier != now_tier.to_tier
+            updates.append({"id": mid, "tier": now_tier.to_tier, "tier_since": now_tier.at, "updated_at": at})
             changes += [{"member_id": mid, "from_tier": c.from_tier, "to_tier": c.to_tier, "reason": c.reason,
                          "changed_at": c.at, "created_at": at} for c in line]
     repo.update_members(session, updates)
     repo.record_tier_changes(session, changes)
-    return moved, dict(dist)
+    return moved

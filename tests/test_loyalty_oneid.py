@@ -261,3 +261,49 @@ def test_split_and_merge_are_kept_by_later_runs(rt, tmp_path: Path) -> None:
         ex = explain(s, rt.vault, rt.settings, merged[OPENID_A])
     assert [d.action for d in ex.decisions] == ["split", "merge"]
     assert ex.decisions[0].actor == "ops" and ex.decisions[0].reason == "father and son share the phone"
+
+
+def test_a_split_moves_order_points_to_the_right_member(rt, tmp_path: Path) -> None:
+    """Father (mini-program) and son (store card) share a phone and a name: OneID joins them, one account
+    holds both people's order points. The operator splits the son's card off: at the next run the son
+    has his own account, his order's points leave the father's account and arrive in his."""
+    from siyu.identity.service import split_person
+
+    phone = "13612345678"
+    write_jsonl(tmp_path / "members.jsonl", [
+        {"openid": OPENID_A, "phone": phone, "name": "王强", "registered_at": "2026-03-01T10:00:00+08:00"}])
+    write_jsonl(tmp_path / "orders.jsonl", [order("MP-1", OPENID_A, "200.00", "2026-03-02T10:00:00+08:00")])
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        f"LT0000000031,{phone},王强,M,2001-05-01,2026-01-01 10:00:00,,\n", encoding="utf-8")
+    (tmp_path / "pos" / "sales.csv").write_text(
+        "receipt_no,line_no,store_code,guide_code,card_no,sold_at,sku_code,quantity,unit_price,paid_amount\n"
+        "R1,1,S0001,,LT0000000031,2026-03-02 10:00:00,X-1,1,150.00,150.00\n", encoding="utf-8")
+    for f in ("members.jsonl", "orders.jsonl", "pos/members.csv", "pos/sales.csv"):
+        run_import(rt, tmp_path / f)
+    pipeline(rt)
+
+    def accounts() -> dict[str, int]:
+        with rt.db.unit_of_work() as s:
+            out = {}
+            for m in s.scalars(select(Member).where(Member.status == "active")):
+                out[m.card_no] = ledger.balance(s, programme.default(), m.id).available
+            return out
+
+    assert accounts() == {"LT0000000031": 350}
+    with rt.db.read_only() as s:
+        card = s.scalars(select(Profile.id).where(Profile.external_id == "LT0000000031")).one()
+        person = s.scalars(select(Profile.person_id).where(Profile.id == card)).one()
+    with rt.db.unit_of_work() as s:
+        split_person(s, rt.vault, rt.settings, person, [card], "ops", "father and son share the phone")
+    pipeline(rt)
+    got = accounts()
+    assert sorted(got.values()) == [150, 200] and sum(got.values()) == 350, got
+    with rt.db.read_only() as s:
+        assert ledger.check(s) == {k: [] for k in ledger.check(s)}
+        moved = s.execute(select(PointsEntry.kind, PointsEntry.points, PointsEntry.reason)
+                          .where(PointsEntry.reason == "订单转出")).all()
+    assert [(k, p) for k, p, _ in moved] == [("reverse", -150)]
+    pipeline(rt)
+    assert accounts() == got  # and nothing moves again

@@ -325,7 +325,8 @@ def order_bookings(session: Session, member_ids: Sequence[int], refs: Sequence[s
         booked.setdefault(ref, {})[mid] = int(p)
         counts[ref] = counts.get(ref, 0) + int(n)
     # an order held by a member outside both lists has entries the count must include too
-    missing = [ref for ref in booked if ref not in set(refs)]
+    asked = set(refs)
+    missing = [ref for ref in booked if ref not in asked]
     for part in chunks(missing):
         counts.update(dict(session.execute(select(PointsEntry.source_ref, func.count())
                                            .where(PointsEntry.source_type == "order", PointsEntry.source_ref.in_(part))

@@ -140,15 +140,30 @@ def lock_accounts(session: Session, member_ids: Sequence[int]) -> tuple[dict[int
     """Lock many members' accounts (creating the missing ones) and read them with their live lots."""
     accounts: dict[int, Any] = {}
     lots: dict[int, list[Any]] = {}
-    for part in chunks(sorted(member_ids)):  # one order for every caller: no deadlock between batches
-        insert_many(session, PointsAccount, [{"member_id": m, "available": 0, "pending": 0, "debt": 0, "version": 0}
-                                             for m in part], skip_conflicts_on=("member_id",))
-        session.execute(update(PointsAccount).where(one_of(session, PointsAccount.member_id, part))
-                        .values(version=PointsAccount.version + 1))
-        for r in session.execute(select(PointsAccount.member_id, PointsAccount.available, PointsAccount.pending,
-                                        PointsAccount.debt, PointsAccount.next_due_at)
-                                 .where(one_of(session, PointsAccount.member_id, part))):
-            accounts[r.member_id] = r
+    pg = session.get_bind().dialect.name == "postgresql"
+    read = select(PointsAccount.member_id, PointsAccount.available, PointsAccount.pending, PointsAccount.debt,
+                  PointsAccount.next_due_at)
+    for part in chunks(sorted(member_ids)):
+        if pg:
+            # SELECT … ORDER BY … FOR UPDATE locks the rows in member order, whoever asks: two batches
+            # sharing members wait for each other instead of deadlocking; the lock and the read are one
+            # statement. Accounts not there yet are created, then locked the same way.
+            locked = read.where(one_of(session, PointsAccount.member_id, part)).order_by(PointsAccount.member_id)
+            found = {r.member_id: r for r in session.execute(locked.with_for_update())}
+            new = [m for m in part if m not in found]
+            if new:
+                insert_many(session, PointsAccount, [{"member_id": m, "available": 0, "pending": 0, "debt": 0,
+                                                      "version": 0} for m in new], skip_conflicts_on=("member_id",))
+                again = read.where(one_of(session, PointsAccount.member_id, new)).order_by(PointsAccount.member_id)
+                found.update({r.member_id: r for r in session.execute(again.with_for_update())})
+        else:
+            # SQLite: the UPDATE takes the database's write lock before anything is read
+            insert_many(session, PointsAccount, [{"member_id": m, "available": 0, "pending": 0, "debt": 0,
+                                                  "version": 0} for m in part], skip_conflicts_on=("member_id",))
+            session.execute(update(PointsAccount).where(one_of(session, PointsAccount.member_id, part))
+                            .values(version=PointsAccount.version + 1))
+            found = {r.member_id: r for r in session.execute(read.where(one_of(session, PointsAccount.member_id, part)))}
+        accounts.update(found)
         stmt = (select(PointsLot.member_id, *_LOT_COLS)
                 .where(one_of(session, PointsLot.member_id, part), or_(PointsLot.remaining != 0, PointsLot.pending != 0))
                 .order_by(PointsLot.id))

@@ -200,3 +200,42 @@ def test_loyalty_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_no
     out = CliRunner().invoke(app, ["loyalty", "check"])
     assert out.exit_code == 1 and "accounts: 1 differ" in out.output
     rt.db.dispose()
+
+
+def test_coupons(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    """New-member and upgrade packs are issued once; a coupon is used once, against one order that reaches
+    its threshold, before it expires; another member cannot use it."""
+    from siyu.loyalty import coupons, programme
+    from siyu.models import Coupon, Member
+
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    base = "/api/v1/loyalty/members/LT0000000001"
+    got = client.get(f"{base}/coupons", headers=_h(keys["read"])).json()
+    # joined in March: the new-member pack (30 days) and the 黄金 upgrade pack have expired by November
+    assert sorted(c["template"] for c in got) == ["NEW-148-20", "NEW-150-100", "NEW-178-30", "PCT-95", "UPGRADE-GIFT"]
+    assert {c["status"] for c in got} == {"expired"}
+    pipeline(rt)  # issuing again issues nothing
+    with rt.db.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(Coupon)) == 5 + 3  # member C: the new-member pack
+        member_a = s.scalar(select(Member.id).where(Member.card_no == "LT0000000001"))
+    with rt.db.unit_of_work() as s:
+        assert coupons.issue(s, programme.default(), member_a, "new_member", "campaign:double11", NOW) == 3
+    fresh = [c for c in client.get(f"{base}/coupons", headers=_h(keys["read"])).json() if c["status"] == "available"]
+    c20 = next(c["id"] for c in fresh if c["template"] == "NEW-148-20")
+    use = f"{base}/coupons/{c20}/uses"
+    low = client.post(use, json={"order_no": "MP-9", "amount": "120.00"}, headers=_h(keys["write"]))
+    assert low.status_code == 409 and "¥148" in low.json()["error"]
+    done = client.post(use, json={"order_no": "MP-9", "amount": "199.00"}, headers=_h(keys["write"])).json()
+    again = client.post(use, json={"order_no": "MP-9", "amount": "199.00"}, headers=_h(keys["write"])).json()
+    assert (done["off"], done["replayed"], again["replayed"]) == (20.0, False, True)
+    assert client.post(use, json={"order_no": "MP-10", "amount": "199.00"}, headers=_h(keys["write"])).status_code == 409
+    other = client.post(f"/api/v1/loyalty/members/LT0000000003/coupons/{c20}/uses",
+                        json={"order_no": "MP-11", "amount": "199.00"}, headers=_h(keys["write"]))
+    assert other.status_code == 404
+    bad = client.post(f"{base}/coupons/{c20}/uses", json={"order_no": "MP-9", "amount": "abc"}, headers=_h(keys["write"]))
+    assert bad.status_code == 422
+    at_now[0] = NOW + timedelta(days=31)
+    c30 = next(c["id"] for c in fresh if c["template"] == "NEW-178-30")
+    late = client.post(f"{base}/coupons/{c30}/uses", json={"order_no": "MP-12", "amount": "299.00"}, headers=_h(keys["write"]))
+    assert late.status_code == 409 and "expired" in late.json()["error"]

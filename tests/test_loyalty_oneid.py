@@ -33,7 +33,7 @@ def pipeline(rt):  # type: ignore[no-untyped-def]
     with rt.db.unit_of_work() as s:
         rep = resolve_identities(s, rt.vault, rt.settings)
     with rt.db.unit_of_work() as s:
-        sync_members(s, rt.vault)
+        sync_members(s, rt.vault, programme.default())
         award_order_points(s, programme.default())
     return rep
 

@@ -97,6 +97,30 @@ class RedeemResult(BaseModel):
     replayed: bool
 
 
+class CouponRead(BaseModel):
+    id: int
+    template: str
+    name: str
+    kind: str | None
+    issued_at: datetime
+    valid_until: datetime
+    status: str = Field(description="available · used · expired")
+    used_order: str | None
+    off: float | None = Field(description="yuan it took off the order it was used on")
+
+
+class CouponUse(BaseModel):
+    order_no: str = Field(min_length=1, max_length=64)
+    amount: str = Field(min_length=1, max_length=16, description="the order's amount in yuan, e.g. \"199.00\"")
+
+
+class CouponUsed(BaseModel):
+    coupon: int
+    order: str
+    off: float
+    replayed: bool
+
+
 class Reward(BaseModel):
     code: str
     name: str
@@ -154,6 +178,18 @@ def post_redemption(card_no: str, body: RedeemRequest, request: Request,
                                                   description="the same key again replays the first answer")) -> Any:
     return _write(request, lambda s: loyalty.redeem_reward(s, programme.default(), card_no, body.reward, body.quantity,
                                                            key=f"redeem:{card_no}:{idempotency_key}"))
+
+
+@router.get("/members/{card_no}/coupons", response_model=list[CouponRead], summary="The member's coupons")
+def get_coupons(card_no: str, request: Request) -> Any:
+    return _read(request, lambda s: loyalty.member_coupons(s, programme.default(), card_no))
+
+
+@router.post("/members/{card_no}/coupons/{coupon_id}/uses", response_model=CouponUsed,
+             summary="Use a coupon against an order")
+def post_coupon_use(card_no: str, coupon_id: int, body: CouponUse, request: Request) -> Any:
+    return _write(request, lambda s: loyalty.use_coupon(s, programme.default(), card_no, coupon_id, body.order_no,
+                                                         body.amount))
 
 
 @router.get("/rewards", response_model=list[Reward], summary="The reward catalogue")

@@ -47,7 +47,7 @@ def after_import(rt: Runtime) -> dict[str, float]:
 
     def loyalty():  # type: ignore[no-untyped-def]
         with rt.db.unit_of_work() as s:
-            members = sync_members(s, rt.vault)
+            members = sync_members(s, rt.vault, programme.default())
             points = award_order_points(s, programme.default())
         return members, points
 

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.identity.arrivals import take_orders
+from siyu.loyalty import coupons, tiers
 from siyu.loyalty import repository as repo
-from siyu.loyalty import tiers
 from siyu.loyalty.ledger import Books, OpenBook, reverse
 from siyu.loyalty.programme import Programme
 
@@ -186,7 +186,7 @@ def _set_tiers(session: Session, programme: Programme, members: dict[int, Any], 
                orders: dict[int, list[Any]], at: datetime, dist: dict[str, int]) -> int:
     """Tiers of ``part`` from their orders; the history is written only for members whose tier moved
     (rows already recorded are skipped, never rewritten)."""
-    updates, changes, moved = [], [], 0
+    updates, changes, gifts, moved = [], [], [], 0
     for mid in part:
         m = members[mid]
         line = tiers.timeline(programme, m.joined_at, tier_facts(m, orders.get(mid, [])), at)
@@ -197,6 +197,10 @@ def _set_tiers(session: Session, programme: Programme, members: dict[int, Any], 
             updates.append({"id": mid, "tier": now_tier.to_tier, "tier_since": now_tier.at, "updated_at": at})
             changes += [{"member_id": mid, "from_tier": c.from_tier, "to_tier": c.to_tier, "reason": c.reason,
                          "changed_at": c.at, "created_at": at} for c in line]
+            # 升级礼: once per tier reached (a later review that drops and a new upgrade do not repeat it)
+            gifts += [row for c in line if c.reason == "upgrade"
+                      for row in coupons.pack_rows(programme, mid, "upgrade", f"upgrade:{c.to_tier}", c.at)]
     repo.update_members(session, updates)
     repo.record_tier_changes(session, changes)
+    coupons.issue_many(session, gifts)
     return moved

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
-from siyu.loyalty import ledger
+from siyu.loyalty import coupons, ledger
 from siyu.loyalty import repository as repo
+from siyu.loyalty.programme import Programme
 
 
 @dataclass
@@ -36,7 +37,7 @@ def _card_for(person: int, regs: list[Any], cards: dict[int, bytes], vault: Vaul
     return f"SY{person:010d}"
 
 
-def sync_members(session: Session, vault: Vault) -> MemberReport:
+def sync_members(session: Session, vault: Vault, programme: Programme | None = None) -> MemberReport:
     """Create, update and merge member accounts from registrations. Idempotent."""
     stamp = now()
     report = MemberReport()
@@ -80,6 +81,12 @@ def sync_members(session: Session, vault: Vault) -> MemberReport:
             if change:
                 updates.append({"id": m.id, "updated_at": stamp, **change})
     repo.insert_members(session, inserts)
+    if programme is not None and inserts:
+        # 新人券包: issued when the account opens, valid from the day the member joined
+        ids = repo.member_ids_of_persons(session, [r["person_id"] for r in inserts])
+        coupons.issue_many(session, [row for r in inserts if r["person_id"] in ids
+                                     for row in coupons.pack_rows(programme, ids[r["person_id"]], "new_member",
+                                                                  "new_member", r["joined_at"])])
     repo.update_members(session, updates)
     report.created, report.updated = len(inserts), len(updates)
     report.members = sum(1 for m in existing if m.status == "active") - len(folds) + len(inserts)

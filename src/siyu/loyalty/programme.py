@@ -126,6 +126,43 @@ class Reward(BaseModel):
     stock: int | None = Field(default=None, ge=0)  # None: unlimited
 
 
+class CouponTemplate(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    name: str
+    kind: Literal["threshold", "discount", "gift", "percentage"]
+    threshold: Decimal = Field(default=Decimal(0), ge=0)  # yuan the order must reach
+    discount: Decimal = Field(default=Decimal(0), ge=0)  # yuan off (threshold / discount)
+    percent: int = Field(default=100, ge=1, le=100)  # pay this percent (percentage)
+    valid_days: int = Field(default=30, ge=1)
+
+    def off_fen(self, order_fen: int) -> int:
+        """What the coupon takes off an order of ``order_fen`` (0 for a gift, which is not money)."""
+        if self.kind in ("threshold", "discount"):
+            return min(yuan_to_fen(self.discount), order_fen)
+        if self.kind == "percentage":
+            return order_fen - order_fen * self.percent // 100
+        return 0
+
+
+class Coupons(BaseModel):
+    templates: list[CouponTemplate] = []
+    packs: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> Coupons:
+        codes = {t.code for t in self.templates}
+        if len(codes) != len(self.templates):
+            raise ValueError("coupon template codes must be unique")
+        for pack, items in self.packs.items():
+            unknown = sorted(set(items) - codes)
+            if unknown:
+                raise ValueError(f"coupon pack {pack}: unknown templates {', '.join(unknown)}")
+        return self
+
+    def template(self, code: str) -> CouponTemplate | None:
+        return next((t for t in self.templates if t.code == code), None)
+
+
 class Programme(BaseModel):
     version: int
     name: str
@@ -136,6 +173,7 @@ class Programme(BaseModel):
     activities: Activities = Activities()
     redemption: Redemption = Redemption()
     rewards: list[Reward] = []
+    coupons: Coupons = Coupons()
 
     @field_validator("tiers")
     @classmethod

@@ -13,6 +13,7 @@ from siyu.core.bulk import chunks, insert_many, insert_statement, one_of, update
 from siyu.ingest.schemas import CARD
 from siyu.models import (
     Channel,
+    Coupon,
     Identity,
     Member,
     Order,
@@ -411,3 +412,39 @@ def liability_totals(session: Session, at: datetime) -> dict[str, int]:
                                  .where(PointsEntry.account == "available").group_by(PointsEntry.kind)).all())
     return {"available": int(bal[0]), "pending": int(bal[1]), "owed": -int(bal[2]), "members_with_points": int(bal[3]),
             "expiring_30": soon[30], "expiring_90": soon[90], **{f"kind_{k}": int(v or 0) for k, v in kinds.items()}}
+
+
+# -- coupons -----------------------------------------------------------------------------------------------
+
+def member_ids_of_persons(session: Session, person_ids: Sequence[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for part in chunks(list(person_ids)):
+        out.update(dict(session.execute(select(Member.person_id, Member.id).where(Member.person_id.in_(part))).all()))
+    return out
+
+
+def add_coupons(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Coupons whose issue key is already taken are skipped: issuing again issues nothing."""
+    insert_many(session, Coupon, rows, skip_conflicts_on=("issue_key",))
+
+
+_COUPON_COLS = (Coupon.id, Coupon.template, Coupon.issue_key, Coupon.issued_at, Coupon.valid_until, Coupon.used_at,
+                Coupon.used_order, Coupon.off_fen)
+
+
+def coupons_of(session: Session, member_id: int) -> list[Any]:
+    return list(session.execute(select(*_COUPON_COLS).where(Coupon.member_id == member_id)
+                                .order_by(Coupon.valid_until, Coupon.id)))
+
+
+def lock_coupon(session: Session, coupon_id: int, member_id: int) -> Any:
+    """The member's coupon, locked (an UPDATE first, as for accounts): one use at a time."""
+    session.execute(update(Coupon).where(Coupon.id == coupon_id, Coupon.member_id == member_id)
+                    .values(used_order=Coupon.used_order))
+    return session.execute(select(*_COUPON_COLS).where(Coupon.id == coupon_id, Coupon.member_id == member_id)
+                           ).one_or_none()
+
+
+def use_coupon(session: Session, coupon_id: int, at: datetime, order_ref: str, off_fen: int) -> None:
+    session.execute(update(Coupon).where(Coupon.id == coupon_id)
+                    .values(used_at=at, used_order=order_ref, off_fen=off_fen))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import SHANGHAI, now
 from siyu.core.errors import Conflict, InvalidInput, NotFound
-from siyu.loyalty import accrual, ledger, tiers
+from siyu.loyalty import accrual, coupons, ledger, tiers
 from siyu.loyalty import repository as repo
 from siyu.loyalty.programme import Programme
 
@@ -191,3 +191,15 @@ def redeem_reward(session: Session, programme: Programme, card_no: str, code: st
     if reward.stock is not None and not out["replayed"]:
         repo.add_redeemed(session, code, quantity)
     return {"reward": code, "quantity": quantity, **out}
+
+
+def member_coupons(session: Session, programme: Programme, card_no: str, at: datetime | None = None
+                   ) -> list[dict[str, Any]]:
+    """The member's coupons with their state (available, used, expired), soonest to expire first."""
+    return coupons.list_coupons(session, programme, member(session, card_no).id, at)
+
+
+def use_coupon(session: Session, programme: Programme, card_no: str, coupon_id: int, order_no: str, amount: str,
+               at: datetime | None = None) -> dict[str, Any]:
+    m = member(session, card_no)
+    return coupons.use(session, programme, m.id, coupon_id, order_no, amount, at)

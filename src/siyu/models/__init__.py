@@ -13,6 +13,7 @@ from siyu.models.identity import (
     ProfileIdentity,
 )
 from siyu.models.loyalty import (
+    Coupon,
     OrderClaim,
     PointsAccount,
     PointsEntry,
@@ -27,7 +28,7 @@ from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
-    "ApiKey", "Base", "Channel", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
+    "ApiKey", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
     "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -120,3 +120,20 @@ class TierChange(Base):
     reason: Mapped[str] = mapped_column(String(16))  # join · upgrade · review
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_col()
+
+
+class Coupon(Base):
+    """A coupon issued to a member from a template; used once, against one order, before it expires."""
+
+    __tablename__ = "coupons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    template: Mapped[str] = mapped_column(String(32))
+    # Why it was issued (new_member, upgrade:黄金, reward:COUPON-20…); unique with the slot, so a retried
+    # issuance finds its coupons and issues nothing.
+    issue_key: Mapped[str] = mapped_column(String(128), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_order: Mapped[str | None] = mapped_column(String(64))
+    off_fen: Mapped[int | None] = mapped_column(BigInteger)

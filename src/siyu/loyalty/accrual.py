@@ -3,8 +3,8 @@
 An order earns points from its payment, pending until ``return_window_days`` after it completed, then
 available; they expire by the programme's expiry rule counted from the payment. The points are
 ``floor(net paid × per_yuan × multiplier)``, where the multiplier is the best (or product) of member day,
-birthday month and claim, times the tier multiplier of the tier the member held when they paid
-(cumulative member spend before that order, net of refunds — the tier rule itself).
+birthday month and claim, times the multiplier of the tier the member held just before they paid
+(``tiers.timeline``: the same rules that set the member's tier).
 
 Re-running books nothing; a refund books the difference as a reversal, from the order's own lot first;
 an order now owned by another member (an operator's split) is taken back from the old holder and

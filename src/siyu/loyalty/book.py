@@ -136,16 +136,24 @@ class Book:
         """Spend ``points`` from the lots, earliest expiry first; all or nothing."""
         if points > self.available:
             raise InsufficientPoints(self.member_id, points, max(self.available, 0))
-        taken = []
+        taken: list[tuple[int, int]] = []
+        self._take(points, kind, reason, key, 0, when, source, taken)
+        return taken
+
+    def _take(self, points: int, kind: str, reason: str, key: str, n: int, when: datetime,
+              source: tuple[str, str] | None, taken: list[tuple[int, int]] | None = None) -> int:
+        """Take up to ``points`` from the available lots, earliest expiry first, one entry per lot keyed
+        ``{key}:{n}``, ``{key}:{n+1}``…; returns what the lots could not cover."""
         left = points
-        for i, lt in enumerate(self.spendable()):
+        for lt in self.spendable():
             if left == 0:
                 break
             x = min(left, lt.remaining)
-            self._entry(kind, "available", -x, lt, reason, f"{key}:{i}", when, source)
-            taken.append((lt.id, x))
-            left -= x
-        return taken
+            self._entry(kind, "available", -x, lt, reason, f"{key}:{n}", when, source)
+            if taken is not None:
+                taken.append((lt.id, x))
+            left, n = left - x, n + 1
+        return left
 
     def claw_back(self, own: list[Lot], points: int, *, reason: str, key: str, when: datetime,
                   source: tuple[str, str]) -> None:
@@ -159,12 +167,9 @@ class Book:
                 if x > 0:
                     self._entry("reverse", account, -x, lt, reason, f"{key}:{n}", when, source)
                     left, n = left - x, n + 1
-        for lt in self.spendable():
-            if left == 0:
-                break
-            x = min(left, lt.remaining)
-            self._entry("reverse", "available", -x, lt, reason, f"{key}:{n}", when, source)
-            left, n = left - x, n + 1
+        before = len(self.entries)
+        left = self._take(left, "reverse", reason, key, n, when, source)
+        n += len(self.entries) - before
         if left:
             # ``negative``: the balance shows it; ``future``: owed out of sight. The ledger is the same
             # either way (account debt); the policy changes what the member is shown as their balance.

@@ -24,7 +24,8 @@ from siyu.loyalty import repository as repo
 from siyu.loyalty.book import Book, InsufficientPoints, Lot
 from siyu.loyalty.programme import Programme
 
-__all__ = ["Balance", "InsufficientPoints", "adjust", "award", "balance", "check", "open_book", "redeem"]
+__all__ = ["Balance", "Books", "InsufficientPoints", "OpenBook", "adjust", "award", "balance", "catch_up_all", "check",
+           "open_book", "peek", "redeem", "reverse", "shown", "transfer"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class Balance:
 def lot_from_row(row: Any) -> Lot:
     return Lot(row.id, row.source_type, row.source_ref, int(row.points), int(row.remaining), int(row.pending),
                row.earned_at, row.releases_at, row.expires_at)
+
+
+def _caught_up(member_id: int, acct: Any, rows: list[Any], at: datetime) -> Book:
+    """The member's book from their account row and live lots, with what fell due by ``at`` applied."""
+    book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt), [lot_from_row(r) for r in rows])
+    if acct.next_due_at is not None and acct.next_due_at <= at:
+        book.catch_up(at)
+    return book
 
 
 class LotIds:
@@ -55,7 +64,7 @@ class LotIds:
 
 class OpenBook:
     """A locked member's book; ``close`` writes what was booked. ``state`` is the account row and live lots
-    when the caller has already locked and read them for many members at once (``open_books``)."""
+    when the caller has already locked and read them for many members at once (``Books``)."""
 
     def __init__(self, session: Session, member_id: int, at: datetime, *, state: tuple[Any, list[Any]] | None = None,
                  ids: LotIds | None = None) -> None:
@@ -66,10 +75,7 @@ class OpenBook:
             rows = repo.live_lots(session, member_id) if busy else []
         else:
             acct, rows = state
-        self.book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt),
-                         [lot_from_row(r) for r in rows])
-        if acct.next_due_at is not None and acct.next_due_at <= at:
-            self.book.catch_up(at)
+        self.book = _caught_up(member_id, acct, rows, at)
 
     def new_lot(self, source: tuple[str, str], points: int, earned_at: datetime, expires_at: datetime | None,
                 releases_at: datetime | None, pending: bool) -> Lot:
@@ -200,8 +206,7 @@ def balance(session: Session, programme: Programme, member_id: int, at: datetime
     """The balances at ``at``, after what fell due (a read that books the releases and expiries it finds)."""
     ob = OpenBook(session, member_id, at or now())
     ob.close()
-    b = ob.book
-    return Balance(b.available, b.pending, b.debt, b.shown_balance(programme.points.refund_shortfall))
+    return shown(programme, ob.book)
 
 
 def own_lots(ob: OpenBook, source: tuple[str, str]) -> list[Lot]:
@@ -223,9 +228,8 @@ def transfer(session: Session, from_member: int, to_member: int, at: datetime | 
     call finds nothing left to move."""
     at = at or now()
     key = f"merge:{from_member}>{to_member}"
-    first, second = sorted((from_member, to_member))  # one lock order for every pair: no deadlock
-    books = {first: OpenBook(session, first, at)}
-    books[second] = OpenBook(session, second, at)
+    # one lock order for every pair, lower id first: two merges of the same pair cannot deadlock
+    books = {m: OpenBook(session, m, at) for m in sorted((from_member, to_member))}
     src, dst = books[from_member], books[to_member]
     moved, debt = src.book.move_out(key, at)
     pairs = [(lt, dst.new_lot((lt.source_type, lt.source_ref), n, lt.earned_at, lt.expires_at, lt.releases_at,
@@ -239,15 +243,10 @@ def transfer(session: Session, from_member: int, to_member: int, at: datetime | 
 def peek(session: Session, member_id: int, at: datetime | None = None) -> Book:
     """The member's book as of ``at``, releases and expiries due by then applied in memory only: exact,
     and it writes nothing (for pages and GET requests; the next operation books them for real)."""
-    at = at or now()
     acct = repo.account(session, member_id)
     if acct is None:
         return Book(member_id, 0, 0, 0, [])
-    book = Book(member_id, int(acct.available), int(acct.pending), int(acct.debt),
-                [lot_from_row(r) for r in repo.live_lots(session, member_id)])
-    if acct.next_due_at is not None and acct.next_due_at <= at:
-        book.catch_up(at)
-    return book
+    return _caught_up(member_id, acct, repo.live_lots(session, member_id), at or now())
 
 
 def shown(programme: Programme, book: Book) -> Balance:

@@ -60,9 +60,6 @@ def members(session: Session) -> list[Any]:
     return list(session.execute(stmt))
 
 
-def person_redirects(session: Session) -> dict[int, int]:
-    """Absorbed person → the person it was merged into."""
-    return dict(session.execute(select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None))).all())
 
 
 def insert_members(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -186,10 +183,6 @@ def record_tier_changes(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_many(session, TierChange, rows, skip_conflicts_on=("member_id", "changed_at", "to_tier"))
 
 
-def tier_history(session: Session, member_id: int) -> list[Any]:
-    return list(session.execute(select(TierChange.from_tier, TierChange.to_tier, TierChange.reason,
-                                       TierChange.changed_at).where(TierChange.member_id == member_id)
-                                .order_by(TierChange.changed_at, TierChange.id)))
 
 
 def active_members(session: Session, ids: Sequence[int] | None) -> dict[int, Any]:

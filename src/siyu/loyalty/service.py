@@ -50,24 +50,22 @@ def tier_progress(session: Session, programme: Programme, m: Any, at: datetime |
     facts = accrual.tier_facts(m, orders)
     changes, review_at = tiers.walk(programme, m.joined_at, facts, at)
     current = programme.tier_named(changes[-1].to_tier)
-    start = tiers.window_start(programme, at, m.joined_at)
-    strict = programme.qualification.window == "months"
-    inside = [fen for when, fen in facts if (start < when if strict else start <= when) and m.joined_at <= when <= at]
+    have = tiers.measure(programme, facts, at, m.joined_at)
+    level = programme.tiers.index(current)
+    nxt = programme.tiers[level + 1] if level + 1 < len(programme.tiers) else None
     by_orders = programme.qualification.basis == "orders"
-    have = sum(1 for f in inside if f > 0) if by_orders else sum(inside)
-    higher = [t for t in programme.tiers if t.min_spend_fen > current.min_spend_fen]
-    nxt = higher[0] if higher else None
     need = ((nxt.min_orders if by_orders else nxt.min_spend_fen) - have) if nxt else 0
     return TierProgress(current.name, have, nxt.name if nxt else None, max(need, 0), review_at, changes)
 
 
 def summary(session: Session, programme: Programme, card_no: str, at: datetime | None = None) -> dict[str, Any]:
     """Balance, pending, debt, what expires in the next 30 and 90 days, tier and progress. Reads only."""
-    return _summary(session, programme, member(session, card_no), at or now())
+    at = at or now()
+    m = member(session, card_no)
+    return _summary(session, programme, m, at, ledger.peek(session, m.id, at))
 
 
-def _summary(session: Session, programme: Programme, m: Any, at: datetime) -> dict[str, Any]:
-    book = ledger.peek(session, m.id, at)
+def _summary(session: Session, programme: Programme, m: Any, at: datetime, book: Any) -> dict[str, Any]:
     bal = ledger.shown(programme, book)
     by_date: dict[datetime, int] = {}
     for lt in book.lots:
@@ -106,7 +104,7 @@ def member_loyalty(session: Session, programme: Programme, person_id: int, entri
         return None
     at = at or now()
     book = ledger.peek(session, m.id, at)
-    return {"member": m, **_summary(session, programme, m, at),
+    return {"member": m, **_summary(session, programme, m, at, book),
             "lots": sorted((lt for lt in book.lots if lt.remaining or lt.pending), key=lambda lt: lt.order_key()),
             "entries": [r._asdict() for r in repo.history(session, m.id, entries, None)]}
 
@@ -182,8 +180,8 @@ def redeem_reward(session: Session, programme: Programme, card_no: str, code: st
         raise RedemptionClosed(f"redemption opens on the {w.from_day}th at {w.from_time} (Beijing time) each month")
     m = member(session, card_no)
     if reward.stock is not None:
-        done = repo.operation(session, key)
         redeemed = repo.lock_reward(session, code)
+        done = repo.operation(session, key)  # read under the lock: a concurrent retry sees the first one
         if done is None and redeemed + quantity > reward.stock:
             raise Conflict(f"reward {code}: {max(reward.stock - redeemed, 0)} left, {quantity} asked")
     out = ledger.redeem(session, m.id, reward.points * quantity, key=key, reason=f"兑换{reward.name}×{quantity}",

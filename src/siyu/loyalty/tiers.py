@@ -17,7 +17,6 @@ from __future__ import annotations
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from siyu.core.clock import SHANGHAI
 from siyu.loyalty.programme import Programme, Tier
@@ -48,16 +47,24 @@ def window_start(programme: Programme, at: datetime, joined: datetime) -> dateti
     return add_months(at, -q.months)
 
 
-def qualifying(programme: Programme, facts: list[tuple[datetime, int]], at: datetime, joined: datetime) -> Tier:
-    """The tier the member qualifies for at ``at``: facts are (when, net fen) of finished orders."""
+def measure(programme: Programme, facts: list[tuple[datetime, int]], at: datetime, joined: datetime) -> int:
+    """What qualifies at ``at``: net fen spent, or orders placed, inside the window (facts are (when, net
+    fen) of finished orders)."""
     start = window_start(programme, at, joined)
     # the last N months: an order exactly N months ago has left the window
     strict = programme.qualification.window == "months"
-    inside = [fen for when, fen in facts if (start < when if strict else start <= when) and when <= at]
+    inside = [fen for when, fen in facts if (start < when if strict else start <= when) and joined <= when <= at]
     if programme.qualification.basis == "orders":
-        n = sum(1 for fen in inside if fen > 0)
-        return max((t for t in programme.tiers if n >= t.min_orders), key=lambda t: t.min_orders)
-    return programme.tier_for(sum(inside))
+        return sum(1 for fen in inside if fen > 0)
+    return sum(inside)
+
+
+def qualifying(programme: Programme, facts: list[tuple[datetime, int]], at: datetime, joined: datetime) -> Tier:
+    """The tier the member qualifies for at ``at``."""
+    have = measure(programme, facts, at, joined)
+    if programme.qualification.basis == "orders":
+        return max((t for t in programme.tiers if have >= t.min_orders), key=lambda t: t.min_orders)
+    return programme.tier_for(have)
 
 
 def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
@@ -118,8 +125,3 @@ def held_before(changes: list[Change], at: datetime) -> str:
             break
         name = c.to_tier
     return name
-
-
-def facts_of(orders: list[Any], finished: tuple[str, ...]) -> list[tuple[datetime, int]]:
-    return [(o.paid_at, max(o.paid_fen - o.refunded_fen, 0)) for o in orders
-            if o.status in finished and o.paid_at is not None]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from siyu.cli.importer import run_import
 from siyu.identity.service import resolve_identities
-from siyu.loyalty import ledger, programme
+from siyu.loyalty import ledger, programme, versions
 from siyu.loyalty.members import sync_members
 from siyu.loyalty.points import award_order_points
 from siyu.models import Member, PersonMerge, PointsEntry, Profile
@@ -33,8 +33,9 @@ def pipeline(rt):  # type: ignore[no-untyped-def]
     with rt.db.unit_of_work() as s:
         rep = resolve_identities(s, rt.vault, rt.settings)
     with rt.db.unit_of_work() as s:
-        sync_members(s, rt.vault, programme.default())
-        award_order_points(s, programme.default())
+        rules = versions.active(s)  # the programme in force
+        sync_members(s, rt.vault, rules)
+        award_order_points(s, rules)
     return rep
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from siyu.bootstrap import Runtime
 from siyu.core.errors import SiyuError
 from siyu.identity.realtime import resolve_arrivals
-from siyu.loyalty import programme
+from siyu.loyalty import versions
 from siyu.loyalty.accrual import accrue_arrived
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ def run_resolving(rt: Runtime, work: Callable[[Session], T]) -> T:
     def both(session: Session) -> T:
         out = work(session)
         resolve_arrivals(session, rt.vault, rt.settings)
-        accrue_arrived(session, programme.default())
+        accrue_arrived(session, versions.active(session))
         return out
 
     return rt.db.run(both)

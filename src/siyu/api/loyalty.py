@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from siyu.accounts.api_keys import check_api_key
 from siyu.api.deps import presented_key, runtime
-from siyu.loyalty import programme
 from siyu.loyalty import service as loyalty
+from siyu.loyalty import versions
 
 router = APIRouter(prefix="/api/v1/loyalty", tags=["loyalty (member API)"])
 
@@ -149,7 +149,7 @@ def _write(request: Request, work: Any) -> Any:
 
 @router.get("/members/{card_no}/points", response_model=PointsSummary, summary="Balance, expiry and tier")
 def get_points(card_no: str, request: Request) -> Any:
-    return _read(request, lambda s: loyalty.summary(s, programme.default(), card_no))
+    return _read(request, lambda s: loyalty.summary(s, versions.active(s), card_no))
 
 
 @router.get("/members/{card_no}/points/history", response_model=list[Entry], summary="Ledger entries, newest first")
@@ -161,7 +161,7 @@ def get_history(card_no: str, request: Request, limit: int = Query(50, ge=1, le=
 @router.post("/members/{card_no}/checkins", response_model=CheckIn, summary="Today's check-in")
 def post_checkin(card_no: str, request: Request) -> Any:
     def work(s: Session) -> Any:
-        out = loyalty.check_in(s, programme.default(), card_no)
+        out = loyalty.check_in(s, versions.active(s), card_no)
         return {**out, "day": out["day"].isoformat()}
 
     return _write(request, work)
@@ -169,29 +169,29 @@ def post_checkin(card_no: str, request: Request) -> Any:
 
 @router.post("/members/{card_no}/claims", response_model=ClaimResult, summary="Claim an order from another platform")
 def post_claim(card_no: str, body: ClaimRequest, request: Request) -> Any:
-    return _write(request, lambda s: loyalty.claim_order(s, programme.default(), card_no, body.channel, body.order_no))
+    return _write(request, lambda s: loyalty.claim_order(s, versions.active(s), card_no, body.channel, body.order_no))
 
 
 @router.post("/members/{card_no}/redemptions", response_model=RedeemResult, summary="Redeem a reward")
 def post_redemption(card_no: str, body: RedeemRequest, request: Request,
                     idempotency_key: str = Header(..., min_length=1, max_length=80,
                                                   description="the same key again replays the first answer")) -> Any:
-    return _write(request, lambda s: loyalty.redeem_reward(s, programme.default(), card_no, body.reward, body.quantity,
+    return _write(request, lambda s: loyalty.redeem_reward(s, versions.active(s), card_no, body.reward, body.quantity,
                                                            key=f"redeem:{card_no}:{idempotency_key}"))
 
 
 @router.get("/members/{card_no}/coupons", response_model=list[CouponRead], summary="The member's coupons")
 def get_coupons(card_no: str, request: Request) -> Any:
-    return _read(request, lambda s: loyalty.member_coupons(s, programme.default(), card_no))
+    return _read(request, lambda s: loyalty.member_coupons(s, versions.active(s), card_no))
 
 
 @router.post("/members/{card_no}/coupons/{coupon_id}/uses", response_model=CouponUsed,
              summary="Use a coupon against an order")
 def post_coupon_use(card_no: str, coupon_id: int, body: CouponUse, request: Request) -> Any:
-    return _write(request, lambda s: loyalty.use_coupon(s, programme.default(), card_no, coupon_id, body.order_no,
+    return _write(request, lambda s: loyalty.use_coupon(s, versions.active(s), card_no, coupon_id, body.order_no,
                                                          body.amount))
 
 
 @router.get("/rewards", response_model=list[Reward], summary="The reward catalogue")
 def get_rewards(request: Request) -> Any:
-    return _read(request, lambda s: [r.model_dump() for r in programme.default().rewards])
+    return _read(request, lambda s: [r.model_dump() for r in versions.active(s).rewards])

@@ -13,7 +13,7 @@ from siyu.cli.progress import console
 from siyu.core.clock import now
 from siyu.identity.service import resolve_identities
 from siyu.lake.service import export_lake
-from siyu.loyalty import programme
+from siyu.loyalty import versions
 from siyu.loyalty.members import sync_members
 from siyu.loyalty.points import award_order_points
 from siyu.tags.service import compute_tags
@@ -47,16 +47,18 @@ def after_import(rt: Runtime) -> dict[str, float]:
 
     def loyalty():  # type: ignore[no-untyped-def]
         with rt.db.unit_of_work() as s:
-            members = sync_members(s, rt.vault, programme.default())
-            points = award_order_points(s, programme.default())
-        return members, points
+            versions.ensure_recorded(s)
+            rules = versions.active(s)
+            members = sync_members(s, rt.vault, rules)
+            points = award_order_points(s, rules)
+        return members, points, rules
 
-    members, points = _step(timings, "loyalty", "Members, points and tiers…", loyalty)
+    members, points, rules = _step(timings, "loyalty", "Members, points and tiers…", loyalty)
     console.print(f"Members: {members.members:,} ({members.created:,} new, {members.merged:,} merged); "
                   f"points: {points.entries:,} ledger entries, {points.points_booked:,} points booked")
     if points.tiers:
         console.print("Tiers: " + " · ".join(f"{t.name} {points.tiers.get(t.name, 0):,}"
-                                             for t in programme.default().tiers))
+                                             for t in rules.tiers))
 
     def lake():  # type: ignore[no-untyped-def]
         with rt.db.unit_of_work() as s:

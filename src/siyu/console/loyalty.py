@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from siyu.console.app import current_user, render
-from siyu.loyalty import programme
+from siyu.core.clock import local
+from siyu.loyalty import versions
 from siyu.loyalty.reports import liability
 
 router = APIRouter()
@@ -20,4 +21,7 @@ def loyalty_page(request: Request, user: User) -> Any:
     rt = request.app.state.rt
     with rt.db.read_only() as session:  # units of work stay inside handlers (see pages.login)
         li = liability(session)
-    return render(request, "loyalty.html", li=li, prog=programme.default(), active="loyalty")
+        prog = versions.active(session)
+        recorded = versions.history(session)
+    return render(request, "loyalty.html", li=li, prog=prog, recorded=recorded[::-1], active="loyalty",
+                  local=local)

@@ -14,7 +14,7 @@ from siyu.core.errors import NotFound, SiyuError
 from siyu.identity.explain import explain
 from siyu.identity.lookup import find_person
 from siyu.identity.service import merge_persons, split_person
-from siyu.loyalty import programme
+from siyu.loyalty import versions
 from siyu.loyalty.service import member_loyalty
 
 router = APIRouter()
@@ -39,7 +39,7 @@ def person_page(request: Request, user: User, person_id: int, error: str = "") -
     try:
         with rt.db.read_only() as session:
             ex = explain(session, rt.vault, rt.settings, person_id)
-            loyalty = member_loyalty(session, programme.default(), ex.person_id)
+            loyalty = member_loyalty(session, versions.active(session), ex.person_id)
     except NotFound:
         return render(request, "persons.html", q=str(person_id), missing=True, active="persons", status=404)
     if ex.person_id != person_id:

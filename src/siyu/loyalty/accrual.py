@@ -25,7 +25,7 @@ from siyu.core.clock import now
 from siyu.identity.arrivals import take_orders
 from siyu.loyalty import coupons, tiers
 from siyu.loyalty import repository as repo
-from siyu.loyalty.ledger import Books, OpenBook, reverse
+from siyu.loyalty.ledger import Bookkeeper, Books, reverse
 from siyu.loyalty.programme import Programme
 
 EARNING = ("paid", "shipped", "completed", "refunded")  # pending points from payment; refunded nets 0
@@ -92,6 +92,12 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
         births = repo.birth_months(session, part)
         refs = [str(o.id) for os in orders.values() for o in os]
         booked, counts = repo.order_bookings(session, part, refs)
+        # entries the lock's catch-up just booked count too: an order's next key is then the same whenever
+        # the releases before it were booked (here, by a nightly run, or by a replay of history)
+        for ob in books.open.values():
+            for e in ob.book.entries:
+                if e["source_type"] == "order":
+                    counts[e["source_ref"]] = counts.get(e["source_ref"], 0) + 1
         held: dict[int, list[tuple[str, int]]] = {}
         for ref, by_member in booked.items():
             for m, p in by_member.items():
@@ -101,7 +107,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
             mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), at)
             report.orders += len(mine)
             gone = [(ref, p) for ref, p in held.get(mid, []) if ref not in mine]
-            _book_member(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
+            book_orders(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
         report.entries += sum(len(ob.book.entries) for ob in books.open.values())
         books.close()
         if tiers_too:
@@ -109,7 +115,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
     return report
 
 
-def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], gone: list[tuple[str, int]],
+def book_orders(ob: Bookkeeper, mine: dict[str, tuple[int, Any]], gone: list[tuple[str, int]],
                  booked: dict[str, dict[int, int]], counts: dict[str, int], folded: dict[int, int],
                  window: timedelta, programme: Programme, report: AccrualReport) -> None:
     """``gone``: orders this member holds points for and no longer owns (moved to another by a split)."""
@@ -145,7 +151,7 @@ def _book_member(ob: OpenBook, mine: dict[str, tuple[int, Any]], gone: list[tupl
     report.members.add(mid)
 
 
-def _schedule_releases(ob: OpenBook, mine: dict[str, tuple[int, Any]], window: timedelta) -> None:
+def _schedule_releases(ob: Bookkeeper, mine: dict[str, tuple[int, Any]], window: timedelta) -> None:
     """Pending order lots with no release date whose order has since finished: the date is now known."""
     due = False
     for lt in ob.book.lots:

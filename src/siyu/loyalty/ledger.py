@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,19 @@ def _caught_up(member_id: int, acct: Any, rows: list[Any], at: datetime) -> Book
     return book
 
 
+class Bookkeeper(Protocol):
+    """A member's book open for booking: the live one (``OpenBook``, locked in the database) or a replay's
+    (``replay.MemoryBook``, in memory only)."""
+
+    book: Book
+    at: datetime
+
+    def new_lot(self, source: tuple[str, str], points: int, earned_at: datetime, expires_at: datetime | None,
+                releases_at: datetime | None, pending: bool) -> Lot: ...
+
+    def lots_of(self, source: tuple[str, str]) -> list[Lot]: ...
+
+
 class LotIds:
     """Ids for new lots, taken before the lots are written so entries can name them and every lot of a
     batch goes in one statement (a sequence on PostgreSQL; on SQLite the write lock is already held)."""
@@ -81,6 +94,14 @@ class OpenBook:
                 releases_at: datetime | None, pending: bool) -> Lot:
         return Lot(self.ids.take(), source[0], source[1], points, 0, 0, earned_at, releases_at if pending else None,
                    expires_at)
+
+    def lots_of(self, source: tuple[str, str]) -> list[Lot]:
+        """The source's lots in this book, including spent ones (a refund takes back from its own lot
+        first): the live ones are here already, the rest are read."""
+        live = {lt.id for lt in self.book.lots}
+        self.book.lots += [lot_from_row(r) for r in repo.lots_of_source(self.session, self.book.member_id, *source)
+                           if r.id not in live]
+        return [lt for lt in self.book.lots if (lt.source_type, lt.source_ref) == source]
 
     def collect(self, stamp: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]],
                                                   dict[str, Any]]:
@@ -150,8 +171,31 @@ def _once(session: Session, key: str, member_id: int, kind: str, points: int, at
     outcome = work(ob)
     ob.close()
     repo.add_operation(session, {"key": key, "member_id": member_id, "kind": kind, "points": points,
-                                 "fingerprint": fp, "outcome": outcome, "occurred_at": at, "created_at": now()})
+                                 "fingerprint": fp, "outcome": outcome, "request": request, "occurred_at": at,
+                                 "created_at": now()})
     return {**outcome, "replayed": False}
+
+
+def apply(ob: Bookkeeper, programme: Programme | None, kind: str, points: int, key: str, request: dict[str, Any],
+          at: datetime) -> dict[str, Any]:
+    """One request's entries in an open book: ``earn`` (an activity's points, a new lot available at once),
+    ``burn`` (a redemption: spent earliest-expiring first, all or nothing), ``adjust`` (an operator's
+    correction: positive a new lot, negative spent like a redemption). The live path and the replay of
+    history (``replay``) both book through here."""
+    reason = request["reason"]
+    source = tuple(request["source"]) if "source" in request else ("adjust", request["actor"][:64])
+    if kind == "burn" or (kind == "adjust" and points < 0):
+        taken = ob.book.debit(abs(points), kind=kind, reason=reason, key=key, when=at, source=source)
+        if kind == "adjust":
+            return {"points": points, "available": ob.book.available}
+        return {"points": points, "lots": [[lot, x] for lot, x in taken], "available": ob.book.available}
+    assert programme is not None, "a credit needs the programme's expiry rule"
+    lot = ob.new_lot(source, points, at, programme.points.expiry.expires_at(at), None, pending=False)
+    ob.book.credit(lot, points, pending=False, reason=reason, key=f"{key}:{kind}", when=at,
+                   kind="adjust" if kind == "adjust" else None)
+    if kind == "adjust":
+        return {"points": points, "available": ob.book.available}
+    return {"lot": lot.id, "points": points}
 
 
 def award(session: Session, programme: Programme, member_id: int, points: int, *, key: str, reason: str,
@@ -160,13 +204,9 @@ def award(session: Session, programme: Programme, member_id: int, points: int, *
     if points <= 0:
         raise InvalidInput(f"award to member {member_id}: points must be positive, not {points}")
     at = at or now()
-
-    def work(ob: OpenBook) -> dict[str, Any]:
-        lot = ob.new_lot(source, points, at, programme.points.expiry.expires_at(at), None, pending=False)
-        ob.book.credit(lot, points, pending=False, reason=reason, key=f"{key}:earn", when=at)
-        return {"lot": lot.id, "points": points}
-
-    return _once(session, key, member_id, "earn", points, at, {"reason": reason, "source": list(source)}, work)
+    request = {"reason": reason, "source": list(source)}
+    return _once(session, key, member_id, "earn", points, at, request,
+                 lambda ob: apply(ob, programme, "earn", points, key, request, at))
 
 
 def redeem(session: Session, member_id: int, points: int, *, key: str, reason: str, source: tuple[str, str],
@@ -175,12 +215,9 @@ def redeem(session: Session, member_id: int, points: int, *, key: str, reason: s
     if points <= 0:
         raise InvalidInput(f"redemption by member {member_id}: points must be positive, not {points}")
     at = at or now()
-
-    def work(ob: OpenBook) -> dict[str, Any]:
-        taken = ob.book.debit(points, kind="burn", reason=reason, key=key, when=at, source=source)
-        return {"points": points, "lots": [[lot, x] for lot, x in taken], "available": ob.book.available}
-
-    return _once(session, key, member_id, "burn", points, at, {"reason": reason, "source": list(source)}, work)
+    request = {"reason": reason, "source": list(source)}
+    return _once(session, key, member_id, "burn", points, at, request,
+                 lambda ob: apply(ob, None, "burn", points, key, request, at))
 
 
 def adjust(session: Session, programme: Programme, member_id: int, points: int, *, key: str, reason: str,
@@ -189,17 +226,9 @@ def adjust(session: Session, programme: Programme, member_id: int, points: int, 
     if points == 0:
         raise InvalidInput(f"adjustment of member {member_id}: points must not be 0")
     at = at or now()
-    source = ("adjust", actor[:64])
-
-    def work(ob: OpenBook) -> dict[str, Any]:
-        if points > 0:
-            lot = ob.new_lot(source, points, at, programme.points.expiry.expires_at(at), None, pending=False)
-            ob.book.credit(lot, points, pending=False, reason=reason, key=f"{key}:adjust", when=at, kind="adjust")
-        else:
-            ob.book.debit(-points, kind="adjust", reason=reason, key=key, when=at, source=source)
-        return {"points": points, "available": ob.book.available}
-
-    return _once(session, key, member_id, "adjust", points, at, {"reason": reason, "actor": actor}, work)
+    request = {"reason": reason, "actor": actor}
+    return _once(session, key, member_id, "adjust", points, at, request,
+                 lambda ob: apply(ob, programme, "adjust", points, key, request, at))
 
 
 def balance(session: Session, programme: Programme, member_id: int, at: datetime | None = None) -> Balance:
@@ -209,17 +238,9 @@ def balance(session: Session, programme: Programme, member_id: int, at: datetime
     return shown(programme, ob.book)
 
 
-def own_lots(ob: OpenBook, source: tuple[str, str]) -> list[Lot]:
-    """The source's lots in this book, including spent ones (a refund takes back from its own lot first)."""
-    live = {lt.id for lt in ob.book.lots}
-    ob.book.lots += [lot_from_row(r) for r in repo.lots_of_source(ob.session, ob.book.member_id, *source)
-                     if r.id not in live]
-    return [lt for lt in ob.book.lots if (lt.source_type, lt.source_ref) == source]
-
-
-def reverse(ob: OpenBook, source: tuple[str, str], points: int, *, key: str, reason: str) -> None:
+def reverse(ob: Bookkeeper, source: tuple[str, str], points: int, *, key: str, reason: str) -> None:
     """Take back ``points`` a source earned (a refund): its own lots first, then the balance, then debt."""
-    ob.book.claw_back(own_lots(ob, source), points, reason=reason, key=key, when=ob.at, source=source)
+    ob.book.claw_back(ob.lots_of(source), points, reason=reason, key=key, when=ob.at, source=source)
 
 
 def transfer(session: Session, from_member: int, to_member: int, at: datetime | None = None) -> int:

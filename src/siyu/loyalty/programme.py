@@ -124,6 +124,7 @@ class Reward(BaseModel):
     kind: Literal["gift", "coupon", "cash", "lottery"]
     points: int = Field(gt=0)
     stock: int | None = Field(default=None, ge=0)  # None: unlimited
+    value: Decimal | None = Field(default=None, ge=0)  # yuan it is worth (cash at checkout, a coupon's face)
 
 
 class CouponTemplate(BaseModel):

@@ -25,6 +25,7 @@ from siyu.models import (
     PointsOperation,
     Profile,
     ProfileIdentity,
+    ProgrammeVersion,
     RewardStock,
     Shop,
     TierChange,
@@ -441,3 +442,18 @@ def lock_coupon(session: Session, coupon_id: int, member_id: int) -> Any:
 def use_coupon(session: Session, coupon_id: int, at: datetime, order_ref: str, off_fen: int) -> None:
     session.execute(update(Coupon).where(Coupon.id == coupon_id)
                     .values(used_at=at, used_order=order_ref, off_fen=off_fen))
+
+
+def programme_versions(session: Session) -> list[Any]:
+    return list(session.execute(select(ProgrammeVersion.id, ProgrammeVersion.version, ProgrammeVersion.name,
+                                       ProgrammeVersion.sha256, ProgrammeVersion.actor, ProgrammeVersion.note,
+                                       ProgrammeVersion.recorded_at).order_by(ProgrammeVersion.id)))
+
+
+def latest_programme(session: Session) -> Any:
+    return session.execute(select(ProgrammeVersion.id, ProgrammeVersion.version, ProgrammeVersion.sha256,
+                                  ProgrammeVersion.content).order_by(ProgrammeVersion.id.desc()).limit(1)).one_or_none()
+
+
+def add_programme_version(session: Session, row: dict[str, Any]) -> None:
+    insert_many(session, ProgrammeVersion, [row])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import UTCDateTime
@@ -86,6 +86,8 @@ class PointsOperation(Base):
     # What was asked: the same key with another request is refused, not replayed.
     fingerprint: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[dict] = mapped_column(JSON)
+    # The request itself (reason, source, actor): what a replay of history under other rules re-prices.
+    request: Mapped[dict | None] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_col()
 
@@ -137,3 +139,18 @@ class Coupon(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_order: Mapped[str | None] = mapped_column(String(64))
     off_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ProgrammeVersion(Base):
+    """Each programme the brand ran, with who recorded it and when: the rules are configuration, and a
+    change to them is kept like a change to the books."""
+
+    __tablename__ = "programme_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

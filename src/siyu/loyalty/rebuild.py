@@ -1,0 +1,220 @@
+"""The whole ledger replayed from history (``replay``), member slice by member slice: compared with the
+live ledger (``recompute``), or under another programme beside the current one (``simulate``). Reads
+only; nothing here writes.
+
+Members whose points a merge or a split moved are replayed in ``simulate`` with their current orders
+as if they had always been theirs, and left out of ``recompute``'s comparison (their live ledger holds
+the move itself, which history as it is now no longer shows).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siyu.loyalty import history_repository as hist
+from siyu.loyalty import repository as repo
+from siyu.loyalty.programme import Programme
+from siyu.loyalty.replay import OrderHistory, Outcome, replay_member
+
+Progress = Callable[[int, int], None]
+FRESH_IDS = 10**15  # lot ids a recompute makes beyond the live ones (lots the live path never made)
+
+
+@dataclass
+class Member:
+    row: Any
+    birth_month: int | None
+    orders: list[OrderHistory]
+    ops: list[Any]
+    moved: bool
+    live: tuple[list[Any], list[Any], Any] | None = None  # entries, lots, account (recompute only)
+
+
+def members(session: Session, *, slice_size: int = 2000, with_ledger: bool = False,
+            progress: Progress | None = None) -> Iterator[Member]:
+    """Every active member with their history, read a slice at a time."""
+    slices = hist.member_slices(session, slice_size)
+    total, done = sum(len(s) for s in slices), 0
+    for part in slices:
+        rows = repo.active_members(session, part)
+        births = repo.birth_months(session, part)
+        orders = hist.orders_with_claims(session, part)
+        refunds = hist.refunds_of(session, [r.id for pairs in orders.values() for r, _ in pairs])
+        ops = hist.operations_of(session, part)
+        moved = hist.moved_members(session, part)
+        entries, lots, accounts = hist.booked(session, part) if with_ledger else ({}, {}, {})
+        for mid in part:
+            yield Member(rows[mid], births.get(mid),
+                         [OrderHistory(r, owned, refunds.get(r.id, [])) for r, owned in orders.get(mid, [])],
+                         ops.get(mid, []), mid in moved,
+                         (entries.get(mid, []), lots.get(mid, []), accounts.get(mid)) if with_ledger else None)
+        done += len(part)
+        if progress:
+            progress(done, total)
+
+
+# -- recompute: the batch ledger beside the live one -------------------------------------------------
+
+
+@dataclass
+class Difference:
+    member_id: int
+    what: str  # entries · lots · balances · tier
+    live: Any
+    rebuilt: Any
+
+
+@dataclass
+class RecomputeReport:
+    members: int = 0
+    orders: int = 0
+    entries: int = 0
+    equal: int = 0
+    left_out: int = 0  # moved by a merge or a split
+    refused: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    differing: int = 0
+
+
+def _entry(e: Any) -> tuple[Any, ...]:
+    get = e.get if isinstance(e, dict) else e._asdict().get
+    return (get("idempotency_key"), get("kind"), get("account"), int(get("points")), get("lot_id"), get("reason"),
+            get("source_type"), get("source_ref"), get("occurred_at"), get("expires_at"))
+
+
+def _differences(m: Member, out: Outcome) -> list[Difference]:
+    assert m.live is not None
+    entries, lots, account = m.live
+    found = []
+    live_e, built_e = Counter(map(_entry, entries)), Counter(map(_entry, out.book.entries))
+    if live_e != built_e:
+        found.append(Difference(m.row.id, "entries", sorted(live_e - built_e, key=str)[:3],
+                                sorted(built_e - live_e, key=str)[:3]))
+    live_l = sorted((lt.id, int(lt.points), int(lt.remaining), int(lt.pending), lt.releases_at, lt.expires_at)
+                    for lt in lots)
+    built_l = sorted((lt.id, lt.points, lt.remaining, lt.pending, lt.releases_at, lt.expires_at)
+                     for lt in out.book.book.lots)
+    if live_l != built_l:
+        found.append(Difference(m.row.id, "lots", len(live_l), len(built_l)))
+    b = out.book.book
+    live_b = (int(account.available), int(account.pending), int(account.debt)) if account else (0, 0, 0)
+    if live_b != (b.available, b.pending, b.debt):
+        found.append(Difference(m.row.id, "balances", live_b, (b.available, b.pending, b.debt)))
+    if m.row.tier != out.tiers[-1].to_tier:
+        found.append(Difference(m.row.id, "tier", m.row.tier, out.tiers[-1].to_tier))
+    return found
+
+
+def recompute(session: Session, programme: Programme, at: datetime, *, slice_size: int = 2000,
+              progress: Progress | None = None, keep: int = 20) -> RecomputeReport:
+    """Replay every member's history up to ``at`` and compare with the live ledger: entries (each with
+    its key, amount, lot and times), lots, balances and tier. ``keep``: differences kept for the report."""
+    report = RecomputeReport()
+    for m in members(session, slice_size=slice_size, with_ledger=True, progress=progress):
+        report.members += 1
+        report.orders += len(m.orders)
+        if m.moved:
+            report.left_out += 1
+            continue
+        assert m.live is not None
+        ids = itertools.chain(sorted(lt.id for lt in m.live[1]), itertools.count(FRESH_IDS))
+        out = replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at, ids)
+        report.entries += len(out.book.entries)
+        report.refused += out.refused
+        found = _differences(m, out)
+        if found:
+            report.differing += 1
+            report.differences += found[:max(keep - len(report.differences), 0)]
+        else:
+            report.equal += 1
+    return report
+
+
+# -- simulate: history under another programme ------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    """One programme's outcome over every member, at the simulation's time."""
+
+    available: int = 0
+    pending: int = 0
+    owed: int = 0
+    expiring_30: int = 0
+    expiring_90: int = 0
+    issued: int = 0  # order and activity points credited, net of refunds' reversals
+    redeemed: int = 0
+    expired: int = 0
+    refused: int = 0  # redemptions the members could no longer have paid for
+    upgrades: int = 0  # tiers first reached (each an upgrade gift)
+    tiers: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def liability(self) -> int:
+        return self.available + self.pending - self.owed
+
+    def add(self, out: Outcome, at: datetime) -> None:
+        b = out.book.book
+        self.available += b.available
+        self.pending += b.pending
+        self.owed -= b.debt
+        for lt in b.lots:
+            if lt.remaining > 0 and lt.expires_at is not None and at < lt.expires_at:
+                if lt.expires_at <= at + timedelta(days=30):
+                    self.expiring_30 += lt.remaining
+                if lt.expires_at <= at + timedelta(days=90):
+                    self.expiring_90 += lt.remaining
+        for e in out.book.entries:
+            kind = e["kind"]
+            if kind in ("earn", "pending", "reverse"):
+                self.issued += e["points"]
+            elif kind == "burn":
+                self.redeemed -= e["points"]
+            elif kind == "expire":
+                self.expired -= e["points"]
+        self.refused += out.refused
+        self.upgrades += len({c.to_tier for c in out.tiers if c.reason == "upgrade"})
+        self.tiers[out.tiers[-1].to_tier] += 1
+
+
+@dataclass
+class Simulation:
+    at: datetime
+    members: int
+    orders: int
+    current: Totals
+    candidate: Totals
+    migration: Counter[tuple[str, str]]  # (tier under the current rules, under the new) → members
+    point_value_fen: float | None  # what a point is worth at checkout (the cash reward), if there is one
+
+    def cost_fen(self, which: Totals) -> float | None:
+        return which.liability * self.point_value_fen if self.point_value_fen is not None else None
+
+
+def point_value_fen(programme: Programme) -> float | None:
+    cash = next((r for r in programme.rewards if r.kind == "cash" and r.value), None)
+    return float(cash.value) * 100 / cash.points if cash and cash.value else None
+
+
+def simulate(session: Session, candidate: Programme, current: Programme, at: datetime, *, slice_size: int = 2000,
+             progress: Progress | None = None) -> Simulation:
+    """Every member's history replayed up to ``at`` under the current programme and under ``candidate``
+    (activity points and reward prices re-priced by it), side by side. Writes nothing."""
+    now_t, new_t, migration = Totals(), Totals(), Counter()  # type: ignore[var-annotated]
+    n = orders = 0
+    for m in members(session, slice_size=slice_size, progress=progress):
+        n += 1
+        orders += len(m.orders)
+        base = replay_member(current, m.row, m.birth_month, m.orders, m.ops, at)
+        cand = replay_member(candidate, m.row, m.birth_month, m.orders, m.ops, at, recorded=current)
+        now_t.add(base, at)
+        new_t.add(cand, at)
+        migration[(base.tiers[-1].to_tier, cand.tiers[-1].to_tier)] += 1
+    return Simulation(at, n, orders, now_t, new_t, migration, point_value_fen(candidate))

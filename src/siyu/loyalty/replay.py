@@ -1,0 +1,199 @@
+"""The ledger rebuilt from history: every member's orders, refunds, claims and requests replayed in
+memory, each booked at the time it happened, through the same rules and the same booking code as the
+live path (``accrual.book_orders``, ``ledger.apply``, ``Book``). Nothing is written.
+
+The live path books a fact when it arrives; when facts arrive as they happen (an order pushed at its
+payment, its completion and its refunds pushed when they happen, requests made by members) the live
+ledger and the replay are the same ledger, entry for entry (``tests/test_replay.py``). A fact that
+arrived late (a refund reported after the member spent the points, a history imported in one go) is
+booked by the live path when it arrived, so the two can differ there; ``compare`` says where.
+
+Uses: ``siyu loyalty recompute`` (the batch ledger, compared with the live one) and ``siyu loyalty
+simulate`` (history under another programme: liability, tier migration, cost).
+
+What an order looked like at time ``t`` comes from its history: paid at ``paid_at``; finished at its
+completion (or, refunded in full without a completion, when the last refund made it whole); its
+refunds at their completion (a request time, else the last update, when the platform gave none); a
+claimed order became the claimer's at the claim.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from siyu.loyalty import accrual, tiers
+from siyu.loyalty.book import Book, InsufficientPoints, Lot
+from siyu.loyalty.ledger import apply
+from siyu.loyalty.programme import Programme
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An order as the live path would have read it at one moment (the fields ``accrual`` uses)."""
+
+    id: int
+    status: str
+    paid_fen: int
+    refunded_fen: int
+    paid_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    claimed: bool
+
+
+class OrderHistory:
+    __slots__ = ("claimed_at", "finished_at", "owned", "refunds", "row")
+
+    def __init__(self, row: Any, owned: bool, refunds: list[Any]) -> None:
+        self.row, self.owned, self.claimed_at = row, owned, row.claimed_at
+        moves = sorted((r.completed_at or r.requested_at or r.updated_at, int(r.amount_fen)) for r in refunds)
+        rest = int(row.refunded_fen) - sum(f for _, f in moves)
+        if rest > 0:  # refunded, by the order, beyond the refunds we hold: at its last update
+            moves = sorted([*moves, (row.updated_at, rest)])
+        self.refunds = moves
+        self.finished_at = self._finished()
+
+    def _finished(self) -> datetime | None:
+        row = self.row
+        if row.status not in accrual.FINISHED or row.paid_at is None:
+            return None
+        if row.status == "refunded":
+            total, whole = 0, None
+            for when, fen in self.refunds:
+                total += fen
+                if total >= row.paid_fen:
+                    whole = when
+                    break
+            ends = [t for t in (row.completed_at, whole) if t is not None]
+            return min(ends) if ends else row.paid_at
+        return row.completed_at or row.paid_at
+
+    def times(self) -> list[datetime]:
+        row = self.row
+        out = [t for t in (row.paid_at, self.finished_at, row.completed_at, self.claimed_at) if t is not None]
+        return out + [when for when, _ in self.refunds]
+
+    def at(self, t: datetime) -> Snapshot | None:
+        row = self.row
+        if row.paid_at is None or row.paid_at > t:
+            return None
+        claimed = self.claimed_at is not None and self.claimed_at <= t
+        if not (self.owned or claimed):
+            return None
+        refunded = min(sum(f for when, f in self.refunds if when <= t), int(row.paid_fen))
+        if row.status == "cancelled":
+            status = "cancelled"
+        else:
+            status = "completed" if self.finished_at is not None and self.finished_at <= t else "paid"
+        done = row.completed_at if row.completed_at is not None and row.completed_at <= t else None
+        return Snapshot(row.id, status, int(row.paid_fen), refunded, row.paid_at, row.created_at, done, claimed)
+
+
+class MemoryBook:
+    """A member's book for a replay: the same ``Book``, in memory, keeping every lot (a refund's own lot
+    may be spent) and every entry booked. ``ids`` numbers new lots; a recompute hands out the live
+    ledger's own lot ids in order, so both ledgers can be compared lot by lot."""
+
+    def __init__(self, member_id: int, ids: Iterator[int]) -> None:
+        self.book = Book(member_id, 0, 0, 0, [])
+        self.at: datetime | None = None
+        self._ids = ids
+        self.entries: list[dict[str, Any]] = []
+        self.booked: dict[str, dict[int, int]] = {}  # order → {member: points held}, as ``order_bookings``
+        self.counts: dict[str, int] = {}  # order → entries naming it, for the next key
+
+    def new_lot(self, source: tuple[str, str], points: int, earned_at: datetime, expires_at: datetime | None,
+                releases_at: datetime | None, pending: bool) -> Lot:
+        return Lot(next(self._ids), source[0], source[1], points, 0, 0, earned_at, releases_at if pending else None,
+                   expires_at)
+
+    def lots_of(self, source: tuple[str, str]) -> list[Lot]:
+        return [lt for lt in self.book.lots if (lt.source_type, lt.source_ref) == source]
+
+    def flush(self) -> None:
+        mid = self.book.member_id
+        for e in self.book.entries:
+            if e["source_type"] == "order":
+                ref = e["source_ref"]
+                self.counts[ref] = self.counts.get(ref, 0) + 1
+                if e["kind"] in ("earn", "pending", "reverse"):
+                    held = self.booked.setdefault(ref, {mid: 0})
+                    held[mid] = held.get(mid, 0) + e["points"]
+        self.entries += self.book.entries
+        self.book.entries, self.book.new_lots = [], []
+
+
+@dataclass
+class Outcome:
+    """One member's replay: the book at the end, the tier history, and the requests refused."""
+
+    book: MemoryBook
+    tiers: list[tiers.Change]
+    refused: int
+
+
+ACTIVITY_SOURCES = ("registration", "checkin", "checkin_streak", "article", "live_subscribe", "survey")
+
+
+def priced(op: Any, programme: Programme, recorded: Programme | None) -> int:
+    """What a request moves under ``programme``: as recorded, unless re-pricing (``recorded`` is the
+    programme it ran under) an activity's points or a catalogue reward's price that the programme sets."""
+    source = (op.request or {}).get("source") or [None, None]
+    if recorded is None or op.kind not in ("earn", "burn"):
+        return int(op.points)
+    if op.kind == "earn" and source[0] in ACTIVITY_SOURCES:
+        a = programme.activities
+        return {"checkin": a.checkin, "checkin_streak": a.checkin_streak.bonus}.get(
+            source[0], getattr(a, source[0], op.points))
+    if op.kind == "burn" and source[0] == "reward":
+        old, new = recorded.reward(source[1]), programme.reward(source[1])
+        if old is not None and new is not None:
+            return new.points * (int(op.points) // old.points)
+    return int(op.points)
+
+
+def replay_member(programme: Programme, member: Any, birth_month: int | None, orders: list[OrderHistory],
+                  ops: list[Any], until: datetime, ids: Iterator[int] | None = None,
+                  recorded: Programme | None = None) -> Outcome:
+    """The member's ledger from their history up to ``until``. Order facts at one time are booked as one
+    accrual (as the live path books an arrival), then the requests made at that time."""
+    mb = MemoryBook(member.id, ids or itertools.count(1))
+    window = timedelta(days=programme.points.return_window_days)
+    report = accrual.AccrualReport()
+    events = sorted({(t, 0) for o in orders for t in o.times() if t <= until}
+                    | {(op.occurred_at, 1) for op in ops if op.occurred_at <= until})
+    by_time: dict[datetime, list[Any]] = {}
+    for op in ops:
+        by_time.setdefault(op.occurred_at, []).append(op)
+    refused = 0
+    for t, rank in events:
+        mb.at = t
+        mb.book.catch_up(t)
+        mb.flush()
+        if rank == 0:
+            snaps = [s for o in orders if (s := o.at(t)) is not None]
+            mine = accrual.targets(programme, member, snaps, birth_month, t)
+            accrual.book_orders(mb, mine, [], mb.booked, mb.counts, {}, window, programme, report)
+        else:
+            for op in by_time[t]:
+                if op.request is None:  # recorded before requests were kept: cannot be re-booked
+                    refused += 1
+                    continue
+                points = priced(op, programme, recorded)
+                if points == 0:
+                    continue
+                try:
+                    apply(mb, programme, op.kind, points, op.key, op.request, t)
+                except InsufficientPoints:
+                    refused += 1  # under other rules the member would not have had the points
+        mb.flush()
+    mb.at = until
+    mb.book.catch_up(until)
+    mb.flush()
+    final = [s for o in orders if (s := o.at(until)) is not None]
+    line = tiers.timeline(programme, member.joined_at, accrual.tier_facts(member, final), until)
+    return Outcome(mb, line, refused)

@@ -175,9 +175,10 @@ def simulate_command(path: Path = typer.Argument(..., exists=True, dir_okay=Fals
 
 
 @app.command("recompute")
-def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, help="Members read at a time.")) -> None:
-    """Rebuild the whole ledger from history in memory and compare it with the live ledger, entry by entry
-    (exit 1 if they differ). Writes nothing."""
+def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, help="Members read at a time."),
+                      strict: bool = typer.Option(False, "--strict", help="Exit 1 on any entry that differs.")) -> None:
+    """Rebuild the whole ledger from history in memory and compare it with the live ledger, entry by entry.
+    Exit 1 if a balance or tier differs (with --strict, if any entry does). Writes nothing."""
     from siyu.cli.progress import step_progress
     from siyu.core.clock import now
     from siyu.loyalty import rebuild, versions
@@ -187,9 +188,14 @@ def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, h
         rep = rebuild.recompute(s, versions.active(s), now(), slice_size=slice_size,
                                 progress=lambda d, n: update("members", d, n))
     console.print(f"{rep.members:,} members, {rep.orders:,} orders, {rep.entries:,} entries rebuilt: "
-                  f"{rep.equal:,} equal to the live ledger, {rep.differing:,} differ, {rep.left_out:,} left out "
-                  "(moved by a merge or a split)")
-    for d in rep.differences[:10]:
-        console.print(f"  member {d.member_id}: {d.what}: live {d.live} · rebuilt {d.rebuilt}")
+                  f"{rep.equal:,} equal to the live ledger entry for entry, {rep.differing:,} differ, "
+                  f"{rep.left_out:,} left out (moved by a merge or a split)")
     if rep.differing:
+        console.print(f"Of those that differ, {rep.same_balances:,} hold the same balances and tier by other "
+                      "entries: facts booked after they happened (a history imported at once, a late refund); "
+                      f"{rep.differing - rep.same_balances:,} differ in balances or tier.")
+    first = sorted(rep.differences, key=lambda d: d.what in ("entries", "lots"))[:5]  # balances and tiers first
+    for d in first:
+        console.print(f"  member {d.member_id}: {d.what}: live {str(d.live)[:160]} · rebuilt {str(d.rebuilt)[:160]}")
+    if rep.differing > rep.same_balances or (strict and rep.differing):
         raise typer.Exit(1)

@@ -61,19 +61,22 @@ def targets(programme: Programme, member: Any, orders: list[Any], birth_month: i
             ) -> dict[str, tuple[int, Any]]:
     """order id → (points it should hold now, the order), for one member's orders. Each earns at the tier
     the member held just before paying it (``tiers.timeline``)."""
-    out: dict[str, tuple[int, Any]] = {}
     changes = tiers.timeline(programme, member.joined_at, tier_facts(member, orders), until)
-    for o in sorted(orders, key=lambda o: (_paid(o), o.id)):
-        ref = str(o.id)
-        # a claimed order earns even from before joining: claiming it is the point (订单换积分)
-        if o.status not in EARNING or o.paid_at is None or (_paid(o) < member.joined_at and not o.claimed):
-            out[ref] = (0, o)
-            continue
-        net = max(o.paid_fen - o.refunded_fen, 0)
-        mult = programme.multiplier(_paid(o), birthday_month=birth_month,
-                                    tier=tiers.held_before(changes, _paid(o)), claimed=o.claimed)
-        out[ref] = (programme.points_for(net, mult), o)
-    return out
+    return {str(o.id): (order_target(programme, member, o, birth_month, changes), o)
+            for o in sorted(orders, key=lambda o: (_paid(o), o.id))}
+
+
+def order_target(programme: Programme, member: Any, o: Any, birth_month: int | None, changes: list[tiers.Change]
+                 ) -> int:
+    """The points one order should hold: its net paid × the multiplier of its payment time and of the tier
+    held just before it (``changes``: the member's tier timeline, at least up to the payment)."""
+    # a claimed order earns even from before joining: claiming it is the point (订单换积分)
+    if o.status not in EARNING or o.paid_at is None or (_paid(o) < member.joined_at and not o.claimed):
+        return 0
+    net = max(o.paid_fen - o.refunded_fen, 0)
+    mult = programme.multiplier(_paid(o), birthday_month=birth_month, tier=tiers.held_before(changes, _paid(o)),
+                                claimed=o.claimed)
+    return programme.points_for(net, mult)
 
 
 def accrue(session: Session, programme: Programme, member_ids: list[int] | None = None,

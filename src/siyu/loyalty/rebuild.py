@@ -81,6 +81,9 @@ class RecomputeReport:
     refused: int = 0
     differences: list[Difference] = field(default_factory=list)
     differing: int = 0
+    # of those, members whose balances and tier still agree: the same points by other entries (a fact
+    # the live path learnt after it happened, e.g. a history imported at once, books net from the start)
+    same_balances: int = 0
 
 
 def _entry(e: Any) -> tuple[Any, ...]:
@@ -131,6 +134,7 @@ def recompute(session: Session, programme: Programme, at: datetime, *, slice_siz
         found = _differences(m, out)
         if found:
             report.differing += 1
+            report.same_balances += all(d.what in ("entries", "lots") for d in found)
             report.differences += found[:max(keep - len(report.differences), 0)]
         else:
             report.equal += 1
@@ -201,6 +205,17 @@ class Simulation:
 def point_value_fen(programme: Programme) -> float | None:
     cash = next((r for r in programme.rewards if r.kind == "cash" and r.value), None)
     return float(cash.value) * 100 / cash.points if cash and cash.value else None
+
+
+def replay_all(session: Session, programme: Programme, at: datetime, *, slice_size: int = 2000,
+               progress: Progress | None = None) -> tuple[int, int, Totals]:
+    """The batch ledger: every member's history replayed up to ``at``; (members, orders, totals)."""
+    totals, n, orders = Totals(), 0, 0
+    for m in members(session, slice_size=slice_size, progress=progress):
+        n += 1
+        orders += len(m.orders)
+        totals.add(replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at), at)
+    return n, orders, totals
 
 
 def simulate(session: Session, candidate: Programme, current: Programme, at: datetime, *, slice_size: int = 2000,

@@ -13,7 +13,7 @@ simulate`` (history under another programme: liability, tier migration, cost).
 
 What an order looked like at time ``t`` comes from its history: paid at ``paid_at``; finished at its
 completion (or, refunded in full without a completion, when the last refund made it whole); its
-refunds at their completion (a request time, else the last update, when the platform gave none); a
+refunds at their completion (else their request; a refund with neither counts from the payment); a
 claimed order became the claimer's at the claim.
 """
 
@@ -50,10 +50,13 @@ class OrderHistory:
 
     def __init__(self, row: Any, owned: bool, refunds: list[Any]) -> None:
         self.row, self.owned, self.claimed_at = row, owned, row.claimed_at
-        moves = sorted((r.completed_at or r.requested_at or r.updated_at, int(r.amount_fen)) for r in refunds)
+        # A refund the platform gave no time for (Tmall's order export lists refunds without one) counts
+        # from the order's payment: the order is known net of it, as the live path books it on arrival.
+        first = row.paid_at or row.created_at
+        moves = sorted((r.completed_at or r.requested_at or first, int(r.amount_fen)) for r in refunds)
         rest = int(row.refunded_fen) - sum(f for _, f in moves)
-        if rest > 0:  # refunded, by the order, beyond the refunds we hold: at its last update
-            moves = sorted([*moves, (row.updated_at, rest)])
+        if rest > 0:  # refunded, by the order, beyond the refunds we hold
+            moves = sorted([*moves, (first, rest)])
         self.refunds = moves
         self.finished_at = self._finished()
 
@@ -156,6 +159,17 @@ def priced(op: Any, programme: Programme, recorded: Programme | None) -> int:
     return int(op.points)
 
 
+def _first_difference(old: list[tuple[datetime, int]], new: list[tuple[datetime, int]]) -> datetime | None:
+    """The earliest time at which two sorted fact lists differ (None if they are the same)."""
+    for a, b in zip(old, new, strict=False):
+        if a != b:
+            return min(a[0], b[0])
+    if len(old) != len(new):
+        longer = old if len(old) > len(new) else new
+        return longer[min(len(old), len(new))][0]
+    return None
+
+
 def replay_member(programme: Programme, member: Any, birth_month: int | None, orders: list[OrderHistory],
                   ops: list[Any], until: datetime, ids: Iterator[int] | None = None,
                   recorded: Programme | None = None) -> Outcome:
@@ -169,14 +183,40 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     by_time: dict[datetime, list[Any]] = {}
     for op in ops:
         by_time.setdefault(op.occurred_at, []).append(op)
+    at_time: dict[datetime, list[OrderHistory]] = {}
+    for o in orders:
+        for t in set(o.times()):
+            at_time.setdefault(t, []).append(o)
+    state: dict[int, Snapshot] = {}  # the orders as the live path would read them now
+    facts: list[tuple[datetime, int]] | None = None
+    changes: list[tiers.Change] = []
+    known = until  # the tier timeline ``changes`` is complete up to here
     refused = 0
     for t, rank in events:
         mb.at = t
         mb.book.catch_up(t)
         mb.flush()
         if rank == 0:
-            snaps = [s for o in orders if (s := o.at(t)) is not None]
-            mine = accrual.targets(programme, member, snaps, birth_month, t)
+            touched = []
+            for o in at_time[t]:
+                snap = o.at(t)
+                if snap is not None:
+                    state[snap.id] = snap
+                    touched.append(snap)
+            now_facts = sorted(accrual.tier_facts(member, list(state.values())))
+            # What ``accrual.targets`` gives, computed only where it can have changed: the orders that
+            # changed now, and when the tier facts changed at time w, every order paid after w (the tier
+            # held before an order depends only on what happened before it); the timeline is brought up to
+            # date when the facts changed or an order was paid after the time it was last walked to.
+            if now_facts != facts or any(s.paid_at > known for s in touched):  # type: ignore[operator]
+                since = _first_difference(facts or [], now_facts)
+                facts, known = now_facts, t
+                changes = tiers.timeline(programme, member.joined_at, facts, t)
+                if since is not None:
+                    seen = {s.id for s in touched}
+                    touched += [s for s in state.values() if s.paid_at >= since and s.id not in seen]  # type: ignore[operator]
+            mine = {str(s.id): (accrual.order_target(programme, member, s, birth_month, changes), s)
+                    for s in sorted(touched, key=lambda s: (s.paid_at, s.id))}
             accrual.book_orders(mb, mine, [], mb.booked, mb.counts, {}, window, programme, report)
         else:
             for op in by_time[t]:

@@ -14,9 +14,11 @@ The same timeline gives the tier an order was paid at (its points multiplier) an
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from siyu.core.clock import SHANGHAI
 from siyu.loyalty.programme import Programme, Tier
@@ -30,6 +32,7 @@ class Change:
     reason: str  # upgrade · review (kept or dropped) · join
 
 
+@lru_cache(maxsize=1 << 16)  # a replay walks a member's timeline once per fact: the same dates again
 def add_months(t: datetime, months: int) -> datetime:
     local = t.astimezone(SHANGHAI)
     m = local.month - 1 + months
@@ -61,10 +64,34 @@ def measure(programme: Programme, facts: list[tuple[datetime, int]], at: datetim
 
 def qualifying(programme: Programme, facts: list[tuple[datetime, int]], at: datetime, joined: datetime) -> Tier:
     """The tier the member qualifies for at ``at``."""
-    have = measure(programme, facts, at, joined)
+    return _tier_of(programme, measure(programme, facts, at, joined))
+
+
+def _tier_of(programme: Programme, have: int) -> Tier:
     if programme.qualification.basis == "orders":
         return max((t for t in programme.tiers if have >= t.min_orders), key=lambda t: t.min_orders)
     return programme.tier_for(have)
+
+
+class _Sums:
+    """``measure`` over facts sorted by time and all at or after joining, by bisection on running sums
+    (a timeline asks it once per fact and per review)."""
+
+    def __init__(self, programme: Programme, facts: list[tuple[datetime, int]], joined: datetime) -> None:
+        self.programme, self.joined = programme, joined
+        self.times = [when for when, _ in facts]
+        self.fen, self.orders = [0], [0]
+        for _, fen in facts:
+            self.fen.append(self.fen[-1] + fen)
+            self.orders.append(self.orders[-1] + (fen > 0))
+        self.strict = programme.qualification.window == "months"
+
+    def tier(self, at: datetime) -> Tier:
+        start = window_start(self.programme, at, self.joined)
+        lo = (bisect_right if self.strict else bisect_left)(self.times, start)
+        hi = bisect_right(self.times, at)
+        sums = self.orders if self.programme.qualification.basis == "orders" else self.fen
+        return _tier_of(self.programme, sums[hi] - sums[lo] if hi > lo else 0)
 
 
 def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
@@ -80,6 +107,7 @@ def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int
     level = {t.name: i for i, t in enumerate(programme.tiers)}
     tiers = programme.tiers
     hold = programme.qualification.hold_months
+    sums = _Sums(programme, facts, joined)
     current = tiers[0]
     changes = [Change(joined, "", current.name, "join")]
     review_at: datetime | None = None
@@ -87,7 +115,7 @@ def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int
     while True:
         next_fact = facts[i][0] if i < len(facts) else None
         if review_at is not None and review_at <= until and (next_fact is None or review_at < next_fact):
-            q = qualifying(programme, facts, review_at, joined)
+            q = sums.tier(review_at)
             floor = max(level[current.name] - programme.qualification.max_drop, 0) \
                 if programme.qualification.max_drop else level[current.name]
             new = tiers[max(level[q.name], floor)]
@@ -98,7 +126,7 @@ def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int
             continue
         if next_fact is None or next_fact > until:
             return changes, review_at
-        q = qualifying(programme, facts, next_fact, joined)
+        q = sums.tier(next_fact)
         if level[q.name] > level[current.name]:
             changes.append(Change(next_fact, current.name, q.name, "upgrade"))
             current = q

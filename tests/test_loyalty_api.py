@@ -34,7 +34,8 @@ def at_now() -> Iterator[list[datetime]]:
 
 def _brand(rt, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     write_jsonl(tmp_path / "members.jsonl", [
-        {"openid": OPENID_A, "phone": "13912345678", "member_no": "LT0000000001", "registered_at": "2026-03-01T10:00:00+08:00"},
+        {"openid": OPENID_A, "phone": "13912345678", "member_no": "LT0000000001", "registered_at": "2026-03-01T10:00:00+08:00",
+         "birthday": "1990-12-05"},
         {"openid": OPENID_C, "phone": "13912345600", "member_no": "LT0000000003", "registered_at": "2026-03-01T10:00:00+08:00"},
     ])
     write_jsonl(tmp_path / "orders.jsonl", [
@@ -212,12 +213,14 @@ def test_coupons(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped
     client = TestClient(create_app(rt))
     base = "/api/v1/loyalty/members/LT0000000001"
     got = client.get(f"{base}/coupons", headers=_h(keys["read"])).json()
-    # joined in March: the new-member pack (30 days) and the 黄金 upgrade pack have expired by November
-    assert sorted(c["template"] for c in got) == ["NEW-148-20", "NEW-150-100", "NEW-178-30", "PCT-95", "UPGRADE-GIFT"]
-    assert {c["status"] for c in got} == {"expired"}
+    # joined in March: the new-member pack (30 days) and the 黄金 upgrade pack have expired by November;
+    # November's 黄金 monthly coupon is fresh
+    assert sorted(c["template"] for c in got) == ["MONTH-10", "NEW-148-20", "NEW-150-100", "NEW-178-30", "PCT-95",
+                                                  "UPGRADE-GIFT"]
+    assert {c["template"] for c in got if c["status"] != "expired"} == {"MONTH-10"}
     pipeline(rt)  # issuing again issues nothing
     with rt.db.read_only() as s:
-        assert s.scalar(select(func.count()).select_from(Coupon)) == 5 + 3  # member C: the new-member pack
+        assert s.scalar(select(func.count()).select_from(Coupon)) == 6 + 3  # member C: the new-member pack
         member_a = s.scalar(select(Member.id).where(Member.card_no == "LT0000000001"))
     with rt.db.unit_of_work() as s:
         assert coupons.issue(s, programme.default(), member_a, "new_member", "campaign:double11", NOW) == 3
@@ -239,3 +242,57 @@ def test_coupons(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped
     c30 = next(c["id"] for c in fresh if c["template"] == "NEW-178-30")
     late = client.post(f"{base}/coupons/{c30}/uses", json={"order_no": "MP-12", "amount": "299.00"}, headers=_h(keys["write"]))
     assert late.status_code == 409 and "expired" in late.json()["error"]
+
+
+def test_rewards_that_issue_coupons_draw_prizes_or_pay_at_checkout(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    """A coupon reward issues its coupon; a lottery draws prizes, kept with the redemption (a retry gets
+    the same prizes and nothing more); points pay part of an order once, in whole yuan, within the
+    programme's share; birthday and monthly coupons are issued once per occasion."""
+    from siyu.loyalty import coupons, programme, versions
+
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    base = "/api/v1/loyalty/members/LT0000000001"
+    w = _h(keys["write"])
+
+    def points() -> int:
+        return client.get(f"{base}/points", headers=_h(keys["read"])).json()["available"]
+
+    def templates() -> list[str]:
+        return sorted(c["template"] for c in client.get(f"{base}/coupons", headers=_h(keys["read"])).json())
+
+    start, before = points(), templates()
+    coupon = client.post(f"{base}/redemptions", json={"reward": "COUPON-20"}, headers={**w, "Idempotency-Key": "c-1"})
+    again = client.post(f"{base}/redemptions", json={"reward": "COUPON-20"}, headers={**w, "Idempotency-Key": "c-1"})
+    assert (coupon.json()["coupons"], again.json()["replayed"]) == (1, True)
+    assert templates() == sorted([*before, "NEW-148-20"]) and points() == start - 400
+
+    draw = client.post(f"{base}/redemptions", json={"reward": "LOTTERY", "quantity": 5},
+                       headers={**w, "Idempotency-Key": "l-1"}).json()
+    redraw = client.post(f"{base}/redemptions", json={"reward": "LOTTERY", "quantity": 5},
+                         headers={**w, "Idempotency-Key": "l-1"}).json()
+    assert len(draw["prizes"]) == 5 and redraw["prizes"] == draw["prizes"] and redraw["replayed"]
+    prizes = {p.name: p for p in programme.default().reward("LOTTERY").prizes}  # type: ignore[union-attr]
+    won = sum(prizes[n].points for n in draw["prizes"])
+    assert points() == start - 400 - 500 + won  # the prize points once, though asked twice
+    assert templates().count("NEW-148-20") == 1 + 1 + sum(1 for n in draw["prizes"] if prizes[n].coupon)
+
+    pay = f"{base}/points-payments"
+    have = points()
+    first = client.post(pay, json={"order_no": "POS-77", "amount": "300.00", "points": 200}, headers=w).json()
+    assert (first["off"], first["replayed"], first["available"]) == (2.0, False, have - 200)
+    assert client.post(pay, json={"order_no": "POS-77", "amount": "300.00", "points": 200}, headers=w).json()["replayed"]
+    assert client.post(pay, json={"order_no": "POS-77", "amount": "300.00", "points": 300}, headers=w).status_code == 409
+    over = client.post(pay, json={"order_no": "POS-78", "amount": "300.00", "points": 20000}, headers=w)
+    assert over.status_code == 409 and "50%" in over.json()["error"]
+    odd = client.post(pay, json={"order_no": "POS-79", "amount": "300.00", "points": 150}, headers=w)
+    assert odd.status_code == 422 and "multiple of 100" in odd.json()["error"]
+    assert points() == have - 200
+
+    # Birthday (December) and monthly coupons: once per occasion, however often the daily run runs.
+    with rt.db.unit_of_work() as s:
+        prog = versions.active(s)
+        december = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+        assert coupons.issue_due(s, prog, december) == coupons.issue_due(s, prog, december)
+    got = templates()
+    assert got.count("BDAY-50") == 1 and got.count("BDAY-GIFT") == 1 and got.count("MONTH-10") == 2  # Nov and Dec

@@ -95,6 +95,22 @@ class RedeemResult(BaseModel):
     points: int
     available: int
     replayed: bool
+    coupons: int = Field(0, description="coupons the redemption issued (a coupon reward, a prize)")
+    prizes: list[str] | None = Field(None, description="a lottery's prizes, one per draw")
+
+
+class PointsPayment(BaseModel):
+    order_no: str = Field(min_length=1, max_length=64)
+    amount: str = Field(description="the order's amount in yuan, e.g. \"299.00\"")
+    points: int = Field(gt=0, description="points to pay with: a multiple of the programme's points per yuan")
+
+
+class PointsPaid(BaseModel):
+    order: str
+    points: int
+    off: float = Field(description="yuan the points take off the order")
+    available: int
+    replayed: bool
 
 
 class CouponRead(BaseModel):
@@ -178,6 +194,13 @@ def post_redemption(card_no: str, body: RedeemRequest, request: Request,
                                                   description="the same key again replays the first answer")) -> Any:
     return _write(request, lambda s: loyalty.redeem_reward(s, versions.active(s), card_no, body.reward, body.quantity,
                                                            key=f"redeem:{card_no}:{idempotency_key}"))
+
+
+@router.post("/members/{card_no}/points-payments", response_model=PointsPaid,
+             summary="Pay part of an order with points (积分抵现)")
+def post_points_payment(card_no: str, body: PointsPayment, request: Request) -> Any:
+    return _write(request, lambda s: loyalty.pay_with_points(s, versions.active(s), card_no, body.order_no, body.amount,
+                                                             body.points))
 
 
 @router.get("/members/{card_no}/coupons", response_model=list[CouponRead], summary="The member's coupons")

@@ -1,5 +1,6 @@
 """Coupons (优惠券): issued from the programme's templates in packs on occasions — joining (新人券包),
-an upgrade (升级礼), a reward redeemed with points — and used once, against one order, before they
+an upgrade (升级礼), the birthday month (生日礼), each month by tier (每月礼券), a reward redeemed with
+points or won in a draw — and used once, against one order, before they
 expire. Issuing is idempotent by occasion; using is idempotent by coupon and order.
 """
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from siyu.core.clock import now
+from siyu.core.clock import SHANGHAI, now
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.money import MoneyError, yuan_to_fen
 from siyu.loyalty import repository as repo
@@ -19,8 +20,13 @@ from siyu.loyalty.programme import Programme
 
 def pack_rows(programme: Programme, member_id: int, pack: str, occasion: str, at: datetime) -> list[dict[str, Any]]:
     """The coupons of ``pack`` for one member on one occasion (rows for ``repo.add_coupons``)."""
+    return template_rows(programme, member_id, programme.coupons.packs.get(pack, []), occasion, at)
+
+
+def template_rows(programme: Programme, member_id: int, codes: list[str], occasion: str, at: datetime
+                  ) -> list[dict[str, Any]]:
     rows = []
-    for slot, code in enumerate(programme.coupons.packs.get(pack, [])):
+    for slot, code in enumerate(codes):
         t = programme.coupons.template(code)
         assert t is not None  # the programme validator checked every pack's templates
         rows.append({"member_id": member_id, "template": code, "issue_key": f"{occasion}:{member_id}:{slot}",
@@ -39,6 +45,26 @@ def issue(session: Session, programme: Programme, member_id: int, pack: str, occ
 
 def issue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     repo.add_coupons(session, rows)
+
+
+def issue_due(session: Session, programme: Programme, at: datetime | None = None) -> int:
+    """The coupons due this month (Beijing): the birthday pack to members born this month (once a year)
+    and each tier's monthly coupons to its members (once a month). Run daily; a second run issues
+    nothing. Returns the coupons the run asked for (already issued ones included)."""
+    at = at or now()
+    local = at.astimezone(SHANGHAI)
+    members = repo.active_members(session, None)
+    code_of = {t.name: t.code for t in programme.tiers}
+    births = repo.birth_months(session, list(members)) if programme.coupons.packs.get("birthday") else {}
+    rows = []
+    for mid, m in members.items():
+        if births.get(mid) == local.month:
+            rows += pack_rows(programme, mid, "birthday", f"birthday:{local.year}", at)
+        monthly = programme.coupons.monthly.get(code_of.get(m.tier, ""), [])
+        rows += template_rows(programme, mid, monthly, f"monthly:{local:%Y-%m}", at)
+    for i in range(0, len(rows), 5000):
+        repo.add_coupons(session, rows[i:i + 5000])
+    return len(rows)
 
 
 def status(c: Any, at: datetime) -> str:

@@ -210,14 +210,15 @@ def award(session: Session, programme: Programme, member_id: int, points: int, *
 
 
 def redeem(session: Session, member_id: int, points: int, *, key: str, reason: str, source: tuple[str, str],
-           at: datetime | None = None) -> dict[str, Any]:
-    """Spend points, earliest-expiring first. Refused whole (nothing written) if the balance is short."""
+           at: datetime | None = None, keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Spend points, earliest-expiring first. Refused whole (nothing written) if the balance is short.
+    ``keep``: more of the answer to keep with it (a draw's prizes), returned again by a replay."""
     if points <= 0:
         raise InvalidInput(f"redemption by member {member_id}: points must be positive, not {points}")
     at = at or now()
     request = {"reason": reason, "source": list(source)}
     return _once(session, key, member_id, "burn", points, at, request,
-                 lambda ob: apply(ob, None, "burn", points, key, request, at))
+                 lambda ob: {**apply(ob, None, "burn", points, key, request, at), **(keep or {})})
 
 
 def adjust(session: Session, programme: Programme, member_id: int, points: int, *, key: str, reason: str,

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
-from siyu.loyalty import accrual, ledger
+from siyu.loyalty import accrual, coupons, ledger
 from siyu.loyalty.programme import Programme
 
 
@@ -23,6 +23,7 @@ class PointsReport:
     points_booked: int = 0
     upgraded: int = 0
     tiers: dict[str, int] | None = None
+    coupons: int = 0
 
 
 def award_order_points(session: Session, programme: Programme, at: datetime | None = None) -> PointsReport:
@@ -34,4 +35,5 @@ def award_order_points(session: Session, programme: Programme, at: datetime | No
     report.entries = acc.entries
     report.points_booked = acc.credited - acc.reversed
     report.upgraded, report.tiers = accrual.assign_tiers(session, programme, None, stamp)
+    report.coupons = coupons.issue_due(session, programme, stamp)  # after the tiers: monthly coupons by tier
     return report

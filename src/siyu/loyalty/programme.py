@@ -65,6 +65,14 @@ class Multipliers(BaseModel):
     combine: Literal["max", "multiply"] = "max"
 
 
+class Cash(BaseModel):
+    """积分抵现: points paying part of an order at checkout, ``points_per_yuan`` points a yuan, in whole
+    yuan, for at most ``max_share_percent`` of the order (0: not offered)."""
+
+    points_per_yuan: int = Field(default=100, ge=1)
+    max_share_percent: int = Field(default=0, ge=0, le=100)
+
+
 class PointsRule(BaseModel):
     per_yuan: int = Field(ge=0)
     # An order's points stay pending until this many days after it completed (the return window).
@@ -74,6 +82,7 @@ class PointsRule(BaseModel):
     # A refund whose points were already spent: ``negative`` shows the balance below zero; ``future``
     # keeps the balance at zero and owes the points. Future earnings pay the debt first either way.
     refund_shortfall: Literal["negative", "future"] = "negative"
+    cash: Cash = Field(default_factory=lambda: Cash())
 
 
 class Qualification(BaseModel):
@@ -117,14 +126,36 @@ class Redemption(BaseModel):
     window: Window = Window()
 
 
+class Prize(BaseModel):
+    """One outcome of a lottery draw, drawn with odds ``weight`` / the sum of the weights; it gives
+    ``points``, a coupon of template ``coupon``, or nothing (谢谢参与)."""
+
+    name: str
+    weight: int = Field(gt=0)
+    points: int = Field(default=0, ge=0)
+    coupon: str | None = None
+
+
 class Reward(BaseModel):
     code: str = Field(min_length=1, max_length=32)
     name: str
     name_en: str
+    # gift: delivered by the brand · coupon / cash: a coupon of template ``coupon`` (a cash coupon takes
+    # money off at checkout) · lottery: a draw among ``prizes``
     kind: Literal["gift", "coupon", "cash", "lottery"]
     points: int = Field(gt=0)
     stock: int | None = Field(default=None, ge=0)  # None: unlimited
     value: Decimal | None = Field(default=None, ge=0)  # yuan it is worth (cash at checkout, a coupon's face)
+    coupon: str | None = None
+    prizes: list[Prize] = []
+
+    @model_validator(mode="after")
+    def _complete(self) -> Reward:
+        if self.kind in ("coupon", "cash") and not self.coupon:
+            raise ValueError(f"reward {self.code}: a {self.kind} reward names the coupon template it issues")
+        if self.kind == "lottery" and not self.prizes:
+            raise ValueError(f"reward {self.code}: a lottery needs prizes")
+        return self
 
 
 class CouponTemplate(BaseModel):
@@ -147,14 +178,18 @@ class CouponTemplate(BaseModel):
 
 class Coupons(BaseModel):
     templates: list[CouponTemplate] = []
+    # Packs by occasion: ``new_member`` (joining), ``upgrade`` (a tier first reached), ``birthday`` (once a
+    # year, in the birthday month).
     packs: dict[str, list[str]] = {}
+    # 每月会员礼券: issued on the first of each month to the members of each tier (by tier code).
+    monthly: dict[str, list[str]] = {}
 
     @model_validator(mode="after")
     def _known(self) -> Coupons:
         codes = {t.code for t in self.templates}
         if len(codes) != len(self.templates):
             raise ValueError("coupon template codes must be unique")
-        for pack, items in self.packs.items():
+        for pack, items in [*self.packs.items(), *(("monthly " + k, v) for k, v in self.monthly.items())]:
             unknown = sorted(set(items) - codes)
             if unknown:
                 raise ValueError(f"coupon pack {pack}: unknown templates {', '.join(unknown)}")
@@ -192,6 +227,13 @@ class Programme(BaseModel):
             raise ValueError("tier names must be unique")
         if len({r.code for r in self.rewards}) != len(self.rewards):
             raise ValueError("reward codes must be unique")
+        named = [r.coupon for r in self.rewards] + [p.coupon for r in self.rewards for p in r.prizes]
+        unknown = sorted({c for c in named if c and self.coupons.template(c) is None})
+        if unknown:
+            raise ValueError(f"rewards name unknown coupon templates: {', '.join(unknown)}")
+        tiers = {t.code for t in self.tiers}
+        if set(self.coupons.monthly) - tiers:
+            raise ValueError(f"monthly coupons for unknown tiers: {', '.join(sorted(set(self.coupons.monthly) - tiers))}")
         return self
 
     def reward(self, code: str) -> Reward | None:

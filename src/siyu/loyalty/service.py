@@ -8,6 +8,8 @@ by the key the caller sends.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import SHANGHAI, now
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.money import MoneyError, yuan_to_fen
 from siyu.loyalty import accrual, coupons, ledger, tiers
 from siyu.loyalty import repository as repo
 from siyu.loyalty.programme import Programme
@@ -184,11 +187,63 @@ def redeem_reward(session: Session, programme: Programme, card_no: str, code: st
         done = repo.operation(session, key)  # read under the lock: a concurrent retry sees the first one
         if done is None and redeemed + quantity > reward.stock:
             raise Conflict(f"reward {code}: {max(reward.stock - redeemed, 0)} left, {quantity} asked")
+    # a draw is made before the points are spent and kept with the redemption: a retry gets the same prizes
+    keep = {"prizes": [_draw(reward) for _ in range(quantity)]} if reward.kind == "lottery" else None
     out = ledger.redeem(session, m.id, reward.points * quantity, key=key, reason=f"兑换{reward.name}×{quantity}",
-                        source=("reward", code), at=at)
+                        source=("reward", code), at=at, keep=keep)
     if reward.stock is not None and not out["replayed"]:
         repo.add_redeemed(session, code, quantity)
-    return {"reward": code, "quantity": quantity, **out}
+    issued = []
+    base = "r" + hashlib.sha256(key.encode()).hexdigest()[:32]  # what follows from the redemption, by its key
+    if reward.coupon:  # issued under the redemption's key: a retry issues nothing more
+        issued += coupons.template_rows(programme, m.id, [reward.coupon] * quantity, f"{base}:coupon", at)
+    for i, name in enumerate(out.get("prizes") or []):
+        prize = next(p for p in reward.prizes if p.name == name)
+        if prize.points:
+            ledger.award(session, programme, m.id, prize.points, key=f"{base}:prize:{i}", reason=f"抽奖奖品:{name}",
+                         source=("lottery", code), at=at)
+        if prize.coupon:
+            issued += coupons.template_rows(programme, m.id, [prize.coupon], f"{base}:prize:{i}", at)
+    coupons.issue_many(session, issued)
+    return {"reward": code, "quantity": quantity, "coupons": len(issued), **out}
+
+
+def _draw(reward: Any) -> str:
+    """One lottery draw: a prize by its weight, from the system's random source (not from anything the
+    caller sends, such as the idempotency key, which a member could choose until they win)."""
+    pick = secrets.randbelow(sum(p.weight for p in reward.prizes))
+    for p in reward.prizes:
+        pick -= p.weight
+        if pick < 0:
+            return str(p.name)
+    raise AssertionError("weights are positive")
+
+
+def pay_with_points(session: Session, programme: Programme, card_no: str, order_no: str, amount: str, points: int,
+                    at: datetime | None = None) -> dict[str, Any]:
+    """积分抵现: ``points`` pay part of order ``order_no`` of ``amount`` yuan at checkout, in whole yuan
+    (``points.cash.points_per_yuan`` a yuan), for at most ``max_share_percent`` of the order. Once per
+    order: the same request again replays; another amount of points for the same order is refused."""
+    at = at or now()
+    rule = programme.points.cash
+    if not rule.max_share_percent:
+        raise Conflict("points are not accepted as cash in this programme")
+    try:
+        order_fen = yuan_to_fen(amount)
+    except MoneyError:
+        raise InvalidInput(f"amount: {amount!r} is not an amount in yuan") from None
+    if order_fen <= 0 or points <= 0 or points % rule.points_per_yuan:
+        raise InvalidInput(f"order {order_no!r}: points must be a positive multiple of {rule.points_per_yuan} "
+                           f"({rule.points_per_yuan} points a yuan) and the amount above zero")
+    off_fen = points // rule.points_per_yuan * 100
+    if off_fen * 100 > order_fen * rule.max_share_percent:
+        raise Conflict(f"order {order_no!r}: points may pay at most {rule.max_share_percent}% of ¥{amount} "
+                       f"(¥{order_fen * rule.max_share_percent // 10000:,}); {points:,} points are ¥{off_fen // 100:,}")
+    m = member(session, card_no)
+    out = ledger.redeem(session, m.id, points, key=f"cash:{m.id}:{order_no.strip()}", reason=f"积分抵现 订单{order_no}",
+                        source=("cash", order_no.strip()[:64]), at=at)
+    return {"order": order_no, "points": points, "off": off_fen / 100, "replayed": out["replayed"],
+            "available": out["available"]}
 
 
 def member_coupons(session: Session, programme: Programme, card_no: str, at: datetime | None = None

@@ -296,3 +296,37 @@ def test_rewards_that_issue_coupons_draw_prizes_or_pay_at_checkout(rt, tmp_path:
         assert coupons.issue_due(s, prog, december) == coupons.issue_due(s, prog, december)
     got = templates()
     assert got.count("BDAY-50") == 1 and got.count("BDAY-GIFT") == 1 and got.count("MONTH-10") == 2  # Nov and Dec
+
+
+def test_member_price_and_pricing_identities(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    """A member pays the lowest price they are entitled to: list, their tier's member price, or an
+    identity granted to them (employee, friends and family) while it is valid and not revoked."""
+    from siyu.core.errors import InvalidInput
+    from siyu.loyalty import pricing, versions
+    from siyu.models import Member
+
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    price = "/api/v1/loyalty/members/{}/price?amount=299.00"
+    gold = client.get(price.format("LT0000000001"), headers=_h(keys["read"])).json()
+    assert (gold["pays"], gold["basis"], gold["label"]) == (293.02, "member_price", "黄金会员价")  # 98 %
+    plain = client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()
+    assert (plain["pays"], plain["basis"]) == (299.0, "list")
+    assert client.get(price.format("LT0000000003").replace("299.00", "abc"), headers=_h(keys["read"])).status_code == 422
+    with rt.db.unit_of_work() as s:
+        prog = versions.active(s)
+        c = s.scalar(select(Member.id).where(Member.card_no == "LT0000000003"))
+        assert pricing.grant(s, prog, c, "family", by="店长 李娜", valid_until=NOW + timedelta(days=30))
+        assert not pricing.grant(s, prog, c, "family", by="店长 李娜")  # already held
+        with pytest.raises(InvalidInput, match="not in the programme"):
+            pricing.grant(s, prog, c, "vip", by="店长 李娜")
+    family = client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()
+    assert (family["pays"], family["basis"], family["identities"]) == (254.15, "family", ["family"])  # 85 %
+    at_now[0] = NOW + timedelta(days=31)  # expired
+    assert client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()["basis"] == "list"
+    with rt.db.unit_of_work() as s:
+        assert pricing.grant(s, versions.active(s), c, "employee", by="HR 张伟")
+    assert client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()["pays"] == 209.3  # 70 %
+    with rt.db.unit_of_work() as s:
+        assert pricing.revoke(s, c, "employee") and not pricing.revoke(s, c, "employee")
+    assert client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()["basis"] == "list"

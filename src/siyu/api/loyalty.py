@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from siyu.accounts.api_keys import check_api_key
 from siyu.api.deps import presented_key, runtime
+from siyu.loyalty import pricing, versions
 from siyu.loyalty import service as loyalty
-from siyu.loyalty import versions
 
 router = APIRouter(prefix="/api/v1/loyalty", tags=["loyalty (member API)"])
 
@@ -97,6 +97,15 @@ class RedeemResult(BaseModel):
     replayed: bool
     coupons: int = Field(0, description="coupons the redemption issued (a coupon reward, a prize)")
     prizes: list[str] | None = Field(None, description="a lottery's prizes, one per draw")
+
+
+class PriceQuote(BaseModel):
+    amount: float = Field(description="the list price, yuan")
+    pays: float = Field(description="what this member pays, yuan")
+    percent: int
+    basis: str = Field(description="list · member_price · a pricing identity (employee, family…)")
+    label: str
+    identities: list[str]
 
 
 class PointsPayment(BaseModel):
@@ -201,6 +210,12 @@ def post_redemption(card_no: str, body: RedeemRequest, request: Request,
 def post_points_payment(card_no: str, body: PointsPayment, request: Request) -> Any:
     return _write(request, lambda s: loyalty.pay_with_points(s, versions.active(s), card_no, body.order_no, body.amount,
                                                              body.points))
+
+
+@router.get("/members/{card_no}/price", response_model=PriceQuote,
+            summary="The price this member pays (会员价 · 员工价 · 亲友价)")
+def get_price(card_no: str, request: Request, amount: str = Query(..., description="list price in yuan")) -> Any:
+    return _read(request, lambda s: pricing.quote(s, versions.active(s), loyalty.member(s, card_no), amount))
 
 
 @router.get("/members/{card_no}/coupons", response_model=list[CouponRead], summary="The member's coupons")

@@ -199,3 +199,55 @@ def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, h
         console.print(f"  member {d.member_id}: {d.what}: live {str(d.live)[:160]} · rebuilt {str(d.rebuilt)[:160]}")
     if rep.differing > rep.same_balances or (strict and rep.differing):
         raise typer.Exit(1)
+
+
+identity_app = typer.Typer(help="Pricing identities (员工价 · 亲友价) granted to members.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+
+
+def _member_id(s, card_no: str) -> int:  # type: ignore[no-untyped-def]
+    from siyu.loyalty import service as loyalty
+
+    return int(loyalty.member(s, card_no).id)
+
+
+@identity_app.command("grant")
+def identity_grant(card_no: str = typer.Argument(..., help="The member's card number."),
+                   identity: str = typer.Argument(..., help="An identity of the programme, e.g. employee, family."),
+                   by: str = typer.Option(..., "--by", help="Who grants it (kept)."),
+                   until: str = typer.Option("", "--until", help="Valid until this day (YYYY-MM-DD, Beijing).")) -> None:
+    """Grant a pricing identity to a member."""
+    from datetime import date, datetime, time
+
+    from siyu.core.clock import SHANGHAI
+    from siyu.core.errors import SiyuError
+    from siyu.loyalty import pricing, versions
+
+    rt = start()
+    try:
+        valid = datetime.combine(date.fromisoformat(until), time(), SHANGHAI) if until else None
+        with rt.db.unit_of_work() as s:
+            new = pricing.grant(s, versions.active(s), _member_id(s, card_no), identity, by=by, valid_until=valid)
+    except ValueError:
+        console.print(f"[red]--until: {until!r} is not a date (YYYY-MM-DD)[/red]")
+        raise typer.Exit(1) from None
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{card_no}: {identity} " + ("granted." if new else "was already held; nothing changed."))
+
+
+@identity_app.command("revoke")
+def identity_revoke(card_no: str = typer.Argument(...), identity: str = typer.Argument(...)) -> None:
+    """Revoke a pricing identity (the grant is kept, with when it was revoked)."""
+    from siyu.core.errors import SiyuError
+    from siyu.loyalty import pricing
+
+    rt = start()
+    try:
+        with rt.db.unit_of_work() as s:
+            done = pricing.revoke(s, _member_id(s, card_no), identity)
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{card_no}: {identity} " + ("revoked." if done else "was not held; nothing changed."))

@@ -199,6 +199,29 @@ class Coupons(BaseModel):
         return next((t for t in self.templates if t.code == code), None)
 
 
+class PricingIdentity(BaseModel):
+    name: str
+    name_en: str
+    percent: int = Field(ge=1, le=100)  # of the list price paid
+
+
+class Pricing(BaseModel):
+    """会员价 by tier (percent of the list price paid, by tier code; a tier not listed pays the list
+    price) and pricing identities granted to members one by one (员工价 · 亲友价). A member pays the
+    lowest price they are entitled to."""
+
+    tiers: dict[str, int] = {}
+    identities: dict[str, PricingIdentity] = {}
+
+    @field_validator("tiers")
+    @classmethod
+    def _percent(cls, tiers: dict[str, int]) -> dict[str, int]:
+        bad = sorted(k for k, v in tiers.items() if not 1 <= v <= 100)
+        if bad:
+            raise ValueError(f"member price percent must be 1 to 100 (tiers {', '.join(bad)})")
+        return tiers
+
+
 class Programme(BaseModel):
     version: int
     name: str
@@ -210,6 +233,7 @@ class Programme(BaseModel):
     redemption: Redemption = Redemption()
     rewards: list[Reward] = []
     coupons: Coupons = Coupons()
+    pricing: Pricing = Pricing()
 
     @field_validator("tiers")
     @classmethod
@@ -232,6 +256,8 @@ class Programme(BaseModel):
         if unknown:
             raise ValueError(f"rewards name unknown coupon templates: {', '.join(unknown)}")
         tiers = {t.code for t in self.tiers}
+        if set(self.pricing.tiers) - tiers:
+            raise ValueError(f"member prices for unknown tiers: {', '.join(sorted(set(self.pricing.tiers) - tiers))}")
         if set(self.coupons.monthly) - tiers:
             raise ValueError(f"monthly coupons for unknown tiers: {', '.join(sorted(set(self.coupons.monthly) - tiers))}")
         return self

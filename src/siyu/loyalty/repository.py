@@ -23,6 +23,7 @@ from siyu.models import (
     PointsEntry,
     PointsLot,
     PointsOperation,
+    PricingIdentity,
     Profile,
     ProfileIdentity,
     ProgrammeVersion,
@@ -457,3 +458,21 @@ def latest_programme(session: Session) -> Any:
 
 def add_programme_version(session: Session, row: dict[str, Any]) -> None:
     insert_many(session, ProgrammeVersion, [row])
+
+
+def pricing_identities(session: Session, member_id: int) -> list[Any]:
+    return list(session.execute(select(PricingIdentity.id, PricingIdentity.identity, PricingIdentity.granted_by,
+                                       PricingIdentity.granted_at, PricingIdentity.valid_until,
+                                       PricingIdentity.revoked_at)
+                                .where(PricingIdentity.member_id == member_id).order_by(PricingIdentity.id)))
+
+
+def add_pricing_identity(session: Session, row: dict[str, Any]) -> None:
+    insert_many(session, PricingIdentity, [row])
+
+
+def revoke_pricing_identity(session: Session, member_id: int, identity: str, at: datetime) -> int:
+    result = session.execute(update(PricingIdentity).where(
+        PricingIdentity.member_id == member_id, PricingIdentity.identity == identity,
+        PricingIdentity.revoked_at.is_(None)).values(revoked_at=at))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from siyu.models.loyalty import (
     PointsEntry,
     PointsLot,
     PointsOperation,
+    PricingIdentity,
     ProgrammeVersion,
     RewardStock,
     TierChange,
@@ -30,6 +31,6 @@ from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
     "ApiKey", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
+    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -154,3 +154,17 @@ class ProgrammeVersion(Base):
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(255))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PricingIdentity(Base):
+    """A pricing identity granted to a member (员工价 · 亲友价): who granted it, when, until when, and
+    when it was revoked (kept, never deleted: a price given is explained by the identity then held)."""
+
+    __tablename__ = "pricing_identities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    identity: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

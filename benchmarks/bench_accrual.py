@@ -107,22 +107,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.members, args.orders = 300, 2_000
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
-    from siyu.bootstrap import start
-    from siyu.core.config import Settings
+    from _fresh import fresh_runtime
     from siyu.loyalty import ledger
-    from siyu.models import Base, PointsEntry
+    from siyu.models import PointsEntry
 
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.pg or f"sqlite:///{Path(tmp) / 'siyu.db'}"
-        rt = start(Settings(home=Path(tmp), database_url=url))  # type: ignore[call-arg]
-        if rt.db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            with rt.db.engine.begin() as con:
-                con.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                con.execute(text("DROP TABLE IF EXISTS bench_counter"))
+        rt = fresh_runtime(Path(tmp), args.pg)
         ids = seed(rt, args.members, args.orders)
         at = START + timedelta(minutes=3 * args.orders + 1)
         ours = accrue_in_batches(rt, ids, args.batch, at)

@@ -100,19 +100,12 @@ def main() -> None:
         args.members, args.orders = 1_000, 3_000
     from sqlalchemy import text
 
-    from siyu.bootstrap import start
-    from siyu.core.config import Settings
+    from _fresh import fresh_runtime
     from siyu.loyalty import programme, rebuild
-    from siyu.models import Base
 
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.pg or f"sqlite:///{Path(tmp) / 'siyu.db'}"
-        rt = start(Settings(home=Path(tmp), database_url=url))  # type: ignore[call-arg]
-        if rt.db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            with rt.db.engine.begin() as con:
-                con.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        rt = fresh_runtime(Path(tmp), args.pg)
         until = seed(rt, args.members, args.orders)
         t = time.perf_counter()
         with rt.db.read_only() as s, Progress(transient=True) as bar:

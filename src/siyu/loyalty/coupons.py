@@ -92,12 +92,7 @@ def use(session: Session, programme: Programme, member_id: int, coupon_id: int, 
     changed, when the coupon is not this member's, used on another order, expired, or the order does not
     reach its threshold. Using it again for the same order answers the same."""
     at = at or now()
-    try:
-        order_fen = yuan_to_fen(order_yuan)
-    except MoneyError:
-        raise InvalidInput(f"order amount: {order_yuan!r} is not an amount in yuan") from None
-    if order_fen <= 0:
-        raise InvalidInput(f"order amount: {order_yuan!r} must be above zero")
+    order_fen = amount_fen(order_yuan, "order amount")
     c = repo.lock_coupon(session, coupon_id, member_id)
     if c is None:
         raise NotFound(f"coupon {coupon_id}: not this member's")
@@ -115,3 +110,14 @@ def use(session: Session, programme: Programme, member_id: int, coupon_id: int, 
     off = t.off_fen(order_fen)
     repo.use_coupon(session, coupon_id, at, order_ref, off)
     return {"coupon": coupon_id, "order": order_ref, "off": off / 100, "replayed": False}
+
+
+def amount_fen(value: str, what: str) -> int:
+    """A positive amount in yuan sent by a caller, in fen; a clear refusal naming the field otherwise."""
+    try:
+        fen = yuan_to_fen(value)
+    except MoneyError:
+        raise InvalidInput(f"{what}: {value!r} is not an amount in yuan") from None
+    if fen <= 0:
+        raise InvalidInput(f"{what}: {value!r} must be above zero")
+    return fen

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.errors import InvalidInput
-from siyu.core.money import MoneyError, yuan_to_fen
 from siyu.loyalty import repository as repo
+from siyu.loyalty.coupons import amount_fen
 from siyu.loyalty.programme import Programme
 
 
@@ -48,12 +48,7 @@ def revoke(session: Session, member_id: int, identity: str, at: datetime | None 
 def quote(session: Session, programme: Programme, m: Any, amount: str, at: datetime | None = None) -> dict[str, Any]:
     """What member ``m`` pays for ``amount`` yuan at list price, and why."""
     at = at or now()
-    try:
-        list_fen = yuan_to_fen(amount)
-    except MoneyError:
-        raise InvalidInput(f"amount: {amount!r} is not an amount in yuan") from None
-    if list_fen <= 0:
-        raise InvalidInput(f"amount: {amount!r} must be above zero")
+    list_fen = amount_fen(amount, "amount")
     options = [(100, "list", "标价")]
     tier = programme.tier_named(m.tier)
     if tier.code in programme.pricing.tiers:

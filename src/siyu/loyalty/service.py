@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import SHANGHAI, now
 from siyu.core.errors import Conflict, InvalidInput, NotFound
-from siyu.core.money import MoneyError, yuan_to_fen
 from siyu.loyalty import accrual, coupons, ledger, tiers
 from siyu.loyalty import repository as repo
 from siyu.loyalty.programme import Programme
@@ -228,13 +227,10 @@ def pay_with_points(session: Session, programme: Programme, card_no: str, order_
     rule = programme.points.cash
     if not rule.max_share_percent:
         raise Conflict("points are not accepted as cash in this programme")
-    try:
-        order_fen = yuan_to_fen(amount)
-    except MoneyError:
-        raise InvalidInput(f"amount: {amount!r} is not an amount in yuan") from None
-    if order_fen <= 0 or points <= 0 or points % rule.points_per_yuan:
+    order_fen = coupons.amount_fen(amount, "amount")
+    if points <= 0 or points % rule.points_per_yuan:
         raise InvalidInput(f"order {order_no!r}: points must be a positive multiple of {rule.points_per_yuan} "
-                           f"({rule.points_per_yuan} points a yuan) and the amount above zero")
+                           f"({rule.points_per_yuan} points a yuan)")
     off_fen = points // rule.points_per_yuan * 100
     if off_fen * 100 > order_fen * rule.max_share_percent:
         raise Conflict(f"order {order_no!r}: points may pay at most {rule.max_share_percent}% of ¥{amount} "

@@ -330,3 +330,21 @@ def test_member_price_and_pricing_identities(rt, tmp_path: Path, at_now) -> None
     with rt.db.unit_of_work() as s:
         assert pricing.revoke(s, c, "employee") and not pricing.revoke(s, c, "employee")
     assert client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()["basis"] == "list"
+
+
+def test_referrer_is_set_once_without_loops(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    w = _h(keys["write"])
+
+    def refer(card: str, referrer: str):  # type: ignore[no-untyped-def]
+        return client.post(f"/api/v1/loyalty/members/{card}/referrer", json={"referrer": referrer}, headers=w)
+
+    first = refer("LT0000000003", "LT0000000001")
+    assert first.status_code == 200 and first.json()["replayed"] is False
+    assert refer("LT0000000003", "LT0000000001").json()["replayed"] is True
+    assert "no loops" in refer("LT0000000001", "LT0000000003").json()["error"]
+    assert "themself" in refer("LT0000000001", "LT0000000001").json()["error"]
+    assert refer("LT0000000001", "NOPE").status_code == 404
+    assert client.post("/api/v1/loyalty/members/LT0000000003/referrer", json={"referrer": "LT0000000001"},
+                       headers=_h(keys["read"])).status_code == 403

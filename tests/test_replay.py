@@ -90,6 +90,10 @@ def history(seed: int) -> list[tuple[datetime, str, Any]]:
             lo = month.replace(day=20, hour=3, minute=0, second=0)
             events.append((moment(lo, lo + timedelta(days=5)), "redeem",
                            (f"LT{card:010d}", rng.choice(["LOTTERY", "GIFT-TOWEL", "COUPON-20"]))))
+    # 推荐: member 1 was referred by member 0, member 3 by member 2 (their later spend counts for the
+    # referrer's tier under a referral qualification)
+    events.append((moment(START + timedelta(days=2), START + timedelta(days=200)), "refer", ("LT0000000001", "LT0000000000")))
+    events.append((moment(START + timedelta(days=2), START + timedelta(days=400)), "refer", ("LT0000000003", "LT0000000002")))
     visitor_paid = next(t for t, what, d in events if what == "order" and d[1] == VISITOR)
     events.append((moment(visitor_paid + timedelta(days=1), END), "claim", ("LT0000000000", "MP-" + str(n))))
     for _ in range(6):  # nightly catch-ups and batch runs: when the books are caught up must not matter
@@ -111,10 +115,14 @@ def _brand(rt, tmp_path: Path, at_now: list[datetime]) -> dict[str, str]:  # typ
 
 
 def deliver(rt, tmp_path: Path, at_now: list[datetime], events: list[tuple[datetime, str, Any]],  # type: ignore[no-untyped-def]
-            skip: set[int] = frozenset()) -> set[int]:  # type: ignore[assignment]
-    """Each event at its time; returns the redemptions refused (too few points), which leave no trace."""
+            skip: set[int] = frozenset(), rules: str | None = None) -> set[int]:  # type: ignore[assignment]
+    """Each event at its time (under ``rules`` when given); returns the redemptions refused (too few
+    points), which leave no trace."""
     refused = set()
     keys = _brand(rt, tmp_path, at_now)
+    if rules is not None:
+        with rt.db.unit_of_work() as s:
+            versions.record(s, rules, actor="test", at=START)
     client = TestClient(create_app(rt))
     ingest = {"Authorization": f"Bearer {keys['ingest']}"}
     member = {"Authorization": f"Bearer {keys['member']}"}
@@ -144,6 +152,10 @@ def deliver(rt, tmp_path: Path, at_now: list[datetime], events: list[tuple[datet
             assert r.status_code in (200, 409), r.json()  # 409: too few points (nothing changes)
             if r.status_code == 409:
                 refused.add(i)
+        elif what == "refer":
+            card, referrer = d
+            r = client.post(f"/api/v1/loyalty/members/{card}/referrer", json={"referrer": referrer}, headers=member)
+            assert r.status_code == 200, r.json()
         elif what == "claim":
             card, no = d
             r = client.post(f"/api/v1/loyalty/members/{card}/claims", json={"channel": "miniprogram", "order_no": no},
@@ -160,10 +172,18 @@ def deliver(rt, tmp_path: Path, at_now: list[datetime], events: list[tuple[datet
     return refused
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_the_batch_ledger_equals_the_live_one(rt, tmp_path: Path, at_now, seed: int) -> None:  # type: ignore[no-untyped-def]
+def _referral() -> str:
+    """The default programme, version 3, with tiers by the spend of the members one referred."""
+    data = yaml.safe_load(programme.DEFAULT.read_text(encoding="utf-8"))
+    data["version"] = 3
+    data["qualification"]["basis"] = "referral"
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
+@pytest.mark.parametrize(("seed", "basis"), [(1, "spend"), (2, "spend"), (4, "referral")])
+def test_the_batch_ledger_equals_the_live_one(rt, tmp_path: Path, at_now, seed: int, basis: str) -> None:  # type: ignore[no-untyped-def]
     events = history(seed)
-    deliver(rt, tmp_path, at_now, events)
+    deliver(rt, tmp_path, at_now, events, rules=_referral() if basis == "referral" else None)
     with rt.db.read_only() as s:
         rules = versions.active(s)
         rep = rebuild.recompute(s, rules, END)
@@ -171,6 +191,10 @@ def test_the_batch_ledger_equals_the_live_one(rt, tmp_path: Path, at_now, seed: 
     assert rep.members == 4 and rep.left_out == 0
     assert rep.differences == [] and rep.equal == 4, rep.differences
     assert rep.entries > 4 * kinds["order"] // 5  # it rebuilt something real
+    if basis == "referral":  # the referrers' tiers came from their referees' spend
+        with rt.db.read_only() as s:
+            tiers_now = dict(s.execute(select(Member.card_no, Member.tier)).all())
+        assert tiers_now["LT0000000000"] != "普通会员" and tiers_now["LT0000000001"] == "普通会员"
     # the comparison can fail: another rule (Wednesday ×3 instead of ×2) gives another ledger
     other = rules.model_copy(deep=True)
     other.points.multipliers.member_day = other.points.multipliers.member_day + 1

@@ -108,6 +108,16 @@ class PriceQuote(BaseModel):
     identities: list[str]
 
 
+class ReferrerSet(BaseModel):
+    referrer: str = Field(min_length=1, max_length=32, description="the referring member's card number")
+
+
+class ReferrerResult(BaseModel):
+    referrer: str
+    referred_at: datetime
+    replayed: bool
+
+
 class PointsPayment(BaseModel):
     order_no: str = Field(min_length=1, max_length=64)
     amount: str = Field(description="the order's amount in yuan, e.g. \"299.00\"")
@@ -216,6 +226,11 @@ def post_points_payment(card_no: str, body: PointsPayment, request: Request) -> 
             summary="The price this member pays (会员价 · 员工价 · 亲友价)")
 def get_price(card_no: str, request: Request, amount: str = Query(..., description="list price in yuan")) -> Any:
     return _read(request, lambda s: pricing.quote(s, versions.active(s), loyalty.member(s, card_no), amount))
+
+
+@router.post("/members/{card_no}/referrer", response_model=ReferrerResult, summary="Who referred this member (推荐人)")
+def post_referrer(card_no: str, body: ReferrerSet, request: Request) -> Any:
+    return _write(request, lambda s: loyalty.set_referrer(s, card_no, body.referrer))
 
 
 @router.get("/members/{card_no}/coupons", response_model=list[CouponRead], summary="The member's coupons")

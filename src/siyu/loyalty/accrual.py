@@ -57,11 +57,25 @@ def tier_facts(member: Any, orders: list[Any]) -> list[tuple[datetime, int]]:
             for o in orders if o.status in FINISHED and o.paid_at is not None]
 
 
-def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None, until: datetime
-            ) -> dict[str, tuple[int, Any]]:
+def qualifying_orders(session: Session, programme: Programme, member_ids: list[int], own: dict[int, list[Any]]
+                      ) -> dict[int, list[Any]]:
+    """The orders each member's tier counts: their own (``own``), or under a ``referral`` qualification
+    the orders of the members they referred, paid from the referral on."""
+    if programme.qualification.basis != "referral":
+        return own
+    refs = repo.referees(session, member_ids)
+    theirs = repo.orders_of_members(session, [r for rs in refs.values() for r, _ in rs])
+    return {mid: [o for r, since in rs for o in theirs.get(r, []) if o.paid_at is not None and o.paid_at >= since]
+            for mid, rs in refs.items()}
+
+
+def targets(programme: Programme, member: Any, orders: list[Any], birth_month: int | None, until: datetime,
+            qualifying: list[Any] | None = None) -> dict[str, tuple[int, Any]]:
     """order id → (points it should hold now, the order), for one member's orders. Each earns at the tier
-    the member held just before paying it (``tiers.timeline``)."""
-    changes = tiers.timeline(programme, member.joined_at, tier_facts(member, orders), until)
+    the member held just before paying it (``tiers.timeline`` over the ``qualifying`` orders, by default
+    their own)."""
+    facts = tier_facts(member, orders if qualifying is None else qualifying)
+    changes = tiers.timeline(programme, member.joined_at, facts, until)
     return {str(o.id): (order_target(programme, member, o, birth_month, changes), o)
             for o in sorted(orders, key=lambda o: (_paid(o), o.id))}
 
@@ -92,6 +106,7 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
     for part in [ids[i:i + 1000] for i in range(0, len(ids), 1000)]:
         books = Books(session, part, at)  # locked before the bookings are read: a concurrent accrual waits
         orders = repo.orders_of_members(session, part)
+        quals = qualifying_orders(session, programme, part, orders)
         births = repo.birth_months(session, part)
         refs = [str(o.id) for os in orders.values() for o in os]
         booked, counts = repo.order_bookings(session, part, refs)
@@ -107,14 +122,14 @@ def accrue(session: Session, programme: Programme, member_ids: list[int] | None 
                 if p > 0:
                     held.setdefault(m, []).append((ref, p))
         for mid in part:
-            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), at)
+            mine = targets(programme, members[mid], orders.get(mid, []), births.get(mid), at, quals.get(mid, []))
             report.orders += len(mine)
             gone = [(ref, p) for ref, p in held.get(mid, []) if ref not in mine]
             book_orders(books.open[mid], mine, gone, booked, counts, folded, window, programme, report)
         report.entries += sum(len(ob.book.entries) for ob in books.open.values())
         books.close()
         if tiers_too:
-            _set_tiers(session, programme, members, part, orders, at, defaultdict(int))
+            _set_tiers(session, programme, members, part, quals, at, defaultdict(int))
     return report
 
 
@@ -175,6 +190,8 @@ def accrue_arrived(session: Session, programme: Programme, at: datetime | None =
         return AccrualReport()
     at = at or now()
     members = repo.members_of_orders(session, sorted(order_ids))
+    if programme.qualification.basis == "referral":  # a referee's order moves their referrer's tier too
+        members = sorted({*members, *repo.referrers_of(session, members)})
     return accrue(session, programme, members, at, tiers_too=True)  # an upgrade is immediate
 
 
@@ -186,14 +203,15 @@ def assign_tiers(session: Session, programme: Programme, member_ids: list[int] |
     ids = sorted(members)
     moved, dist = 0, defaultdict(int)  # type: ignore[var-annotated]
     for part in [ids[i:i + 2000] for i in range(0, len(ids), 2000)]:
-        n = _set_tiers(session, programme, members, part, repo.orders_of_members(session, part), at, dist)
+        quals = qualifying_orders(session, programme, part, repo.orders_of_members(session, part))
+        n = _set_tiers(session, programme, members, part, quals, at, dist)
         moved += n
     return moved, dict(dist)
 
 
 def _set_tiers(session: Session, programme: Programme, members: dict[int, Any], part: list[int],
                orders: dict[int, list[Any]], at: datetime, dist: dict[str, int]) -> int:
-    """Tiers of ``part`` from their orders; the history is written only for members whose tier moved
+    """Tiers of ``part`` from their qualifying orders; the history is written only for members whose tier moved
     (rows already recorded are skipped, never rewritten)."""
     updates, changes, gifts, moved = [], [], [], 0
     for mid in part:

@@ -88,7 +88,9 @@ class PointsRule(BaseModel):
 class Qualification(BaseModel):
     """How a tier is earned and kept (see ``loyalty.tiers``)."""
 
-    basis: Literal["spend", "orders"] = "spend"
+    # spend: net spend · orders: orders placed · referral: the net spend of the members they referred
+    # (推荐消费), counted from each referral on
+    basis: Literal["spend", "orders", "referral"] = "spend"
     window: Literal["cumulative", "months", "this_month"] = "months"
     months: int = Field(default=12, ge=1)
     hold_months: int = Field(default=12, ge=1)  # 保级期: a tier is kept this long, then reviewed

@@ -35,6 +35,7 @@ class Member:
     ops: list[Any]
     moved: bool
     live: tuple[list[Any], list[Any], Any] | None = None  # entries, lots, account (recompute only)
+    referee_orders: list[OrderHistory] = field(default_factory=list)  # paid from each referral on
 
 
 def members(session: Session, *, slice_size: int = 2000, with_ledger: bool = False,
@@ -50,14 +51,27 @@ def members(session: Session, *, slice_size: int = 2000, with_ledger: bool = Fal
         ops = hist.operations_of(session, part)
         moved = hist.moved_members(session, part)
         entries, lots, accounts = hist.booked(session, part) if with_ledger else ({}, {}, {})
+        referred = _referee_orders(session, part)
         for mid in part:
             yield Member(rows[mid], births.get(mid),
                          [OrderHistory(r, owned, refunds.get(r.id, [])) for r, owned in orders.get(mid, [])],
                          ops.get(mid, []), mid in moved,
-                         (entries.get(mid, []), lots.get(mid, []), accounts.get(mid)) if with_ledger else None)
+                         (entries.get(mid, []), lots.get(mid, []), accounts.get(mid)) if with_ledger else None,
+                         referred.get(mid, []))
         done += len(part)
         if progress:
             progress(done, total)
+
+
+def _referee_orders(session: Session, part: list[int]) -> dict[int, list[OrderHistory]]:
+    """referrer → the histories of their referees' orders paid from the referral on."""
+    refs = repo.referees(session, part)
+    if not refs:
+        return {}
+    orders = hist.orders_with_claims(session, [r for rs in refs.values() for r, _ in rs])
+    refunds = hist.refunds_of(session, [r.id for pairs in orders.values() for r, _ in pairs])
+    return {mid: [OrderHistory(o, owned, refunds.get(o.id, [])) for r, since in rs for o, owned in orders.get(r, [])
+                  if o.paid_at is not None and o.paid_at >= since] for mid, rs in refs.items()}
 
 
 # -- recompute: the batch ledger beside the live one -------------------------------------------------
@@ -128,7 +142,8 @@ def recompute(session: Session, programme: Programme, at: datetime, *, slice_siz
             continue
         assert m.live is not None
         ids = itertools.chain(sorted(lt.id for lt in m.live[1]), itertools.count(FRESH_IDS))
-        out = replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at, ids)
+        out = replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at, ids,
+                            referee_orders=m.referee_orders)
         report.entries += len(out.book.entries)
         report.refused += out.refused
         found = _differences(m, out)
@@ -214,7 +229,8 @@ def replay_all(session: Session, programme: Programme, at: datetime, *, slice_si
     for m in members(session, slice_size=slice_size, progress=progress):
         n += 1
         orders += len(m.orders)
-        totals.add(replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at), at)
+        totals.add(replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at,
+                                 referee_orders=m.referee_orders), at)
     return n, orders, totals
 
 
@@ -227,8 +243,9 @@ def simulate(session: Session, candidate: Programme, current: Programme, at: dat
     for m in members(session, slice_size=slice_size, progress=progress):
         n += 1
         orders += len(m.orders)
-        base = replay_member(current, m.row, m.birth_month, m.orders, m.ops, at)
-        cand = replay_member(candidate, m.row, m.birth_month, m.orders, m.ops, at, recorded=current)
+        base = replay_member(current, m.row, m.birth_month, m.orders, m.ops, at, referee_orders=m.referee_orders)
+        cand = replay_member(candidate, m.row, m.birth_month, m.orders, m.ops, at, recorded=current,
+                             referee_orders=m.referee_orders)
         now_t.add(base, at)
         new_t.add(cand, at)
         migration[(base.tiers[-1].to_tier, cand.tiers[-1].to_tier)] += 1

@@ -172,13 +172,16 @@ def _first_difference(old: list[tuple[datetime, int]], new: list[tuple[datetime,
 
 def replay_member(programme: Programme, member: Any, birth_month: int | None, orders: list[OrderHistory],
                   ops: list[Any], until: datetime, ids: Iterator[int] | None = None,
-                  recorded: Programme | None = None) -> Outcome:
+                  recorded: Programme | None = None, referee_orders: tuple[OrderHistory, ...] | list[OrderHistory] = ()
+                  ) -> Outcome:
     """The member's ledger from their history up to ``until``. Order facts at one time are booked as one
     accrual (as the live path books an arrival), then the requests made at that time."""
     mb = MemoryBook(member.id, ids or itertools.count(1))
     window = timedelta(days=programme.points.return_window_days)
     report = accrual.AccrualReport()
-    events = sorted({(t, 0) for o in orders for t in o.times() if t <= until}
+    # the orders the tier counts: the member's own, or under a referral qualification their referees'
+    counted = list(referee_orders) if programme.qualification.basis == "referral" else orders
+    events = sorted({(t, 0) for o in [*orders, *counted] for t in o.times() if t <= until}
                     | {(op.occurred_at, 1) for op in ops if op.occurred_at <= until})
     by_time: dict[datetime, list[Any]] = {}
     for op in ops:
@@ -187,7 +190,13 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     for o in orders:
         for t in set(o.times()):
             at_time.setdefault(t, []).append(o)
+    counted_at: dict[datetime, list[OrderHistory]] = {}
+    if counted is not orders:
+        for o in counted:
+            for t in set(o.times()):
+                counted_at.setdefault(t, []).append(o)
     state: dict[int, Snapshot] = {}  # the orders as the live path would read them now
+    counted_state: dict[int, Snapshot] = state if counted is orders else {}
     facts: list[tuple[datetime, int]] | None = None
     changes: list[tiers.Change] = []
     known = until  # the tier timeline ``changes`` is complete up to here
@@ -198,12 +207,16 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
         mb.flush()
         if rank == 0:
             touched = []
-            for o in at_time[t]:
+            for o in at_time.get(t, []):
                 snap = o.at(t)
                 if snap is not None:
                     state[snap.id] = snap
                     touched.append(snap)
-            now_facts = sorted(accrual.tier_facts(member, list(state.values())))
+            for o in counted_at.get(t, []):
+                snap = o.at(t)
+                if snap is not None:
+                    counted_state[snap.id] = snap
+            now_facts = sorted(accrual.tier_facts(member, list(counted_state.values())))
             # What ``accrual.targets`` gives, computed only where it can have changed: the orders that
             # changed now, and when the tier facts changed at time w, every order paid after w (the tier
             # held before an order depends only on what happened before it); the timeline is brought up to
@@ -234,6 +247,6 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     mb.at = until
     mb.book.catch_up(until)
     mb.flush()
-    final = [s for o in orders if (s := o.at(until)) is not None]
+    final = [s for o in counted if (s := o.at(until)) is not None]
     line = tiers.timeline(programme, member.joined_at, accrual.tier_facts(member, final), until)
     return Outcome(mb, line, refused)

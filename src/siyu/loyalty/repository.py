@@ -253,7 +253,7 @@ def members_of_orders(session: Session, order_ids: Sequence[int]) -> list[int]:
 
 
 _MEMBER_COLS = (Member.id, Member.person_id, Member.card_no, Member.joined_at, Member.tier, Member.tier_since,
-                Member.status)
+                Member.status, Member.referrer_id, Member.referred_at)
 
 
 def member_by_card(session: Session, card_no: str) -> Any:
@@ -476,3 +476,37 @@ def revoke_pricing_identity(session: Session, member_id: int, identity: str, at:
         PricingIdentity.member_id == member_id, PricingIdentity.identity == identity,
         PricingIdentity.revoked_at.is_(None)).values(revoked_at=at))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def referees(session: Session, member_ids: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+    """referrer → [(member they referred, when)], active referees only."""
+    out: dict[int, list[tuple[int, datetime]]] = {}
+    for part in chunks(list(member_ids)):
+        for r in session.execute(select(Member.referrer_id, Member.id, Member.referred_at)
+                                 .where(one_of(session, Member.referrer_id, part), Member.status == "active")):
+            out.setdefault(r.referrer_id, []).append((r.id, r.referred_at))
+    return out
+
+
+def referrers_of(session: Session, member_ids: Sequence[int]) -> list[int]:
+    found: set[int] = set()
+    for part in chunks(list(member_ids)):
+        found.update(session.scalars(select(Member.referrer_id).where(one_of(session, Member.id, part),
+                                                                      Member.referrer_id.is_not(None))))
+    return sorted(found)
+
+
+def set_referrer(session: Session, member_id: int, referrer_id: int, at: datetime) -> None:
+    session.execute(update(Member).where(Member.id == member_id, Member.referrer_id.is_(None))
+                    .values(referrer_id=referrer_id, referred_at=at, updated_at=at))
+
+
+def referral_chain(session: Session, member_id: int, limit: int = 100) -> list[int]:
+    """The member's referrer, theirs, and so on (to refuse a referral that would make a loop)."""
+    chain: list[int] = []
+    current: int | None = member_id
+    while current is not None and len(chain) < limit:
+        current = session.scalar(select(Member.referrer_id).where(Member.id == current))
+        if current is not None:
+            chain.append(current)
+    return chain

@@ -48,8 +48,8 @@ class TierProgress:
 
 def tier_progress(session: Session, programme: Programme, m: Any, at: datetime | None = None) -> TierProgress:
     at = at or now()
-    orders = repo.orders_of_members(session, [m.id]).get(m.id, [])
-    facts = accrual.tier_facts(m, orders)
+    orders = accrual.qualifying_orders(session, programme, [m.id], repo.orders_of_members(session, [m.id]))
+    facts = accrual.tier_facts(m, orders.get(m.id, []))
     changes, review_at = tiers.walk(programme, m.joined_at, facts, at)
     current = programme.tier_named(changes[-1].to_tier)
     have = tiers.measure(programme, facts, at, m.joined_at)
@@ -252,3 +252,25 @@ def use_coupon(session: Session, programme: Programme, card_no: str, coupon_id: 
                at: datetime | None = None) -> dict[str, Any]:
     m = member(session, card_no)
     return coupons.use(session, programme, m.id, coupon_id, order_no, amount, at)
+
+
+def set_referrer(session: Session, card_no: str, referrer_card: str, at: datetime | None = None) -> dict[str, Any]:
+    """推荐人: who referred this member, set once. Refused when the referrer is unknown or merged, is the
+    member themself, joined after the member, or was (directly or not) referred by them. Setting the
+    same referrer again answers the same."""
+    at = at or now()
+    ledger.open_book(session, member(session, card_no).id, at).close()  # the member's lock: one referral at a time
+    m = member(session, card_no)
+    r = member(session, referrer_card)
+    if m.referrer_id is not None:
+        if m.referrer_id == r.id:
+            return {"referrer": referrer_card, "referred_at": m.referred_at, "replayed": True}
+        raise Conflict(f"member {card_no!r} was already referred by another member")
+    if r.id == m.id:
+        raise Conflict(f"member {card_no!r} cannot refer themself")
+    if r.joined_at > m.joined_at:
+        raise Conflict(f"referrer {referrer_card!r} joined after member {card_no!r}")
+    if m.id in repo.referral_chain(session, r.id):
+        raise Conflict(f"member {card_no!r} referred {referrer_card!r} (directly or through others): no loops")
+    repo.set_referrer(session, m.id, r.id, at)
+    return {"referrer": referrer_card, "referred_at": at, "replayed": False}

@@ -21,6 +21,10 @@ class Member(Base):
     home_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     # The guide who opened the card (开卡导购); a member keeps them when travelling.
     guide_id: Mapped[int | None] = mapped_column(ForeignKey("guides.id"), index=True)
+    # Who referred them (推荐人), set once: under a ``referral`` qualification the referrer's tier counts
+    # the spend of the members they referred, from the time of the referral.
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     tier: Mapped[str] = mapped_column(String(32), default="普通会员")
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="active")

@@ -151,13 +151,14 @@ class Reward(BaseModel):
     coupon: str | None = None
     prizes: list[Prize] = []
 
-    @model_validator(mode="after")
-    def _complete(self) -> Reward:
+    def incomplete(self) -> str | None:
+        """Why this reward cannot be honoured as its kind says (checked when a new version is recorded;
+        a version recorded before these fields existed still loads, and such a reward issues nothing)."""
         if self.kind in ("coupon", "cash") and not self.coupon:
-            raise ValueError(f"reward {self.code}: a {self.kind} reward names the coupon template it issues")
+            return f"reward {self.code}: a {self.kind} reward names the coupon template it issues (coupon:)"
         if self.kind == "lottery" and not self.prizes:
-            raise ValueError(f"reward {self.code}: a lottery needs prizes")
-        return self
+            return f"reward {self.code}: a lottery needs prizes (prizes:)"
+        return None
 
 
 class CouponTemplate(BaseModel):

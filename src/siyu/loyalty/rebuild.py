@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 
 from siyu.loyalty import history_repository as hist
 from siyu.loyalty import repository as repo
+from siyu.loyalty import tiers
+from siyu.loyalty.book import Book
+from siyu.loyalty.ledger import lot_from_row
 from siyu.loyalty.programme import Programme
 from siyu.loyalty.replay import OrderHistory, Outcome, replay_member
 
@@ -106,26 +109,35 @@ def _entry(e: Any) -> tuple[Any, ...]:
             get("source_type"), get("source_ref"), get("occurred_at"), get("expires_at"))
 
 
-def _differences(m: Member, out: Outcome) -> list[Difference]:
+def _differences(m: Member, out: Outcome, at: datetime) -> list[Difference]:
     assert m.live is not None
     entries, lots, account = m.live
+    # the live ledger as of ``at``: what fell due since its last booking is booked in memory (as ``peek``)
+    live = Book(m.row.id, int(account.available), int(account.pending), int(account.debt),
+                [lot_from_row(r) for r in lots if r.remaining or r.pending]) if account else Book(m.row.id, 0, 0, 0, [])
+    live.catch_up(at)
+    now = {lt.id: lt for lt in live.lots}
     found = []
-    live_e, built_e = Counter(map(_entry, entries)), Counter(map(_entry, out.book.entries))
+    live_e, built_e = Counter(map(_entry, [*entries, *live.entries])), Counter(map(_entry, out.book.entries))
     if live_e != built_e:
         found.append(Difference(m.row.id, "entries", sorted(live_e - built_e, key=str)[:3],
                                 sorted(built_e - live_e, key=str)[:3]))
-    live_l = sorted((lt.id, int(lt.points), int(lt.remaining), int(lt.pending), lt.releases_at, lt.expires_at)
+    live_l = sorted((lt.id, int(lt.points), now[lt.id].remaining if lt.id in now else int(lt.remaining),
+                     now[lt.id].pending if lt.id in now else int(lt.pending), lt.releases_at, lt.expires_at)
                     for lt in lots)
     built_l = sorted((lt.id, lt.points, lt.remaining, lt.pending, lt.releases_at, lt.expires_at)
                      for lt in out.book.book.lots)
     if live_l != built_l:
         found.append(Difference(m.row.id, "lots", len(live_l), len(built_l)))
     b = out.book.book
-    live_b = (int(account.available), int(account.pending), int(account.debt)) if account else (0, 0, 0)
+    live_b = (live.available, live.pending, live.debt)
     if live_b != (b.available, b.pending, b.debt):
         found.append(Difference(m.row.id, "balances", live_b, (b.available, b.pending, b.debt)))
-    if m.row.tier != out.tiers[-1].to_tier:
-        found.append(Difference(m.row.id, "tier", m.row.tier, out.tiers[-1].to_tier))
+    # the live tier is as of its last assignment (a review due since is applied by the next run): the
+    # replay must agree on the tier it shows from the time it shows it
+    since = m.row.tier_since or m.row.joined_at
+    if m.row.tier != tiers.tier_at(out.tiers, since):
+        found.append(Difference(m.row.id, "tier", m.row.tier, tiers.tier_at(out.tiers, since)))
     return found
 
 
@@ -146,7 +158,7 @@ def recompute(session: Session, programme: Programme, at: datetime, *, slice_siz
                             referee_orders=m.referee_orders)
         report.entries += len(out.book.entries)
         report.refused += out.refused
-        found = _differences(m, out)
+        found = _differences(m, out, at)
         if found:
             report.differing += 1
             report.same_balances += all(d.what in ("entries", "lots") for d in found)

@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from siyu.loyalty import accrual, tiers
 from siyu.loyalty.book import Book, InsufficientPoints, Lot
@@ -31,9 +31,9 @@ from siyu.loyalty.ledger import apply
 from siyu.loyalty.programme import Programme
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """An order as the live path would have read it at one moment (the fields ``accrual`` uses)."""
+class Snapshot(NamedTuple):
+    """An order as the live path would have read it at one moment (the fields ``accrual`` uses); a tuple,
+    made three times an order in a replay."""
 
     id: int
     status: str
@@ -199,7 +199,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     counted_state: dict[int, Snapshot] = state if counted is orders else {}
     facts: list[tuple[datetime, int]] | None = None
     changes: list[tiers.Change] = []
-    known = until  # the tier timeline ``changes`` is complete up to here
+    review: datetime | None = None  # the next review after the timeline ``changes`` was walked
     refused = 0
     for t, rank in events:
         mb.at = t
@@ -219,12 +219,13 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
             now_facts = sorted(accrual.tier_facts(member, list(counted_state.values())))
             # What ``accrual.targets`` gives, computed only where it can have changed: the orders that
             # changed now, and when the tier facts changed at time w, every order paid after w (the tier
-            # held before an order depends only on what happened before it); the timeline is brought up to
-            # date when the facts changed or an order was paid after the time it was last walked to.
-            if now_facts != facts or any(s.paid_at > known for s in touched):  # type: ignore[operator]
+            # held before an order depends only on what happened before it); the timeline is walked again
+            # when the facts changed or an order was paid after the next review it had to come.
+            stale = review is not None and any(s.paid_at > review for s in touched)  # type: ignore[operator]
+            if now_facts != facts or stale:
                 since = _first_difference(facts or [], now_facts)
-                facts, known = now_facts, t
-                changes = tiers.timeline(programme, member.joined_at, facts, t)
+                facts = now_facts
+                changes, review = tiers.walk(programme, member.joined_at, facts, t)
                 if since is not None:
                     seen = {s.id for s in touched}
                     touched += [s for s in state.values() if s.paid_at >= since and s.id not in seen]  # type: ignore[operator]

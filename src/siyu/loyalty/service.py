@@ -187,7 +187,7 @@ def redeem_reward(session: Session, programme: Programme, card_no: str, code: st
         if done is None and redeemed + quantity > reward.stock:
             raise Conflict(f"reward {code}: {max(reward.stock - redeemed, 0)} left, {quantity} asked")
     # a draw is made before the points are spent and kept with the redemption: a retry gets the same prizes
-    keep = {"prizes": [_draw(reward) for _ in range(quantity)]} if reward.kind == "lottery" else None
+    keep = {"prizes": [_draw(reward) for _ in range(quantity)]} if reward.kind == "lottery" and reward.prizes else None
     out = ledger.redeem(session, m.id, reward.points * quantity, key=key, reason=f"兑换{reward.name}×{quantity}",
                         source=("reward", code), at=at, keep=keep)
     if reward.stock is not None and not out["replayed"]:

@@ -4,6 +4,9 @@ latest recorded version is the one in force; until one is recorded, the default 
 A version is recorded only if it validates, and only with a higher ``version`` number than the one in
 force (a rollback is the old text recorded again under a new number): the history of the rules never
 runs backwards. Recording the text already in force again changes nothing.
+
+Every recorded version must keep loading as Siyu evolves: new programme fields come with defaults, and
+stricter rules for new versions are checked when one is recorded (``record``), not when one is read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def record(session: Session, text: str, *, actor: str, note: str | None = None, 
     if not actor.strip():
         raise InvalidInput("who records the programme: a name is required (--by)")
     new = parse(text)
+    problems = [why for r in new.rewards if (why := r.incomplete())]
+    if problems:
+        raise InvalidInput("programme: " + "; ".join(problems))
     sha = hashlib.sha256(text.encode()).hexdigest()
     latest = repo.latest_programme(session)
     if latest is not None and latest.sha256 == sha:

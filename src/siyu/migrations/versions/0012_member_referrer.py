@@ -16,16 +16,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('referrer_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('referred_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f('ix_members_referrer_id'), ['referrer_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_members_referrer_id_members'), 'members', ['referrer_id'], ['id'])
+    # Plain ADD COLUMN on every database: a batch (table copy) of ``members`` on SQLite would drop a table
+    # other tables point at, which the foreign keys of an existing brand's database refuse.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE members ADD COLUMN referrer_id INTEGER REFERENCES members (id)")
+    else:
+        op.add_column('members', sa.Column('referrer_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_members_referrer_id_members'), 'members', 'members', ['referrer_id'], ['id'])
+    op.add_column('members', sa.Column('referred_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index(op.f('ix_members_referrer_id'), 'members', ['referrer_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_members_referrer_id'), table_name='members')
     with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_members_referrer_id_members'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_members_referrer_id'))
+        if op.get_bind().dialect.name != "sqlite":
+            batch_op.drop_constraint(batch_op.f('fk_members_referrer_id_members'), type_='foreignkey')
         batch_op.drop_column('referred_at')
         batch_op.drop_column('referrer_id')

@@ -192,7 +192,10 @@ def test_the_batch_ledger_equals_the_live_one(rt, tmp_path: Path, at_now, seed: 
     assert rep.differences == [] and rep.equal == 4, rep.differences
     with rt.db.read_only() as s:  # a year on, nothing booked since: what fell due is compared as due
         later = rebuild.recompute(s, rules, END + timedelta(days=400))
+        # in two processes, a slice of two members each: the same answer
+        parallel = rebuild.recompute(s, rules, END, slice_size=2, workers=2, url=rt.settings.resolved_database_url)
     assert later.differences == [] and later.equal == 4, later.differences
+    assert (parallel.equal, parallel.entries, parallel.differences) == (4, rep.entries, [])
     assert rep.entries > 4 * kinds["order"] // 5  # it rebuilt something real
     if basis == "referral":  # the referrers' tiers came from their referees' spend
         with rt.db.read_only() as s:
@@ -224,6 +227,10 @@ def test_a_simulation_reports_what_a_real_run_books(rt, tmp_path: Path, at_now) 
         live = s.execute(select(func.sum(PointsAccount.available), func.sum(PointsAccount.pending))).one()
     assert (sim.current.available, sim.current.pending) == tuple(live)  # the current rules: the ledger itself
     assert sim.candidate.issued > sim.current.issued and sim.members == 4
+    with rt.db.read_only() as s:
+        twice = rebuild.simulate(s, versions.parse(richer), versions.active(s), END, slice_size=2, workers=2,
+                                 url=rt.settings.resolved_database_url)
+    assert (twice.candidate, twice.current, twice.migration) == (sim.candidate, sim.current, sim.migration)
 
     # the same history again, from the start, with the new programme in force
     if rt.db.dialect == "postgresql":

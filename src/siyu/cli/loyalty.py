@@ -127,6 +127,12 @@ def programme_apply(path: Path = typer.Argument(..., exists=True, dir_okay=False
     console.print(f"Programme {prog.name} v{prog.version} " + ("recorded and in force." if new else "is already in force."))
 
 
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
 def _load(path: Path):  # type: ignore[no-untyped-def]
     from siyu.core.errors import SiyuError
     from siyu.loyalty import versions
@@ -140,7 +146,8 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 
 @app.command("simulate")
 def simulate_command(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="The new programme YAML."),
-                     slice_size: int = typer.Option(2000, "--slice", min=100, help="Members read at a time.")) -> None:
+                     slice_size: int = typer.Option(2000, "--slice", min=100, help="Members read at a time."),
+                     workers: int = typer.Option(0, "--workers", min=0, help="Processes (0: one per CPU).")) -> None:
     """Replay every member's history under a new programme beside the one in force: points liability,
     tier migration and cost. Writes nothing."""
     from siyu.cli.progress import step_progress
@@ -151,7 +158,8 @@ def simulate_command(path: Path = typer.Argument(..., exists=True, dir_okay=Fals
     rt = start()
     with rt.db.read_only() as s, step_progress("Replaying history") as update:
         sim = rebuild.simulate(s, candidate, versions.active(s), now(), slice_size=slice_size,
-                               progress=lambda d, n: update("members", d, n))
+                               progress=lambda d, n: update("members", d, n), workers=workers or _cpus(),
+                               url=rt.settings.resolved_database_url)
     cur, new = sim.current, sim.candidate
     t = Table("measure", "current rules", "new rules", "change", title=f"{sim.members:,} members, {sim.orders:,} orders")
     for label, a, b in (("available to spend", cur.available, new.available), ("pending", cur.pending, new.pending),
@@ -176,6 +184,7 @@ def simulate_command(path: Path = typer.Argument(..., exists=True, dir_okay=Fals
 
 @app.command("recompute")
 def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, help="Members read at a time."),
+                      workers: int = typer.Option(0, "--workers", min=0, help="Processes (0: one per CPU)."),
                       strict: bool = typer.Option(False, "--strict", help="Exit 1 on any entry that differs.")) -> None:
     """Rebuild the whole ledger from history in memory and compare it with the live ledger, entry by entry.
     Exit 1 if a balance or tier differs (with --strict, if any entry does). Writes nothing."""
@@ -186,7 +195,8 @@ def recompute_command(slice_size: int = typer.Option(2000, "--slice", min=100, h
     rt = start()
     with rt.db.read_only() as s, step_progress("Replaying history") as update:
         rep = rebuild.recompute(s, versions.active(s), now(), slice_size=slice_size,
-                                progress=lambda d, n: update("members", d, n))
+                                progress=lambda d, n: update("members", d, n), workers=workers or _cpus(),
+                                url=rt.settings.resolved_database_url)
     console.print(f"{rep.members:,} members, {rep.orders:,} orders, {rep.entries:,} entries rebuilt: "
                   f"{rep.equal:,} equal to the live ledger entry for entry, {rep.differing:,} differ, "
                   f"{rep.left_out:,} left out (moved by a merge or a split)")

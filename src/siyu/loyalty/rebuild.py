@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -41,29 +42,23 @@ class Member:
     referee_orders: list[OrderHistory] = field(default_factory=list)  # paid from each referral on
 
 
-def members(session: Session, *, slice_size: int = 2000, with_ledger: bool = False,
-            progress: Progress | None = None) -> Iterator[Member]:
-    """Every active member with their history, read a slice at a time."""
-    slices = hist.member_slices(session, slice_size)
-    total, done = sum(len(s) for s in slices), 0
-    for part in slices:
-        rows = repo.active_members(session, part)
-        births = repo.birth_months(session, part)
-        orders = hist.orders_with_claims(session, part)
-        refunds = hist.refunds_of(session, [r.id for pairs in orders.values() for r, _ in pairs])
-        ops = hist.operations_of(session, part)
-        moved = hist.moved_members(session, part)
-        entries, lots, accounts = hist.booked(session, part) if with_ledger else ({}, {}, {})
-        referred = _referee_orders(session, part)
-        for mid in part:
-            yield Member(rows[mid], births.get(mid),
-                         [OrderHistory(r, owned, refunds.get(r.id, [])) for r, owned in orders.get(mid, [])],
-                         ops.get(mid, []), mid in moved,
-                         (entries.get(mid, []), lots.get(mid, []), accounts.get(mid)) if with_ledger else None,
-                         referred.get(mid, []))
-        done += len(part)
-        if progress:
-            progress(done, total)
+def _slice(session: Session, part: list[int], with_ledger: bool) -> Iterator[Member]:
+    if not part:
+        return
+    rows = repo.active_members(session, part)
+    births = repo.birth_months(session, part)
+    orders = hist.orders_with_claims(session, part)
+    refunds = hist.refunds_of(session, [r.id for pairs in orders.values() for r, _ in pairs])
+    ops = hist.operations_of(session, part)
+    moved = hist.moved_members(session, part)
+    entries, lots, accounts = hist.booked(session, part) if with_ledger else ({}, {}, {})
+    referred = _referee_orders(session, part)
+    for mid in part:
+        yield Member(rows[mid], births.get(mid),
+                     [OrderHistory(r, owned, refunds.get(r.id, [])) for r, owned in orders.get(mid, [])],
+                     ops.get(mid, []), mid in moved,
+                     (entries.get(mid, []), lots.get(mid, []), accounts.get(mid)) if with_ledger else None,
+                     referred.get(mid, []))
 
 
 def _referee_orders(session: Session, part: list[int]) -> dict[int, list[OrderHistory]]:
@@ -98,6 +93,7 @@ class RecomputeReport:
     refused: int = 0
     differences: list[Difference] = field(default_factory=list)
     differing: int = 0
+    keep: int = 20  # differences kept
     # of those, members whose balances and tier still agree: the same points by other entries (a fact
     # the live path learnt after it happened, e.g. a history imported at once, books net from the start)
     same_balances: int = 0
@@ -142,11 +138,18 @@ def _differences(m: Member, out: Outcome, at: datetime) -> list[Difference]:
 
 
 def recompute(session: Session, programme: Programme, at: datetime, *, slice_size: int = 2000,
-              progress: Progress | None = None, keep: int = 20) -> RecomputeReport:
+              progress: Progress | None = None, keep: int = 20, workers: int = 1, url: str | None = None
+              ) -> RecomputeReport:
     """Replay every member's history up to ``at`` and compare with the live ledger: entries (each with
     its key, amount, lot and times), lots, balances and tier. ``keep``: differences kept for the report."""
-    report = RecomputeReport()
-    for m in members(session, slice_size=slice_size, with_ledger=True, progress=progress):
+    return run(session, partial(_recompute_slice, programme=programme, at=at, keep=keep), _merge_reports,
+               slice_size=slice_size, progress=progress, workers=workers, url=url)
+
+
+def _recompute_slice(session: Session, part: list[int], *, programme: Programme, at: datetime, keep: int
+                     ) -> RecomputeReport:
+    report = RecomputeReport(keep=keep)
+    for m in _slice(session, part, True):
         report.members += 1
         report.orders += len(m.orders)
         if m.moved:
@@ -166,6 +169,13 @@ def recompute(session: Session, programme: Programme, at: datetime, *, slice_siz
         else:
             report.equal += 1
     return report
+
+
+def _merge_reports(a: RecomputeReport, b: RecomputeReport) -> RecomputeReport:
+    for name in ("members", "orders", "entries", "equal", "left_out", "refused", "differing", "same_balances"):
+        setattr(a, name, getattr(a, name) + getattr(b, name))
+    a.differences += b.differences[:max(a.keep - len(a.differences), 0)]
+    return a
 
 
 # -- simulate: history under another programme ------------------------------------------------------
@@ -190,6 +200,12 @@ class Totals:
     @property
     def liability(self) -> int:
         return self.available + self.pending - self.owed
+
+    def merge(self, other: Totals) -> None:
+        for name in ("available", "pending", "owed", "expiring_30", "expiring_90", "issued", "redeemed", "expired",
+                     "refused", "upgrades"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.tiers.update(other.tiers)
 
     def add(self, out: Outcome, at: datetime) -> None:
         b = out.book.book
@@ -235,25 +251,45 @@ def point_value_fen(programme: Programme) -> float | None:
 
 
 def replay_all(session: Session, programme: Programme, at: datetime, *, slice_size: int = 2000,
-               progress: Progress | None = None) -> tuple[int, int, Totals]:
+               progress: Progress | None = None, workers: int = 1, url: str | None = None) -> tuple[int, int, Totals]:
     """The batch ledger: every member's history replayed up to ``at``; (members, orders, totals)."""
-    totals, n, orders = Totals(), 0, 0
-    for m in members(session, slice_size=slice_size, progress=progress):
-        n += 1
+    return run(session, partial(_replay_slice, programme=programme, at=at), _merge_totals,
+               slice_size=slice_size, progress=progress, workers=workers, url=url)
+
+
+def _replay_slice(session: Session, part: list[int], *, programme: Programme, at: datetime
+                  ) -> tuple[int, int, Totals]:
+    totals, orders = Totals(), 0
+    for m in _slice(session, part, False):
         orders += len(m.orders)
         totals.add(replay_member(programme, m.row, m.birth_month, m.orders, m.ops, at,
                                  referee_orders=m.referee_orders), at)
-    return n, orders, totals
+    return len(part), orders, totals
+
+
+def _merge_totals(a: tuple[int, int, Totals], b: tuple[int, int, Totals]) -> tuple[int, int, Totals]:
+    a[2].merge(b[2])
+    return a[0] + b[0], a[1] + b[1], a[2]
 
 
 def simulate(session: Session, candidate: Programme, current: Programme, at: datetime, *, slice_size: int = 2000,
-             progress: Progress | None = None) -> Simulation:
+             progress: Progress | None = None, workers: int = 1, url: str | None = None) -> Simulation:
     """Every member's history replayed up to ``at`` under the current programme and under ``candidate``
     (activity points and reward prices re-priced by it), side by side. Writes nothing."""
+    n, orders, now_t, new_t, migration = run(
+        session, partial(_simulate_slice, candidate=candidate, current=current, at=at), _merge_simulations,
+        slice_size=slice_size, progress=progress, workers=workers, url=url)
+    return Simulation(at, n, orders, now_t, new_t, migration, point_value_fen(candidate))
+
+
+SimPart = tuple[int, int, Totals, Totals, Counter[tuple[str, str]]]
+
+
+def _simulate_slice(session: Session, part: list[int], *, candidate: Programme, current: Programme, at: datetime
+                    ) -> SimPart:
     now_t, new_t, migration = Totals(), Totals(), Counter()  # type: ignore[var-annotated]
-    n = orders = 0
-    for m in members(session, slice_size=slice_size, progress=progress):
-        n += 1
+    orders = 0
+    for m in _slice(session, part, False):
         orders += len(m.orders)
         base = replay_member(current, m.row, m.birth_month, m.orders, m.ops, at, referee_orders=m.referee_orders)
         cand = replay_member(candidate, m.row, m.birth_month, m.orders, m.ops, at, recorded=current,
@@ -261,4 +297,57 @@ def simulate(session: Session, candidate: Programme, current: Programme, at: dat
         now_t.add(base, at)
         new_t.add(cand, at)
         migration[(base.tiers[-1].to_tier, cand.tiers[-1].to_tier)] += 1
-    return Simulation(at, n, orders, now_t, new_t, migration, point_value_fen(candidate))
+    return len(part), orders, now_t, new_t, migration
+
+
+def _merge_simulations(a: SimPart, b: SimPart) -> SimPart:
+    a[2].merge(b[2])
+    a[3].merge(b[3])
+    a[4].update(b[4])
+    return a[0] + b[0], a[1] + b[1], a[2], a[3], a[4]
+
+
+# -- running slices, in this process or in several ---------------------------------------------------
+
+R = TypeVar("R")
+_worker_db: Any = None
+
+
+def run(session: Session, work: Callable[[Session, list[int]], R], merge: Callable[[R, R], R], *,
+        slice_size: int, progress: Progress | None, workers: int, url: str | None) -> R:
+    """``work`` over every slice of active members, results merged in slice order. With ``workers`` > 1
+    and the database ``url``, slices run in that many processes, each with its own connection (members
+    are replayed independently of one another, so the result is the same)."""
+    slices = hist.member_slices(session, slice_size)
+    total, done = sum(len(p) for p in slices), 0
+    if workers > 1 and url and len(slices) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(slices))) as pool:
+            parts = pool.imap(_in_worker, [(url, work, p) for p in slices])
+            result = None
+            for part, got in zip(slices, parts, strict=True):
+                result = got if result is None else merge(result, got)
+                done += len(part)
+                if progress:
+                    progress(done, total)
+            assert result is not None
+            return result
+    result = work(session, [])
+    for part in slices:
+        result = merge(result, work(session, part))
+        done += len(part)
+        if progress:
+            progress(done, total)
+    return result
+
+
+def _in_worker(job: tuple[str, Callable[[Session, list[int]], R], list[int]]) -> R:
+    global _worker_db
+    url, work, part = job
+    if _worker_db is None:
+        from siyu.core.db import Database
+
+        _worker_db = Database(url)
+    with _worker_db.read_only() as session:
+        return work(session, part)

@@ -63,24 +63,14 @@ def source_channels(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """).to_arrow_table()
 
 
-def person_tags(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pa.Table:
-    """Long format (person_id, tag, value): one row per person and tag. Parts whose inputs are not in
-    the lake yet (no orders imported, no members) are left out rather than failing."""
-    parts = []
-    if has_table(con, "orders") and has_table(con, "profiles"):
-        con.register("rfm_t", rfm(con, as_of))
-        parts.append("SELECT person_id, 'RFM分层' AS tag, segment AS value FROM rfm_t")
-    if has_table(con, "profiles") and has_table(con, "channels"):
-        con.register("src_t", source_channels(con))
-        parts.append("SELECT person_id, '来源渠道' AS tag, channel AS value FROM src_t")
-    if has_table(con, "orders") and has_table(con, "shops") and has_table(con, "channels"):
-        from siyu.analytics.channels import purchase_channels
-
-        con.register("pref_t", purchase_channels(con))
-        parts.append("SELECT person_id, '偏好渠道' AS tag, channel_name AS value FROM pref_t WHERE preferred")
-    if has_table(con, "members"):
-        parts.append("SELECT person_id, '会员等级' AS tag, tier AS value FROM members WHERE status = 'active'")
-    if not parts:
+def preferred_channels(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(person_id, tag, value): 偏好渠道, the channel with the largest net spend over a person's orders
+    (``analytics.channels.purchase_channels``); the pack's other tags come from ``tag_compiler``."""
+    if not (has_table(con, "orders") and has_table(con, "shops") and has_table(con, "channels")):
         return pa.table({"person_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string()),
                          "value": pa.array([], pa.string())})
-    return con.sql(" UNION ALL ".join(parts) + " ORDER BY person_id, tag").to_arrow_table()
+    from siyu.analytics.channels import purchase_channels
+
+    con.register("pref_t", purchase_channels(con))
+    return con.sql("SELECT person_id::BIGINT AS person_id, '偏好渠道' AS tag, channel_name AS value FROM pref_t "
+                   "WHERE preferred ORDER BY person_id").to_arrow_table()

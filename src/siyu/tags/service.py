@@ -6,14 +6,21 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from siyu.analytics import tags as tag_sql
 from siyu.analytics.engine import connect
 from siyu.analytics.lake import write_snapshot
+from siyu.analytics.tag_compiler import run_pack
+from siyu.tags import definitions
 
 
-def compute_tags(lake: Path, tagstore: Path, as_of: datetime) -> Counter[str]:
-    """Returns how many persons carry each tag name."""
+def compute_tags(lake: Path, tagstore: Path, as_of: datetime, pack: definitions.Pack | None = None) -> Counter[str]:
+    """The tag pack (the default unless given) and 偏好渠道 for every person as of ``as_of``, written to the
+    tag store as (person_id, tag, value). Returns how many persons carry each tag name."""
     with connect(lake) as con:
-        table = tag_sql.person_tags(con, as_of)
+        rows = run_pack(con, pack or definitions.default(), as_of)
+        channels = tag_sql.preferred_channels(con)
+    table = pa.concat_tables([rows.cast(channels.schema), channels]) if channels.num_rows else rows
     write_snapshot(tagstore, "person_tags", table)
     return Counter(table.column("tag").to_pylist())

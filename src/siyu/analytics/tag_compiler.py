@@ -1,0 +1,318 @@
+"""Tag definitions (``tags.definitions``) compiled to SQL with sqlglot and run over the lake.
+
+First one row per person with every measure a rule can use (``person_facts``, built from the lake's
+orders, items, profiles, members, points and events as of a time); then each tag is one SELECT over it
+(or, for preferences, over the person's purchased items) giving ``(person_id, tag, value)``. Names,
+values and numbers from a definition enter the SQL only as sqlglot literals, never as text.
+
+The SQL is written for DuckDB and generated per engine by sqlglot (``dialect``), so the same definitions
+run on Spark.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from siyu.analytics.engine import has_table, ts
+from siyu.analytics.tag_rules import (
+    All,
+    Any_,
+    BandsRule,
+    ColumnRule,
+    Compare,
+    Condition,
+    Not,
+    Pack,
+    ScoreRule,
+    TagDef,
+    TopRule,
+    WhenRule,
+)
+
+# Purchases: paid, not cancelled; a full refund leaves a purchase with nothing in it (net 0), which no
+# longer counts as a purchase. ``$as_of`` is the time the tags describe.
+PERSON_FACTS_SQL = """
+WITH purchases AS (
+  SELECT p.person_id, o.id AS order_id, o.shop_id, coalesce(o.paid_at, o.created_at) AS bought_at,
+         o.paid_fen, o.refunded_fen, o.paid_fen - o.refunded_fen AS net_fen
+  FROM orders o JOIN profiles p ON p.id = o.profile_id
+  WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
+    AND o.paid_fen > 0 AND coalesce(o.paid_at, o.created_at) <= $as_of),
+buys AS (SELECT * FROM purchases WHERE net_fen > 0),
+per_buy AS (
+  SELECT b.person_id,
+    date_diff('day', max(b.bought_at), $as_of) AS recency_days,
+    count(*) AS frequency,
+    sum(b.net_fen) AS monetary_fen,
+    date_diff('day', min(b.bought_at), $as_of) AS first_purchase_days,
+    count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 30 DAY) AS orders_30d,
+    count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY) AS orders_90d,
+    count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY) AS orders_365d,
+    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY), 0) AS spend_90d_fen,
+    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY), 0) AS spend_365d_fen,
+    sum(b.net_fen) // count(*) AS avg_order_fen,
+    max(b.net_fen) AS max_order_fen,
+    count(DISTINCT s.channel_id) AS channels_bought,
+    CASE WHEN count(*) > 1 THEN date_diff('day', min(b.bought_at), max(b.bought_at)) // (count(*) - 1) END
+      AS days_between_orders
+  FROM buys b JOIN shops s ON s.id = b.shop_id GROUP BY b.person_id),
+per_refund AS (
+  SELECT person_id, round(sum(refunded_fen) / sum(paid_fen), 4) AS refund_rate FROM purchases GROUP BY person_id),
+items AS (
+  SELECT b.person_id, pr.category FROM buys b JOIN order_items i ON i.order_id = b.order_id
+  JOIN skus k ON k.id = i.sku_id JOIN products pr ON pr.id = k.product_id),
+per_items AS (SELECT person_id, count(DISTINCT category) AS categories_bought FROM items GROUP BY person_id),
+prof AS (
+  SELECT p.person_id,
+    arg_min(p.gender, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
+      FILTER (WHERE p.gender IN ('M', 'F')) AS gender,
+    arg_min(p.birthday, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
+      FILTER (WHERE p.birthday IS NOT NULL) AS birthday,
+    arg_min(p.province, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
+      FILTER (WHERE p.province IS NOT NULL) AS province,
+    arg_min(p.city, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
+      FILTER (WHERE p.city IS NOT NULL) AS city,
+    arg_min(c.name_zh, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id)) AS source_channel,
+    arg_min(p.source, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
+      FILTER (WHERE p.source IS NOT NULL) AS source,
+    count(*) AS profiles
+  FROM profiles p JOIN channels c ON c.id = p.channel_id WHERE p.person_id IS NOT NULL GROUP BY p.person_id),
+place AS (
+  SELECT person_id, arg_max(province, (n, last)) AS province, arg_max(city, (n, last)) AS city FROM (
+    SELECT b.person_id, o.province, o.city, count(*) AS n, max(b.bought_at) AS last
+    FROM buys b JOIN orders o ON o.id = b.order_id WHERE o.city IS NOT NULL GROUP BY 1, 2, 3) GROUP BY person_id),
+mem AS (
+  SELECT m.person_id, m.tier, date_diff('day', m.joined_at, $as_of) AS member_days, coalesce(pt.balance, 0) AS points
+  FROM members m LEFT JOIN points pt ON pt.member_id = m.id WHERE m.status = 'active'),
+ev AS (
+  SELECT person_id,
+    count(*) FILTER (WHERE occurred_at > $as_of - INTERVAL 30 DAY) AS events_30d,
+    count(*) FILTER (WHERE occurred_at > $as_of - INTERVAL 365 DAY) AS events_365d
+  FROM events WHERE person_id IS NOT NULL AND occurred_at <= $as_of GROUP BY person_id)
+SELECT prof.person_id,
+  b.recency_days, coalesce(b.frequency, 0) AS frequency, coalesce(b.monetary_fen, 0) AS monetary_fen,
+  b.first_purchase_days, coalesce(b.orders_30d, 0) AS orders_30d, coalesce(b.orders_90d, 0) AS orders_90d,
+  coalesce(b.orders_365d, 0) AS orders_365d, coalesce(b.spend_90d_fen, 0) AS spend_90d_fen,
+  coalesce(b.spend_365d_fen, 0) AS spend_365d_fen, b.avg_order_fen, b.max_order_fen, r.refund_rate,
+  coalesce(it.categories_bought, 0) AS categories_bought, coalesce(b.channels_bought, 0) AS channels_bought,
+  b.days_between_orders,
+  prof.gender,
+  CASE WHEN prof.birthday IS NOT NULL THEN
+    year($as_of) - year(prof.birthday)
+    - CASE WHEN strftime($as_of, '%m%d') < strftime(prof.birthday, '%m%d') THEN 1 ELSE 0 END END AS age,
+  month(prof.birthday) AS birth_month, coalesce(prof.province, place.province) AS province,
+  coalesce(prof.city, place.city) AS city, prof.source_channel, prof.source, prof.profiles,
+  CASE WHEN mem.person_id IS NULL THEN 0 ELSE 1 END AS is_member, mem.tier, mem.member_days,
+  coalesce(mem.points, 0) AS points, coalesce(ev.events_30d, 0) AS events_30d,
+  coalesce(ev.events_365d, 0) AS events_365d
+FROM prof
+LEFT JOIN per_buy b ON b.person_id = prof.person_id
+LEFT JOIN per_refund r ON r.person_id = prof.person_id
+LEFT JOIN per_items it ON it.person_id = prof.person_id
+LEFT JOIN mem ON mem.person_id = prof.person_id
+LEFT JOIN ev ON ev.person_id = prof.person_id
+LEFT JOIN place ON place.person_id = prof.person_id
+"""
+
+# What a person bought, line by line, for preference tags; a season of purchase for "colour by season".
+ITEMS_SQL = """
+SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
+  date_diff('day', coalesce(o.paid_at, o.created_at), $as_of) AS days_ago,
+  CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN '春夏' ELSE '秋冬' END AS bought_season,
+  ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][isodow(o.local_at)] AS weekday,
+  CASE WHEN hour(o.local_at) < 6 THEN '凌晨' WHEN hour(o.local_at) < 12 THEN '上午'
+       WHEN hour(o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart,
+  c.name_zh AS channel,
+  CASE WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 10000 THEN '百元以下'
+       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 30000 THEN '100-299元'
+       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 50000 THEN '300-499元'
+       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 80000 THEN '500-799元'
+       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 120000 THEN '800-1199元'
+       ELSE '1200元以上' END AS price_band,
+  coalesce(i.colour, k.colour) AS colour, coalesce(i.size, k.size) AS size, pr.category, pr.material, pr.style,
+  pr.season
+FROM (SELECT *, timezone('Asia/Shanghai', coalesce(paid_at, created_at)) AS local_at FROM orders) o
+JOIN profiles p ON p.id = o.profile_id JOIN order_items i ON i.order_id = o.id
+JOIN shops s ON s.id = o.shop_id JOIN channels c ON c.id = s.channel_id
+LEFT JOIN skus k ON k.id = i.sku_id LEFT JOIN products pr ON pr.id = k.product_id
+WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
+  AND i.paid_fen - i.refunded_fen > 0 AND coalesce(o.paid_at, o.created_at) <= $as_of
+"""
+
+NEEDED = ("orders", "profiles", "channels", "shops")  # without these there is no one to tag
+
+
+def _lit(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+OPS = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE, "=": exp.EQ, "!=": exp.NEQ}
+
+
+def condition(c: Condition) -> exp.Expression:
+    if isinstance(c, All):
+        return exp.and_(*[condition(x) for x in c.all]) if c.all else exp.true()
+    if isinstance(c, Any_):
+        return exp.or_(*[condition(x) for x in c.any]) if c.any else exp.false()
+    if isinstance(c, Not):
+        return exp.not_(exp.paren(condition(c.not_)))
+    assert isinstance(c, Compare)
+    col = _col(c.measure)
+    if c.op == "is_null":
+        return exp.Is(this=col, expression=exp.null())
+    if c.op == "not_null":
+        return exp.not_(exp.Is(this=col, expression=exp.null()))
+    if c.op == "in":
+        return exp.In(this=col, expressions=[_lit(v) for v in c.value])  # type: ignore[union-attr]
+    if c.than == "avg":
+        right: exp.Expression = exp.Window(this=exp.Avg(this=_col(c.measure)), partition_by=[])
+    elif c.than == "measure":
+        right = exp.Mul(this=_col(c.other), expression=_lit(c.times))  # type: ignore[arg-type]
+    else:
+        right = _lit(c.value)
+    return OPS[c.op](this=col, expression=right)
+
+
+def value_expression(tag: TagDef) -> exp.Expression:
+    """The tag's value for one person_facts row (NULL: the person does not carry the tag)."""
+    rule = tag.rule
+    if isinstance(rule, BandsRule):
+        case = exp.Case()
+        for b in rule.bands:
+            parts = []
+            if b.min is not None:
+                parts.append(exp.GTE(this=_col(rule.measure), expression=_lit(b.min)))
+            if b.max is not None:
+                parts.append(exp.LT(this=_col(rule.measure), expression=_lit(b.max)))
+            case = case.when(exp.and_(*parts) if parts else exp.not_(exp.Is(this=_col(rule.measure),
+                                                                            expression=exp.null())), _lit(b.value))
+        return case
+    if isinstance(rule, ColumnRule):
+        text: exp.Expression = exp.cast(_col(rule.measure), "VARCHAR")
+        if rule.map:  # a person without the measure carries no value, not the default
+            case = exp.Case().when(exp.Is(this=text.copy(), expression=exp.null()), exp.null())
+            for k, v in rule.map.items():
+                case = case.when(exp.EQ(this=text.copy(), expression=_lit(k)), _lit(v))
+            text = case.else_(_lit(rule.default) if rule.default is not None else text)
+        prefix, _, suffix = rule.format.partition("{}")
+        if prefix or suffix:
+            text = exp.Concat(expressions=[_lit(prefix), text, _lit(suffix)], safe=True)
+        return text
+    if isinstance(rule, WhenRule):
+        case = exp.Case()
+        for c in rule.cases:
+            case = case.when(condition(c.if_), _lit(c.value))
+        return case.else_(_lit(rule.otherwise)) if rule.otherwise is not None else case
+    raise TypeError(f"tag {tag.name}: {type(rule).__name__} is not a row rule")
+
+
+def tag_select(tag: TagDef) -> exp.Select:
+    """SELECT person_id, tag, value for one tag."""
+    rule = tag.rule
+    name = exp.alias_(_lit(tag.name), "tag")
+    if isinstance(rule, ScoreRule):
+        order = exp.Ordered(this=_col(rule.measure), desc=rule.descending)
+        ntile = exp.Window(this=exp.Anonymous(this="NTILE", expressions=[_lit(rule.buckets)]),
+                           order=exp.Order(expressions=[order, exp.Ordered(this=_col("person_id"))]))
+        scored = exp.select(_col("person_id"), exp.alias_(exp.cast(ntile, "VARCHAR"), "value")).from_("person_facts")
+        scored = scored.where(exp.not_(exp.Is(this=_col(rule.measure), expression=exp.null())))
+        if rule.only_if is not None:
+            scored = scored.where(condition(rule.only_if))
+        return exp.select(_col("person_id"), name, _col("value")).from_(scored.subquery("s"))
+    if isinstance(rule, TopRule):
+        return _top_select(tag, rule, name)
+    inner = exp.select(_col("person_id"), exp.alias_(value_expression(tag), "value")).from_("person_facts")
+    return (exp.select(_col("person_id"), name, _col("value")).from_(inner.subquery("v"))
+            .where(exp.not_(exp.Is(this=_col("value"), expression=exp.null()))))
+
+
+def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
+    """The attribute value with the largest weight (ties: the smaller value) per person (and season of
+    purchase), kept when it holds at least ``min_share`` of the weight with a known attribute."""
+    weight = _col("quantity") if rule.weight == "quantity" else _col("spend_fen")
+    keys = [_col("person_id")] + ([_col("bought_season")] if rule.by_season else [])
+    items = exp.select("*").from_("person_items").where(
+        exp.not_(exp.Is(this=_col(rule.attribute), expression=exp.null())))
+    if rule.window_days is not None:
+        items = items.where(exp.LT(this=_col("days_ago"), expression=_lit(rule.window_days)))
+    if rule.only_category is not None:
+        items = items.where(exp.EQ(this=_col("category"), expression=_lit(rule.only_category)))
+    per_value = (exp.select(*keys, exp.alias_(_col(rule.attribute), "attr"), exp.alias_(exp.Sum(this=weight), "w"))
+                 .from_(items.subquery("i")).group_by(*keys, _col(rule.attribute)))
+    part = [k.copy() for k in keys]
+    ranked = exp.select(
+        "*",
+        exp.alias_(exp.Window(this=exp.Sum(this=_col("w")), partition_by=part), "total"),
+        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k in keys],
+                              order=exp.Order(expressions=[exp.Ordered(this=_col("w"), desc=True),
+                                                           exp.Ordered(this=_col("attr"))])), "rn"),
+    ).from_(per_value.subquery("pv"))
+    value: exp.Expression = _col("attr")
+    if rule.by_season:
+        value = exp.Concat(expressions=[_col("attr"), _lit("@"), _col("bought_season")], safe=True)
+    return (exp.select(_col("person_id"), name, exp.alias_(value, "value")).from_(ranked.subquery("r"))
+            .where(exp.and_(exp.EQ(this=_col("rn"), expression=_lit(1)),
+                            exp.GTE(this=exp.Mul(this=_col("w"), expression=_lit(1.0)),
+                                    expression=exp.Mul(this=_col("total"), expression=_lit(rule.min_share))))))
+
+
+def compile_pack(pack: Pack, dialect: str = "duckdb") -> list[tuple[str, str]]:
+    """(tag name, SQL) for every tag, in ``dialect``."""
+    return [(t.name, tag_select(t).sql(dialect=dialect)) for t in pack.tags]
+
+
+def _with_as_of(sql: str, as_of: datetime) -> tuple[str, list[str]]:
+    """``$as_of`` placeholders as positional parameters (DuckDB)."""
+    return sql.replace("$as_of", "?::TIMESTAMPTZ"), [ts(as_of)] * sql.count("$as_of")
+
+
+# Tables a young lake may not have yet (no members, no events, no catalogue): empty stand-ins, so that
+# nobody has those facts rather than the whole run failing.
+OPTIONAL = {
+    "members": "id BIGINT, person_id BIGINT, tier VARCHAR, joined_at TIMESTAMPTZ, status VARCHAR",
+    "points": "member_id BIGINT, balance BIGINT, earned BIGINT",
+    "events": "id BIGINT, person_id BIGINT, occurred_at TIMESTAMPTZ",
+    "order_items": "id BIGINT, order_id BIGINT, sku_id BIGINT, quantity BIGINT, paid_fen BIGINT, refunded_fen BIGINT, "
+                   "colour VARCHAR, size VARCHAR",
+    "skus": "id BIGINT, product_id BIGINT, colour VARCHAR, size VARCHAR",
+    "products": "id BIGINT, category VARCHAR, material VARCHAR, style VARCHAR, season VARCHAR",
+}
+
+
+def prepare(con: duckdb.DuckDBPyConnection, as_of: datetime) -> bool:
+    """``person_facts`` and ``person_items`` as of ``as_of``; False if the lake has no one to tag yet."""
+    if not all(has_table(con, t) for t in NEEDED):
+        return False
+    for name, cols in OPTIONAL.items():
+        if not has_table(con, name):
+            con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols})")
+    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL)):
+        sql, params = _with_as_of(text, as_of)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
+    return True
+
+
+def run_pack(con: duckdb.DuckDBPyConnection, pack: Pack, as_of: datetime) -> pa.Table:
+    """(person_id, tag, value) for every person carrying each tag of ``pack`` as of ``as_of``."""
+    if not pack.tags or not prepare(con, as_of):
+        return pa.table({"person_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string()),
+                         "value": pa.array([], pa.string())})
+    union = " UNION ALL ".join(f"({sql})" for _, sql in compile_pack(pack))
+    # the parts are sqlglot output: every value from a definition in them is a literal
+    return con.sql(f"SELECT person_id, tag, value FROM ({union}) ORDER BY person_id, tag, value").to_arrow_table()  # noqa: S608
+
+
+__all__ = ["compile_pack", "condition", "prepare", "run_pack", "sqlglot", "tag_select", "value_expression"]

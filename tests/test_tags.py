@@ -1,0 +1,58 @@
+"""The default tag pack: every tag, computed by the compiled SQL over the lake, equals an independent
+computation of the same rule in plain Python from the database's rows (``independent_tags``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from independent_tags import tags as independent
+from siyu.analytics.engine import connect
+from siyu.analytics.tag_compiler import compile_pack, run_pack
+from siyu.core.clock import now
+from siyu.lake.service import export_lake
+from siyu.tags import definitions
+
+
+def test_the_default_pack_is_large_and_valid() -> None:
+    pack = definitions.default()
+    assert len(pack.tags) >= 50 and sum(len(t.values) for t in pack.tags) >= 500
+    assert {t.dimension for t in pack.tags} >= {"attribute", "product_lifecycle", "member_lifecycle", "rfm",
+                                                 "preference", "value", "channel"}
+    assert len(compile_pack(pack)) == len(pack.tags)
+
+
+def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: ignore[no-untyped-def]
+    pack = definitions.default()
+    as_of = now()
+    with demo_rt.db.unit_of_work() as s:
+        export_lake(s, demo_rt.settings.lake_dir)  # the lake as the database is now
+    with connect(demo_rt.settings.lake_dir) as con:
+        got = {(r["person_id"], r["tag"], r["value"]) for r in run_pack(con, pack, as_of).to_pylist()}
+    with demo_rt.db.read_only() as s:
+        want = independent(s, pack, as_of)
+    by_tag = Counter(t for _, t, _ in want)
+    for tag in pack.tags:
+        mine = {r for r in got if r[1] == tag.name}
+        theirs = {r for r in want if r[1] == tag.name}
+        assert mine == theirs, (tag.name, sorted(mine - theirs)[:3], sorted(theirs - mine)[:3])
+        assert tag.open or all(v in tag.values for _, _, v in mine), tag.name
+    assert sum(1 for t in pack.tags if by_tag[t.name]) >= 55  # almost every tag is carried by someone here
+
+
+@pytest.mark.parametrize("bad", [
+    {"name": "x", "name_en": "x", "dimension": "value", "rule": {"kind": "bands", "measure": "points",
+                                                                 "bands": [{"value": "a", "min": 1}]}},
+    {"name": "x", "name_en": "x", "dimension": "value", "values": ["a"],
+     "rule": {"kind": "bands", "measure": "nope", "bands": [{"value": "a"}]}},
+    {"name": "x", "name_en": "x", "dimension": "value", "values": ["a"],
+     "rule": {"kind": "when", "cases": [{"value": "b", "if": {"measure": "points", "op": ">", "value": 1}}]}},
+])
+def test_a_bad_definition_is_refused_by_name(bad: dict) -> None:
+    from pydantic import ValidationError
+
+    from siyu.analytics.tag_rules import TagDef
+
+    with pytest.raises(ValidationError):
+        TagDef.model_validate(bad)

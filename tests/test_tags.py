@@ -56,3 +56,21 @@ def test_a_bad_definition_is_refused_by_name(bad: dict) -> None:
 
     with pytest.raises(ValidationError):
         TagDef.model_validate(bad)
+
+
+def test_the_catalogue_counts_who_entered_and_left(demo_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two runs a year apart: each value's change in members is who entered it less who left it."""
+    from datetime import timedelta
+
+    from siyu.tags.service import compute_tags, read_catalogue
+
+    store, t = tmp_path / "tagstore", now()
+    compute_tags(demo_rt.settings.lake_dir, store, t - timedelta(days=365))
+    before = {(r["tag"], r["value"]): r["members"] for r in read_catalogue(store)}
+    assert all(r["entered"] == r["members"] and r["left"] == 0 for r in read_catalogue(store))  # a first run
+    counts = compute_tags(demo_rt.settings.lake_dir, store, t)
+    after = read_catalogue(store)
+    assert {r["tag"] for r in after} == set(counts)
+    for r in after:
+        assert r["members"] - before.get((r["tag"], r["value"]), 0) == r["entered"] - r["left"], r
+    assert any(r["left"] for r in after if r["tag"] == "活跃状态")  # a year on, people moved between states

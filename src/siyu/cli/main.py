@@ -12,6 +12,7 @@ from siyu.cli.importer import import_command
 from siyu.cli.loyalty import app as loyalty
 from siyu.cli.oneid import app as oneid
 from siyu.cli.synth import synth
+from siyu.cli.tags import app as tags
 from siyu.cli.webhooks import app as webhooks
 from siyu.core.config import get_settings
 
@@ -40,6 +41,7 @@ app.add_typer(apikeys, name="apikey")
 app.add_typer(webhooks, name="webhooks")
 app.add_typer(oneid, name="oneid")
 app.add_typer(loyalty, name="loyalty")
+app.add_typer(tags, name="tags")
 
 
 def main() -> None:

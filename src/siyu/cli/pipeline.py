@@ -69,5 +69,6 @@ def after_import(rt: Runtime) -> dict[str, float]:
 
     counts = _step(timings, "tags", "Computing tags…",
                    lambda: compute_tags(rt.settings.lake_dir, rt.settings.tagstore_dir, now()))
-    console.print("Tags: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    console.print(f"Tags: {len(counts):,} tag names, {sum(counts.values()):,} person tags "
+                  "(siyu tags catalogue shows every value's coverage)")
     return timings

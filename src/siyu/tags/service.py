@@ -22,5 +22,18 @@ def compute_tags(lake: Path, tagstore: Path, as_of: datetime, pack: definitions.
         rows = run_pack(con, pack or definitions.default(), as_of)
         channels = tag_sql.preferred_channels(con)
     table = pa.concat_tables([rows.cast(channels.schema), channels]) if channels.num_rows else rows
+    current, previous = tagstore / "person_tags.parquet", tagstore / "person_tags.previous.parquet"
+    if current.exists():  # kept for the catalogue's "entered / left since the previous run"
+        current.replace(previous)
     write_snapshot(tagstore, "person_tags", table)
+    with connect(None) as con:
+        write_snapshot(tagstore, "tag_catalogue", tag_sql.catalogue(con, current, previous))
     return Counter(table.column("tag").to_pylist())
+
+
+def read_catalogue(tagstore: Path) -> list[dict[str, object]]:
+    """The last run's catalogue: (tag, value, members, share, entered, left) rows; empty before any run."""
+    import pyarrow.parquet as pq
+
+    path = tagstore / "tag_catalogue.parquet"
+    return pq.read_table(path).to_pylist() if path.exists() else []

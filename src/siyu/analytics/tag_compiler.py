@@ -48,21 +48,21 @@ per_buy AS (
   SELECT b.person_id,
     date_diff('day', max(b.bought_at), $as_of) AS recency_days,
     count(*) AS frequency,
-    sum(b.net_fen) AS monetary_fen,
+    sum(b.net_fen)::BIGINT AS monetary_fen,
     date_diff('day', min(b.bought_at), $as_of) AS first_purchase_days,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 30 DAY) AS orders_30d,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY) AS orders_90d,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY) AS orders_365d,
-    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY), 0) AS spend_90d_fen,
-    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY), 0) AS spend_365d_fen,
-    sum(b.net_fen) // count(*) AS avg_order_fen,
+    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY), 0)::BIGINT AS spend_90d_fen,
+    coalesce(sum(b.net_fen) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY), 0)::BIGINT AS spend_365d_fen,
+    (sum(b.net_fen) // count(*))::BIGINT AS avg_order_fen,
     max(b.net_fen) AS max_order_fen,
     count(DISTINCT s.channel_id) AS channels_bought,
     CASE WHEN count(*) > 1 THEN date_diff('day', min(b.bought_at), max(b.bought_at)) // (count(*) - 1) END
       AS days_between_orders
   FROM buys b JOIN shops s ON s.id = b.shop_id GROUP BY b.person_id),
 per_refund AS (
-  SELECT person_id, round(sum(refunded_fen) / sum(paid_fen), 4) AS refund_rate FROM purchases GROUP BY person_id),
+  SELECT person_id, round(sum(refunded_fen) / sum(paid_fen), 4)::DOUBLE AS refund_rate FROM purchases GROUP BY person_id),
 items AS (
   SELECT b.person_id, pr.category FROM buys b JOIN order_items i ON i.order_id = b.order_id
   JOIN skus k ON k.id = i.sku_id JOIN products pr ON pr.id = k.product_id),
@@ -315,4 +315,9 @@ def run_pack(con: duckdb.DuckDBPyConnection, pack: Pack, as_of: datetime) -> pa.
     return con.sql(f"SELECT person_id, tag, value FROM ({union}) ORDER BY person_id, tag, value").to_arrow_table()  # noqa: S608
 
 
-__all__ = ["compile_pack", "condition", "prepare", "run_pack", "sqlglot", "tag_select", "value_expression"]
+def facts_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The ``person_facts`` that ``prepare`` built (one row per person, every measure)."""
+    return con.sql("SELECT * FROM person_facts ORDER BY person_id").to_arrow_table()
+
+
+__all__ = ["facts_table", "compile_pack", "condition", "prepare", "run_pack", "sqlglot", "tag_select", "value_expression"]

@@ -7,6 +7,7 @@ import gc
 import typer
 
 from siyu.cli.apikeys import app as apikeys
+from siyu.cli.audiences import app as audiences
 from siyu.cli.demo import db_upgrade, demo, serve_command, user_create
 from siyu.cli.importer import import_command
 from siyu.cli.loyalty import app as loyalty
@@ -42,6 +43,7 @@ app.add_typer(webhooks, name="webhooks")
 app.add_typer(oneid, name="oneid")
 app.add_typer(loyalty, name="loyalty")
 app.add_typer(tags, name="tags")
+app.add_typer(audiences, name="audience")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from siyu.analytics import tags as tag_sql
 from siyu.analytics.engine import connect
 from siyu.analytics.lake import write_snapshot
-from siyu.analytics.tag_compiler import run_pack
+from siyu.analytics.tag_compiler import facts_table, run_pack
 from siyu.tags import definitions
 
 
@@ -21,6 +21,9 @@ def compute_tags(lake: Path, tagstore: Path, as_of: datetime, pack: definitions.
     with connect(lake) as con:
         rows = run_pack(con, pack or definitions.default(), as_of)
         channels = tag_sql.preferred_channels(con)
+        facts = facts_table(con) if rows.num_rows else None
+    if facts is not None:  # the numeric fields audiences select on (points > 1000)
+        write_snapshot(tagstore, "person_facts", facts)
     table = pa.concat_tables([rows.cast(channels.schema), channels]) if channels.num_rows else rows
     current, previous = tagstore / "person_tags.parquet", tagstore / "person_tags.previous.parquet"
     if current.exists():  # kept for the catalogue's "entered / left since the previous run"

@@ -1,0 +1,1 @@
+"""Audiences (圈选人群包): boolean expressions over tags and numeric fields, counted on bitmaps."""

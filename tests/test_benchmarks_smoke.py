@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("script", ["bench_synth.py", "bench_demo.py", "bench_events.py", "bench_csv_import.py",
-                                    "bench_oneid.py", "bench_realtime.py", "bench_accrual.py", "bench_recompute.py"])
+                                    "bench_oneid.py", "bench_realtime.py", "bench_accrual.py", "bench_recompute.py", "bench_audience.py"])
 def test_benchmark_smoke(script: str) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)

@@ -3,7 +3,6 @@ tables point at, and a programme recorded by an older Siyu still loads (its new 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from conftest import _pg_server, make_settings
+from conftest import make_settings, new_pg_database
 from siyu.bootstrap import start
 from siyu.loyalty import programme, versions
 from siyu.migrations import upgrade
@@ -25,17 +24,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    import psycopg
-
-    admin = _pg_server()
-    if admin is None:
-        pytest.skip("PostgreSQL not reachable (required when CI=true)")
-    name = f"siyu_migrate_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_pg_database("siyu_migrate") as url:
+        yield url
 
 
 def _older_programme() -> str:

@@ -113,7 +113,7 @@ def main() -> None:
     table.add_row("p50 ms", f"{statistics.median(ours):.2f}", f"{statistics.median(peer):.2f}")
     table.add_row("p95 ms", f"{pct(ours, 0.95):.2f}", f"{pct(peer, 0.95):.2f}")
     table.add_row("max ms", f"{max(ours):.2f}", f"{max(peer):.2f}")
-    table.add_row("set-up s (index build / table load)", f"{build:.1f}", f"{load:.1f}")
+    table.add_row("set-up seconds (index build / table load)", f"{build:.1f}", f"{load:.1f}")
     console.print(table)
 
 

@@ -116,3 +116,42 @@ def test_counts_equal_a_plain_evaluation(demo_rt, tmp_path) -> None:  # type: ig
         assert got > 0 or expr == "age = 30", expr  # the expressions select someone on the demo brand
     with pytest.raises(InvalidInput, match="no tag named"):
         service.count(store, "星座 = 白羊座")
+
+
+def test_export_members_and_hashed_phones(demo_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The member list has one row per person with card, tier and a masked phone; the hashed list is the
+    SHA-256 and MD5 of exactly the audience's phones (read here straight from the identities), placeholder
+    numbers left out."""
+    import csv
+    import hashlib
+    import re
+
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from siyu.audiences.export import export
+    from siyu.models import Identity, Member, Profile, ProfileIdentity
+
+    expr = "tier in (黄金, 钻石, 星耀, 王者)"
+    want = service.count(demo_rt.settings.tagstore_dir, expr)["count"]
+    with demo_rt.db.read_only() as s:
+        got = export(s, demo_rt.vault, demo_rt.settings, expr, "csv", tmp_path / "a.csv")
+        rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8-sig")))
+        tiers = dict(s.execute(select(Member.person_id, Member.tier).where(Member.status == "active")).all())
+        assert got["persons"] == want == len(rows) > 0
+        assert all(tiers[int(r["person_id"])] == r["tier"] != "普通会员" for r in rows)
+        assert all(re.fullmatch(r"\d{3}\*{4}\d{4}", r["phone"]) for r in rows if r["phone"])
+
+        export(s, demo_rt.vault, demo_rt.settings, expr, "hashed", tmp_path / "h.csv")
+        hashed_rows = list(csv.DictReader((tmp_path / "h.csv").open(encoding="utf-8")))
+        persons = {int(r["person_id"]) for r in rows}
+        phones = {demo_rt.vault.decrypt(enc, "identity.phone") for person, enc in s.execute(
+            select(Profile.person_id, Identity.value_enc).join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+            .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.kind == "phone"))
+            if person in persons} - set(demo_rt.settings.oneid_blocklist)
+        assert {(r["phone_sha256"], r["phone_md5"]) for r in hashed_rows} == {
+            (hashlib.sha256(p.encode()).hexdigest(), hashlib.md5(p.encode()).hexdigest()) for p in phones}
+
+        export(s, demo_rt.vault, demo_rt.settings, expr, "xlsx", tmp_path / "a.xlsx")
+    sheet = load_workbook(tmp_path / "a.xlsx").active
+    assert sheet.max_row == want + 2  # the expression, the header, the members

@@ -31,3 +31,25 @@ def count_command(expression: str = typer.Argument(..., help='e.g. "tier in (钻
     console.print(f"{got['count']:,} persons · {got['text']} · {ms:.1f} ms")
     if got["sample"]:
         console.print("sample: " + ", ".join(str(p) for p in got["sample"]))
+
+
+@app.command("export")
+def export_command(expression: str = typer.Argument(..., help="The audience expression."),
+                   out: str = typer.Option(..., "--out", help="The file to write."),
+                   fmt: str = typer.Option("csv", "--format", help="csv · xlsx · hashed (SHA-256 and MD5 of phones)")) -> None:
+    """Write an audience out: members (card, tier, masked phone) as CSV or Excel, or hashed phones for an
+    ad platform."""
+    from pathlib import Path
+
+    from siyu.audiences.export import export
+    from siyu.bootstrap import start
+    from siyu.core.errors import SiyuError
+
+    rt = start()
+    try:
+        with rt.db.read_only() as s:
+            got = export(s, rt.vault, rt.settings, expression, fmt, Path(out))  # type: ignore[arg-type]
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{got['persons']:,} persons, {got['rows']:,} rows written to {got['path']} · {got['audience']}")

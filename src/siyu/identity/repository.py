@@ -10,7 +10,7 @@ import pyarrow as pa
 from sqlalchemy import bindparam, delete, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many, update_many
+from siyu.core.bulk import chunks, insert_many, one_of, update_many
 from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, update_column
 from siyu.core.tables import read_arrow, to_arrow
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
@@ -465,3 +465,15 @@ def load_rows(session: Session, model: Any, table: pa.Table, constants: dict[str
 
 def link_if_missing(session: Session, pairs: list[dict[str, Any]]) -> None:
     insert_many(session, ProfileIdentity, pairs, skip_conflicts_on=("profile_id", "identity_id"))
+
+
+def phones_of_persons(session: Session, person_ids: Sequence[int]) -> list[Any]:
+    """(person_id, value_enc) of the phones on these persons' profiles, one row per person and phone."""
+    out: list[Any] = []
+    for part in chunks(list(person_ids)):
+        out += list(session.execute(
+            select(Profile.person_id, Identity.value_enc).distinct()
+            .join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+            .join(Identity, Identity.id == ProfileIdentity.identity_id)
+            .where(Identity.kind == "phone", one_of(session, Profile.person_id, part))))
+    return out

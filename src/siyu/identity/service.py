@@ -195,3 +195,14 @@ def merge_persons(session: Session, vault: Vault, settings: Settings, keep: int,
     repo.add_decision(session, {"action": "merge", "profile_ids": [a[0], b[0]], "person_id": keep,
                                 "actor": actor[:64], "reason": (reason or "")[:255] or None, "created_at": now()})
     return resolve_identities(session, vault, settings)
+
+
+def phones_of(session: Session, vault: Vault, settings: Settings, person_ids: list[int]) -> dict[int, list[str]]:
+    """Each person's phones (decrypted, normalised), the placeholder numbers of the blocklist left out."""
+    blocked = set(settings.oneid_blocklist)
+    out: dict[int, list[str]] = {}
+    for person, enc in repo.phones_of_persons(session, person_ids):
+        phone = vault.decrypt(enc, f"identity.{PHONE}")
+        if phone and phone not in blocked:
+            out.setdefault(person, []).append(phone)
+    return {p: sorted(set(v)) for p, v in out.items()}

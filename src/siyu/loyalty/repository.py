@@ -510,3 +510,13 @@ def referral_chain(session: Session, member_id: int, limit: int = 100) -> list[i
         if current is not None:
             chain.append(current)
     return chain
+
+
+def member_cards(session: Session, person_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """person → (card number, tier) of their active member account."""
+    out: dict[int, tuple[str, str]] = {}
+    for part in chunks(list(person_ids)):
+        for r in session.execute(select(Member.person_id, Member.card_no, Member.tier)
+                                 .where(one_of(session, Member.person_id, part), Member.status == "active")):
+            out[r.person_id] = (r.card_no, r.tier)
+    return out

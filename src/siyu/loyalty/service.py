@@ -274,3 +274,8 @@ def set_referrer(session: Session, card_no: str, referrer_card: str, at: datetim
         raise Conflict(f"member {card_no!r} referred {referrer_card!r} (directly or through others): no loops")
     repo.set_referrer(session, m.id, r.id, at)
     return {"referrer": referrer_card, "referred_at": at, "replayed": False}
+
+
+def member_cards(session: Session, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """person → (card number, tier), for the persons who hold a member account."""
+    return repo.member_cards(session, person_ids)

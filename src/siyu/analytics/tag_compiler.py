@@ -11,14 +11,15 @@ run on Spark.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from siyu.analytics.engine import has_table, ts
+from siyu.analytics.engine import has_table
+from siyu.analytics.tables import DuckTables, Tables
 from siyu.analytics.tag_rules import (
     All,
     Any_,
@@ -36,6 +37,9 @@ from siyu.analytics.tag_rules import (
 
 # Purchases: paid, not cancelled; a full refund leaves a purchase with nothing in it (net 0), which no
 # longer counts as a purchase. ``$as_of`` is the time the tags describe.
+# Written in DuckDB's dialect, in the part of it sqlglot carries to Spark unchanged in meaning: calendar
+# days between DATEs (not timestamps: Spark counts whole 24-hour days between those), first values by a
+# window (no ordering by tuples), local time by AT TIME ZONE.
 PERSON_FACTS_SQL = """
 WITH purchases AS (
   SELECT p.person_id, o.id AS order_id, o.shop_id, coalesce(o.paid_at, o.created_at) AS bought_at,
@@ -46,10 +50,10 @@ WITH purchases AS (
 buys AS (SELECT * FROM purchases WHERE net_fen > 0),
 per_buy AS (
   SELECT b.person_id,
-    date_diff('day', max(b.bought_at), $as_of) AS recency_days,
+    date_diff('day', CAST(max(b.bought_at) AS DATE), CAST($as_of AS DATE)) AS recency_days,
     count(*) AS frequency,
     sum(b.net_fen)::BIGINT AS monetary_fen,
-    date_diff('day', min(b.bought_at), $as_of) AS first_purchase_days,
+    date_diff('day', CAST(min(b.bought_at) AS DATE), CAST($as_of AS DATE)) AS first_purchase_days,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 30 DAY) AS orders_30d,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 90 DAY) AS orders_90d,
     count(*) FILTER (WHERE b.bought_at > $as_of - INTERVAL 365 DAY) AS orders_365d,
@@ -58,8 +62,8 @@ per_buy AS (
     (sum(b.net_fen) // count(*))::BIGINT AS avg_order_fen,
     max(b.net_fen) AS max_order_fen,
     count(DISTINCT s.channel_id) AS channels_bought,
-    CASE WHEN count(*) > 1 THEN date_diff('day', min(b.bought_at), max(b.bought_at)) // (count(*) - 1) END
-      AS days_between_orders
+    CASE WHEN count(*) > 1 THEN date_diff('day', CAST(min(b.bought_at) AS DATE), CAST(max(b.bought_at) AS DATE))
+      // (count(*) - 1) END AS days_between_orders
   FROM buys b JOIN shops s ON s.id = b.shop_id GROUP BY b.person_id),
 per_refund AS (
   SELECT person_id, round(sum(refunded_fen) / sum(paid_fen), 4)::DOUBLE AS refund_rate FROM purchases GROUP BY person_id),
@@ -67,27 +71,40 @@ items AS (
   SELECT b.person_id, pr.category FROM buys b JOIN order_items i ON i.order_id = b.order_id
   JOIN skus k ON k.id = i.sku_id JOIN products pr ON pr.id = k.product_id),
 per_items AS (SELECT person_id, count(DISTINCT category) AS categories_bought FROM items GROUP BY person_id),
+prof_rows AS (
+  SELECT p.person_id, p.id, coalesce(p.registered_at, p.first_seen_at, p.created_at) AS seen,
+    CASE WHEN p.gender IN ('M', 'F') THEN p.gender END AS gender, p.birthday, p.province, p.city,
+    c.name_zh AS channel_name, p.source
+  FROM profiles p JOIN channels c ON c.id = p.channel_id WHERE p.person_id IS NOT NULL),
 prof AS (
-  SELECT p.person_id,
-    arg_min(p.gender, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-      FILTER (WHERE p.gender IN ('M', 'F')) AS gender,
-    arg_min(p.birthday, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-      FILTER (WHERE p.birthday IS NOT NULL) AS birthday,
-    arg_min(p.province, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-      FILTER (WHERE p.province IS NOT NULL) AS province,
-    arg_min(p.city, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-      FILTER (WHERE p.city IS NOT NULL) AS city,
-    arg_min(c.name_zh, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id)) AS source_channel,
-    arg_min(p.source, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-      FILTER (WHERE p.source IS NOT NULL) AS source,
-    count(*) AS profiles
-  FROM profiles p JOIN channels c ON c.id = p.channel_id WHERE p.person_id IS NOT NULL GROUP BY p.person_id),
+  -- each attribute from the earliest profile (registered, else first seen, else created; then id) that has it
+  SELECT DISTINCT person_id,
+    first_value(gender IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS gender,
+    first_value(birthday IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS birthday,
+    first_value(province IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS province,
+    first_value(city IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS city,
+    first_value(channel_name) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS source_channel,
+    first_value(source IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS source,
+    count(*) OVER (PARTITION BY person_id) AS profiles
+  FROM prof_rows),
 place AS (
-  SELECT person_id, arg_max(province, (n, last)) AS province, arg_max(city, (n, last)) AS city FROM (
-    SELECT b.person_id, o.province, o.city, count(*) AS n, max(b.bought_at) AS last
-    FROM buys b JOIN orders o ON o.id = b.order_id WHERE o.city IS NOT NULL GROUP BY 1, 2, 3) GROUP BY person_id),
+  -- the usual delivery place: most orders, then the latest
+  SELECT person_id, province, city FROM (
+    SELECT person_id, province, city,
+      row_number() OVER (PARTITION BY person_id ORDER BY n DESC, last DESC, city, province) AS rn
+    FROM (SELECT b.person_id, o.province, o.city, count(*) AS n, max(b.bought_at) AS last
+          FROM buys b JOIN orders o ON o.id = b.order_id WHERE o.city IS NOT NULL
+          GROUP BY b.person_id, o.province, o.city) per_place) ranked
+  WHERE rn = 1),
 mem AS (
-  SELECT m.person_id, m.tier, date_diff('day', m.joined_at, $as_of) AS member_days, coalesce(pt.balance, 0) AS points
+  SELECT m.person_id, m.tier, date_diff('day', CAST(m.joined_at AS DATE), CAST($as_of AS DATE)) AS member_days,
+    coalesce(pt.balance, 0) AS points
   FROM members m LEFT JOIN points pt ON pt.member_id = m.id WHERE m.status = 'active'),
 ev AS (
   SELECT person_id,
@@ -104,7 +121,8 @@ SELECT prof.person_id,
   prof.gender,
   CASE WHEN prof.birthday IS NOT NULL THEN
     year($as_of) - year(prof.birthday)
-    - CASE WHEN strftime($as_of, '%m%d') < strftime(prof.birthday, '%m%d') THEN 1 ELSE 0 END END AS age,
+    - CASE WHEN month($as_of) * 100 + day($as_of) < month(prof.birthday) * 100 + day(prof.birthday)
+      THEN 1 ELSE 0 END END AS age,
   month(prof.birthday) AS birth_month, coalesce(prof.province, place.province) AS province,
   coalesce(prof.city, place.city) AS city, prof.source_channel, prof.source, prof.profiles,
   CASE WHEN mem.person_id IS NULL THEN 0 ELSE 1 END AS is_member, mem.tier, mem.member_days,
@@ -122,9 +140,11 @@ LEFT JOIN place ON place.person_id = prof.person_id
 # What a person bought, line by line, for preference tags; a season of purchase for "colour by season".
 ITEMS_SQL = """
 SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
-  date_diff('day', coalesce(o.paid_at, o.created_at), $as_of) AS days_ago,
+  date_diff('day', CAST(coalesce(o.paid_at, o.created_at) AS DATE), CAST($as_of AS DATE)) AS days_ago,
   CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN '春夏' ELSE '秋冬' END AS bought_season,
-  ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][isodow(o.local_at)] AS weekday,
+  -- days since Monday 1 January 1900 (sqlglot carries isodow to Spark's Sunday-first day of week wrongly)
+  ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][
+    date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday,
   CASE WHEN hour(o.local_at) < 6 THEN '凌晨' WHEN hour(o.local_at) < 12 THEN '上午'
        WHEN hour(o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart,
   c.name_zh AS channel,
@@ -136,7 +156,7 @@ SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
        ELSE '1200元以上' END AS price_band,
   coalesce(i.colour, k.colour) AS colour, coalesce(i.size, k.size) AS size, pr.category, pr.material, pr.style,
   pr.season
-FROM (SELECT *, timezone('Asia/Shanghai', coalesce(paid_at, created_at)) AS local_at FROM orders) o
+FROM (SELECT *, coalesce(paid_at, created_at) AT TIME ZONE 'Asia/Shanghai' AS local_at FROM orders) o
 JOIN profiles p ON p.id = o.profile_id JOIN order_items i ON i.order_id = o.id
 JOIN shops s ON s.id = o.shop_id JOIN channels c ON c.id = s.channel_id
 LEFT JOIN skus k ON k.id = i.sku_id LEFT JOIN products pr ON pr.id = k.product_id
@@ -275,8 +295,10 @@ def compile_pack(pack: Pack, dialect: str = "duckdb") -> list[tuple[str, str]]:
 
 
 def _with_as_of(sql: str, as_of: datetime) -> tuple[str, list[str]]:
-    """``$as_of`` placeholders as positional parameters (DuckDB)."""
-    return sql.replace("$as_of", "?::TIMESTAMPTZ"), [ts(as_of)] * sql.count("$as_of")
+    """``$as_of`` as bound parameters: a UTC time with no offset, which both engines read in their UTC
+    session (Spark cannot read DuckDB's ``+00``)."""
+    stamp = as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return sql.replace("$as_of", "CAST(? AS TIMESTAMPTZ)"), [stamp] * sql.count("$as_of")
 
 
 # Tables a young lake may not have yet (no members, no events, no catalogue): empty stand-ins, so that
@@ -292,27 +314,38 @@ OPTIONAL = {
 }
 
 
-def prepare(con: duckdb.DuckDBPyConnection, as_of: datetime) -> bool:
-    """``person_facts`` and ``person_items`` as of ``as_of``; False if the lake has no one to tag yet."""
+def prepare_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """The lake's views complete (empty stand-ins for what it lacks yet); False if no one is to tag."""
     if not all(has_table(con, t) for t in NEEDED):
         return False
     for name, cols in OPTIONAL.items():
         if not has_table(con, name):
             con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols})")
-    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL)):
-        sql, params = _with_as_of(text, as_of)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
     return True
 
 
+def lake_into(tables: Tables, con: duckdb.DuckDBPyConnection) -> None:
+    """The lake's tables the pack reads, put into another engine (Spark) from DuckDB's views."""
+    for name in (*NEEDED, *OPTIONAL):
+        tables.put(name, con.sql(f"SELECT * FROM {name}").to_arrow_table())  # noqa: S608 - our names
+
+
+def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
+    """The pack on any engine: ``person_facts`` and ``person_items``, then one SELECT per tag."""
+    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL)):
+        sql, params = _with_as_of(text, as_of)
+        tables.make(name, sql, params)
+    # the parts are sqlglot output: every value from a definition in them is a literal
+    union = " UNION ALL ".join(f"({sql})" for _, sql in compile_pack(pack))
+    return tables.fetch(f"SELECT person_id, tag, value FROM ({union}) ORDER BY person_id, tag, value")  # noqa: S608
+
+
 def run_pack(con: duckdb.DuckDBPyConnection, pack: Pack, as_of: datetime) -> pa.Table:
-    """(person_id, tag, value) for every person carrying each tag of ``pack`` as of ``as_of``."""
-    if not pack.tags or not prepare(con, as_of):
+    """(person_id, tag, value) for every person carrying each tag of ``pack`` as of ``as_of`` (DuckDB)."""
+    if not pack.tags or not prepare_lake(con):
         return pa.table({"person_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string()),
                          "value": pa.array([], pa.string())})
-    union = " UNION ALL ".join(f"({sql})" for _, sql in compile_pack(pack))
-    # the parts are sqlglot output: every value from a definition in them is a literal
-    return con.sql(f"SELECT person_id, tag, value FROM ({union}) ORDER BY person_id, tag, value").to_arrow_table()  # noqa: S608
+    return run_on(DuckTables(con), pack, as_of)
 
 
 def facts_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -320,4 +353,5 @@ def facts_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql("SELECT * FROM person_facts ORDER BY person_id").to_arrow_table()
 
 
-__all__ = ["facts_table", "compile_pack", "condition", "prepare", "run_pack", "sqlglot", "tag_select", "value_expression"]
+__all__ = ["compile_pack", "condition", "facts_table", "lake_into", "prepare_lake", "run_on", "run_pack", "sqlglot",
+           "tag_select", "value_expression"]

@@ -155,3 +155,39 @@ def test_export_members_and_hashed_phones(demo_rt, tmp_path) -> None:  # type: i
         export(s, demo_rt.vault, demo_rt.settings, expr, "xlsx", tmp_path / "a.xlsx")
     sheet = load_workbook(tmp_path / "a.xlsx").active
     assert sheet.max_row == want + 2  # the expression, the header, the members
+
+
+def test_saved_audiences_dynamic_and_snapshot(demo_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A dynamic audience follows the tags; a snapshot keeps the members it froze, version by version."""
+    from datetime import timedelta
+
+    from siyu.core.errors import Conflict, NotFound
+
+    store = tmp_path / "tagstore"
+    compute_tags(demo_rt.settings.lake_dir, store, now() - timedelta(days=400))
+    expr = "活跃状态 in (常购, 低频)"
+    with demo_rt.db.unit_of_work() as s:
+        dyn = service.save(s, store, "活跃老客", expr, kind="dynamic", by="运营 王敏")
+        snap = service.save(s, store, "活跃老客-冻结", expr, kind="snapshot", by="运营 王敏")
+        with pytest.raises(Conflict, match="already exists"):
+            service.save(s, store, "活跃老客", expr, kind="dynamic", by="运营 王敏")
+        with pytest.raises(ParseError):
+            service.save(s, store, "坏的", "活跃状态 in (", kind="dynamic", by="运营 王敏")
+    assert dyn["count"] == snap["count"] > 0
+    then = service.count(store, expr)["count"]
+    compute_tags(demo_rt.settings.lake_dir, store, now())  # a new tag run: people moved
+    later = service.count(store, expr)["count"]
+    assert later != then
+    with demo_rt.db.unit_of_work() as s:
+        assert len(service.members(s, store, "活跃老客")) == later  # dynamic: now
+        assert len(service.members(s, store, "活跃老客-冻结")) == then  # snapshot: as frozen
+        assert service.freeze(s, store, "活跃老客-冻结", by="运营 王敏") == {"name": "活跃老客-冻结", "version": 2,
+                                                                          "count": later}
+        assert len(service.members(s, store, "活跃老客-冻结", 1)) == then
+        assert len(service.members(s, store, "活跃老客-冻结")) == later
+        with pytest.raises(NotFound):
+            service.members(s, store, "活跃老客-冻结", 3)
+        with pytest.raises(Conflict, match="dynamic"):
+            service.freeze(s, store, "活跃老客", by="运营 王敏")
+        names = [(r.name, r.kind, r.version) for r in service.saved(s)]
+    assert ("活跃老客", "dynamic", None) in names and ("活跃老客-冻结", "snapshot", 2) in names

@@ -53,3 +53,60 @@ def export_command(expression: str = typer.Argument(..., help="The audience expr
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
     console.print(f"{got['persons']:,} persons, {got['rows']:,} rows written to {got['path']} · {got['audience']}")
+
+
+@app.command("save")
+def save_command(name: str = typer.Argument(..., help="The audience's name."),
+                 expression: str = typer.Argument(..., help="The expression."),
+                 snapshot: bool = typer.Option(False, "--snapshot", help="Freeze its members now (else dynamic)."),
+                 by: str = typer.Option(..., "--by", help="Who saves it (kept).")) -> None:
+    """Keep an audience by name: dynamic (evaluated on every use) or a snapshot (members frozen now)."""
+    from siyu.audiences import service
+    from siyu.bootstrap import start
+    from siyu.core.errors import SiyuError
+
+    rt = start()
+    try:
+        with rt.db.unit_of_work() as s:
+            got = service.save(s, rt.settings.tagstore_dir, name, expression, kind="snapshot" if snapshot else "dynamic",
+                               by=by)
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Saved {got['kind']} audience {got['name']}: {got['count']:,} persons now · {got['text']}")
+
+
+@app.command("freeze")
+def freeze_command(name: str = typer.Argument(...), by: str = typer.Option(..., "--by")) -> None:
+    """A new frozen version of a snapshot audience, on the latest tags."""
+    from siyu.audiences import service
+    from siyu.bootstrap import start
+    from siyu.core.errors import SiyuError
+
+    rt = start()
+    try:
+        with rt.db.unit_of_work() as s:
+            got = service.freeze(s, rt.settings.tagstore_dir, name, by=by)
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{got['name']} version {got['version']}: {got['count']:,} persons")
+
+
+@app.command("list")
+def list_command() -> None:
+    """The saved audiences."""
+    from rich.table import Table
+
+    from siyu.audiences import service
+    from siyu.bootstrap import start
+    from siyu.core.clock import local
+
+    rt = start()
+    with rt.db.read_only() as s:
+        rows = service.saved(s)
+    t = Table("name", "kind", "latest version", "saved by", "saved at", "expression", title="Saved audiences")
+    for r in rows:
+        t.add_row(r.name, r.kind, str(r.version or ""), r.created_by, f"{local(r.created_at):%Y-%m-%d %H:%M}",
+                  r.expression)
+    console.print(t if rows else "No saved audiences yet.")

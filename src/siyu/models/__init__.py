@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
+from siyu.models.audiences import Audience, AudienceSnapshot
 from siyu.models.base import Base
 from siyu.models.catalog import Product, Sku
 from siyu.models.events import Event
@@ -30,7 +31,7 @@ from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
 
 __all__ = [
-    "ApiKey", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
+    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
     "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -191,3 +191,37 @@ def test_saved_audiences_dynamic_and_snapshot(demo_rt, tmp_path) -> None:  # typ
             service.freeze(s, store, "活跃老客", by="运营 王敏")
         names = [(r.name, r.kind, r.version) for r in service.saved(s)]
     assert ("活跃老客", "dynamic", None) in names and ("活跃老客-冻结", "snapshot", 2) in names
+
+
+def test_goods_find_people(demo_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """货找人: the members whose preferred colour and shoe size match a SKU in stock, of the product's
+    gender unless it is unisex; the same counted from the tag rows here; a bad inventory row is named."""
+    from sqlalchemy import select
+
+    from siyu.audiences.goods import find_people
+    from siyu.models import Product, Sku
+
+    tags = [(r["person_id"], r["tag"], r["value"])
+            for r in pq.read_table(demo_rt.settings.tagstore_dir / "person_tags.parquet").to_pylist()]
+    colour = {p: v for p, t, v in tags if t == "偏好颜色"}
+    shoe = {p: v for p, t, v in tags if t == "鞋码"}
+    gender = {p: v for p, t, v in tags if t == "性别"}
+    with demo_rt.db.read_only() as s:
+        for unisex in (False, True):
+            product = s.execute(select(Product).where(Product.category == "鞋类", Product.unisex == unisex)
+                                .order_by(Product.id).limit(1)).scalar_one()
+            skus = list(s.scalars(select(Sku).where(Sku.product_id == product.id).order_by(Sku.id)))
+            inv = tmp_path / f"inv-{unisex}.csv"
+            inv.write_text("sku,stock\n" + "".join(f"{k.code},{3 if i % 3 else 0}\n" for i, k in enumerate(skus)))
+            in_stock = {(k.colour, k.size) for i, k in enumerate(skus) if i % 3}
+            got = find_people(s, demo_rt.settings.tagstore_dir, product.code, inv)
+            want = {p for p in colour if (colour[p], shoe.get(p)) in in_stock
+                    and (unisex or gender.get(p) == {"F": "女", "M": "男"}[product.gender])}
+            assert got["count"] == len(want) > 0, (unisex, got)
+        bad = tmp_path / "bad.csv"
+        bad.write_text(f"sku,stock\n{skus[0].code},3\n{skus[1].code},lots\n")
+        with pytest.raises(InvalidInput, match="line 3 .*stock 'lots'"):
+            find_people(s, demo_rt.settings.tagstore_dir, product.code, bad)
+        bad.write_text("code,qty\nX,1\n")
+        with pytest.raises(InvalidInput, match="missing column"):
+            find_people(s, demo_rt.settings.tagstore_dir, product.code, bad)

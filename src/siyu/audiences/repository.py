@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import insert_many
-from siyu.models import Audience, AudienceSnapshot
+from siyu.models import Audience, AudienceSnapshot, Product, Sku
 
 
 def by_name(session: Session, name: str) -> Any:
@@ -39,3 +39,14 @@ def snapshot(session: Session, audience_id: int, version: int | None) -> Any:
 
 def add_snapshot(session: Session, row: dict[str, Any]) -> None:
     insert_many(session, AudienceSnapshot, [row])
+
+
+def product(session: Session, code: str) -> Any:
+    return session.execute(select(Product.id, Product.code, Product.name, Product.category, Product.gender,
+                                  Product.unisex).where(Product.code == code)).one_or_none()
+
+
+def skus_of(session: Session, product_id: int) -> dict[str, tuple[str | None, str | None]]:
+    """SKU code → (colour, size) for one product."""
+    return {r.code: (r.colour, r.size) for r in session.execute(
+        select(Sku.code, Sku.colour, Sku.size).where(Sku.product_id == product_id))}

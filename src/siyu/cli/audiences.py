@@ -110,3 +110,27 @@ def list_command() -> None:
         t.add_row(r.name, r.kind, str(r.version or ""), r.created_by, f"{local(r.created_at):%Y-%m-%d %H:%M}",
                   r.expression)
     console.print(t if rows else "No saved audiences yet.")
+
+
+@app.command("goods")
+def goods_command(product: str = typer.Argument(..., help="The product code."),
+                  inventory: str = typer.Option(..., "--inventory", help="CSV with columns sku, stock.")) -> None:
+    """货找人: the members whose preferred colour and size match the product's SKUs in stock (and gender,
+    unless the product is unisex); prints the audience expression to save or export."""
+    from pathlib import Path
+
+    from siyu.audiences.goods import find_people
+    from siyu.bootstrap import start
+    from siyu.core.errors import SiyuError
+
+    rt = start()
+    try:
+        with rt.db.read_only() as s:
+            got = find_people(s, rt.settings.tagstore_dir, product, Path(inventory))
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{got['product']} {got['name']} ({got['category']}, {got['in_stock_skus']} colour-size pairs in "
+                  f"stock): {got['count']:,} persons")
+    if got["text"]:
+        console.print(got["text"])

@@ -15,7 +15,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -157,3 +159,31 @@ def demo_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     rt.db.dispose()
 
 
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """A local Spark session for the parity tests (a Java runtime is required in CI)."""
+    import shutil
+
+    from siyu.analytics.tables import spark_session
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: Spark needs a Java runtime (java on PATH or JAVA_HOME)")
+        pytest.skip("no Java runtime for Spark")
+    with spark_session(partitions=4) as session:
+        yield session
+
+
+@contextmanager
+def frozen_clock(start: datetime) -> Iterator[list[datetime]]:
+    """Siyu's clock held at ``t[0]`` (a test moves it by assigning), the real clock back afterwards."""
+    from siyu.core import clock
+
+    t = [start]
+    clock.set_clock(lambda: t[0])
+    try:
+        yield t
+    finally:
+        clock.set_clock(lambda: datetime.now(UTC))

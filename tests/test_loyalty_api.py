@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import frozen_clock
 from siyu.accounts.api_keys import create_api_key
 from siyu.cli.importer import run_import
 from siyu.console.app import create_app
-from siyu.core import clock
 from siyu.loyalty import ledger
 from siyu.models import OrderClaim, PointsEntry
 from test_loyalty_oneid import OPENID_A, OPENID_B, order, pipeline, write_jsonl
@@ -26,10 +26,8 @@ NOW = datetime(2026, 11, 20, 2, 30, tzinfo=UTC)  # the 20th, 10:30 Beijing: the 
 
 @pytest.fixture
 def at_now() -> Iterator[list[datetime]]:
-    t = [NOW]
-    clock.set_clock(lambda: t[0])
-    yield t
-    clock.set_clock(lambda: datetime.now(UTC))
+    with frozen_clock(NOW) as t:
+        yield t
 
 
 def _brand(rt, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]

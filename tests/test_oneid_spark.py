@@ -3,9 +3,6 @@ guard, and on a generated brand through the real resolution path."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +11,11 @@ import pytest
 from graphs import random_graph
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid import connected_components
-from siyu.analytics.tables import SparkTables, spark_session
+from siyu.analytics.tables import SparkTables
 from siyu.cli.importer import run_import
 from siyu.identity.service import resolve_identities
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true: Spark needs a Java runtime (java on PATH or JAVA_HOME)")
-        pytest.skip("no Java runtime for Spark")
-    with spark_session(partitions=4) as session:
-        yield session
 
 
 @pytest.mark.parametrize("seed", [1, 2])

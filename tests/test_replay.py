@@ -21,7 +21,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import _empty, make_settings
+from conftest import _empty, frozen_clock, make_settings
 from siyu.accounts.api_keys import create_api_key
 from siyu.bootstrap import start
 from siyu.cli.importer import run_import
@@ -40,10 +40,8 @@ VISITOR = "o" + "V" * 20
 
 @pytest.fixture
 def at_now() -> Iterator[list[datetime]]:
-    t = [START]
-    clock.set_clock(lambda: t[0])
-    yield t
-    clock.set_clock(lambda: datetime.now(UTC))
+    with frozen_clock(START) as t:
+        yield t
 
 
 def _iso(t: datetime) -> str:

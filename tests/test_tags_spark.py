@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from siyu.analytics.engine import connect
-from siyu.analytics.tables import SparkTables, spark_session
+from siyu.analytics.tables import SparkTables
 from siyu.analytics.tag_compiler import lake_into, prepare_lake, run_on, run_pack
 from siyu.core.clock import now
 from siyu.tags import definitions
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true: Spark needs a Java runtime (java on PATH or JAVA_HOME)")
-        pytest.skip("no Java runtime for Spark")
-    with spark_session(partitions=4) as session:
-        yield session
 
 
 def test_the_pack_on_spark_equals_duckdb(spark: Any, demo_rt) -> None:  # type: ignore[no-untyped-def]

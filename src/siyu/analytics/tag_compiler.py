@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 
 from siyu.analytics.engine import has_table
@@ -353,5 +352,5 @@ def facts_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql("SELECT * FROM person_facts ORDER BY person_id").to_arrow_table()
 
 
-__all__ = ["compile_pack", "condition", "facts_table", "lake_into", "prepare_lake", "run_on", "run_pack", "sqlglot",
-           "tag_select", "value_expression"]
+__all__ = ["compile_pack", "condition", "facts_table", "lake_into", "prepare_lake", "run_on", "run_pack", "tag_select",
+           "value_expression"]

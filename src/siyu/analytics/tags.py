@@ -1,31 +1,14 @@
-"""First tags, computed set-wise over the lake: RFM segment, source channel, tier.
-
-RFM follows the classic eight-segment rule the seeds use: each of recency, frequency and monetary value is
-"high" or "low" against the mean of the brand's buyers (recency is high when the last purchase is more
-recent than average).
-"""
+"""Tags outside the declarative pack (``tag_compiler``): 偏好渠道 by order spend, and the tag catalogue.
+The purchase rule below is shared with ``analytics.channels``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from siyu.analytics.engine import has_table, ts
-
-# (R high, F high, M high) → segment
-RFM_SEGMENTS = {
-    (True, True, True): "重要价值客户",
-    (True, False, True): "重要发展客户",
-    (False, True, True): "重要保持客户",
-    (False, False, True): "重要挽留客户",
-    (True, True, False): "一般价值客户",
-    (True, False, False): "一般发展客户",
-    (False, True, False): "一般保持客户",
-    (False, False, False): "一般挽留客户",
-}
+from siyu.analytics.engine import has_table
 
 # A purchase counts once paid and not cancelled; refunds reduce its value, a full refund removes it.
 PURCHASES_SQL = """
@@ -34,34 +17,6 @@ FROM orders o JOIN profiles p ON p.id = o.profile_id
 WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND o.paid_fen - o.refunded_fen > 0
   AND p.person_id IS NOT NULL
 """
-
-
-def rfm(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pa.Table:
-    cases = " ".join(f"WHEN r_high = {r} AND f_high = {f} AND m_high = {m} THEN '{name}'"
-                     for (r, f, m), name in RFM_SEGMENTS.items())
-    sql = f"""
-    WITH per AS (
-      SELECT person_id, date_diff('day', max(bought_at), ?::TIMESTAMPTZ) AS recency_days,
-             count(*) AS frequency, sum(net_fen) AS monetary_fen
-      FROM ({PURCHASES_SQL}) GROUP BY person_id),
-    flagged AS (
-      SELECT *, recency_days < avg(recency_days) OVER () AS r_high,
-             frequency > avg(frequency) OVER () AS f_high,
-             monetary_fen > avg(monetary_fen) OVER () AS m_high FROM per)
-    SELECT person_id, recency_days, frequency, monetary_fen, CASE {cases} END AS segment
-    FROM flagged ORDER BY person_id
-    """  # noqa: S608 - built from constants
-    return con.sql(sql, params=[ts(as_of)]).to_arrow_table()
-
-
-def source_channels(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Where each person first appeared: their earliest profile (registration, else first activity)."""
-    return con.sql("""
-      SELECT person_id, arg_min(c.name_zh, (coalesce(p.registered_at, p.first_seen_at, p.created_at), p.id))
-             AS channel
-      FROM profiles p JOIN channels c ON c.id = p.channel_id
-      WHERE p.person_id IS NOT NULL GROUP BY person_id ORDER BY person_id
-    """).to_arrow_table()
 
 
 def preferred_channels(con: duckdb.DuckDBPyConnection) -> pa.Table:

@@ -6,7 +6,7 @@ import time
 
 import typer
 
-from siyu.cli.progress import console
+from siyu.cli.progress import console, refusals
 
 app = typer.Typer(help="Audiences: boolean expressions over tags and numeric fields.", no_args_is_help=True)
 
@@ -17,17 +17,13 @@ def count_command(expression: str = typer.Argument(..., help='e.g. "tier in (钻
     """How many persons the expression selects (and a sample of them)."""
     from siyu.audiences import service
     from siyu.core.config import get_settings
-    from siyu.core.errors import SiyuError
 
     store = get_settings().tagstore_dir
-    try:
+    with refusals():
         service.index(store)  # built once; the count below is what an operator waits for
         t = time.perf_counter()
         got = service.count(store, expression, sample)
         ms = (time.perf_counter() - t) * 1000
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
     console.print(f"{got['count']:,} persons · {got['text']} · {ms:.1f} ms")
     if got["sample"]:
         console.print("sample: " + ", ".join(str(p) for p in got["sample"]))
@@ -43,15 +39,10 @@ def export_command(expression: str = typer.Argument(..., help="The audience expr
 
     from siyu.audiences.export import export
     from siyu.bootstrap import start
-    from siyu.core.errors import SiyuError
 
     rt = start()
-    try:
-        with rt.db.read_only() as s:
-            got = export(s, rt.vault, rt.settings, expression, fmt, Path(out))  # type: ignore[arg-type]
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.read_only() as s:
+        got = export(s, rt.vault, rt.settings, expression, fmt, Path(out))  # type: ignore[arg-type]
     console.print(f"{got['persons']:,} persons, {got['rows']:,} rows written to {got['path']} · {got['audience']}")
 
 
@@ -63,16 +54,11 @@ def save_command(name: str = typer.Argument(..., help="The audience's name."),
     """Keep an audience by name: dynamic (evaluated on every use) or a snapshot (members frozen now)."""
     from siyu.audiences import service
     from siyu.bootstrap import start
-    from siyu.core.errors import SiyuError
 
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            got = service.save(s, rt.settings.tagstore_dir, name, expression, kind="snapshot" if snapshot else "dynamic",
-                               by=by)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        got = service.save(s, rt.settings.tagstore_dir, name, expression, kind="snapshot" if snapshot else "dynamic",
+                           by=by)
     console.print(f"Saved {got['kind']} audience {got['name']}: {got['count']:,} persons now · {got['text']}")
 
 
@@ -81,15 +67,10 @@ def freeze_command(name: str = typer.Argument(...), by: str = typer.Option(..., 
     """A new frozen version of a snapshot audience, on the latest tags."""
     from siyu.audiences import service
     from siyu.bootstrap import start
-    from siyu.core.errors import SiyuError
 
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            got = service.freeze(s, rt.settings.tagstore_dir, name, by=by)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        got = service.freeze(s, rt.settings.tagstore_dir, name, by=by)
     console.print(f"{got['name']} version {got['version']}: {got['count']:,} persons")
 
 
@@ -121,15 +102,10 @@ def goods_command(product: str = typer.Argument(..., help="The product code."),
 
     from siyu.audiences.goods import find_people
     from siyu.bootstrap import start
-    from siyu.core.errors import SiyuError
 
     rt = start()
-    try:
-        with rt.db.read_only() as s:
-            got = find_people(s, rt.settings.tagstore_dir, product, Path(inventory))
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.read_only() as s:
+        got = find_people(s, rt.settings.tagstore_dir, product, Path(inventory))
     console.print(f"{got['product']} {got['name']} ({got['category']}, {got['in_stock_skus']} colour-size pairs in "
                   f"stock): {got['count']:,} persons")
     if got["text"]:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from siyu.bootstrap import start
-from siyu.cli.progress import console
+from siyu.cli.progress import console, refusals
 
 app = typer.Typer(help="Loyalty: the points ledger, members' balances, the liability.", no_args_is_help=True)
 
@@ -67,18 +67,13 @@ def member_command(card_no: str = typer.Argument(..., help="The member's card nu
                    entries: int = typer.Option(20, "--entries", help="How many ledger entries to show.")) -> None:
     """A member's balance, tier and progress, and their latest ledger entries."""
     from siyu.core.clock import local
-    from siyu.core.errors import SiyuError
     from siyu.loyalty import service as loyalty
     from siyu.loyalty import versions
 
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            summary = loyalty.summary(s, versions.active(s), card_no)
-            rows = loyalty.history(s, card_no, entries)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        summary = loyalty.summary(s, versions.active(s), card_no)
+        rows = loyalty.history(s, card_no, entries)
     console.print(f"{card_no}: {summary['tier']} · {summary['points']:,} points ({summary['available']:,} "
                   f"available, {summary['pending']:,} pending, {summary['owed']:,} owed) · "
                   f"{summary['expiring_30_days']:,} expire within 30 days · {summary['progress_text']}")
@@ -113,17 +108,12 @@ def programme_apply(path: Path = typer.Argument(..., exists=True, dir_okay=False
                     by: str = typer.Option(..., "--by", help="Who records it (kept with the version)."),
                     note: str = typer.Option("", "--note", help="Why: kept with the version.")) -> None:
     """Validate a programme file and put it in force as a new version (run ``simulate`` first)."""
-    from siyu.core.errors import SiyuError
     from siyu.loyalty import versions
 
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            versions.ensure_recorded(s)
-            prog, new = versions.record(s, path.read_text(encoding="utf-8"), actor=by, note=note or None)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        versions.ensure_recorded(s)
+        prog, new = versions.record(s, path.read_text(encoding="utf-8"), actor=by, note=note or None)
     console.print(f"Programme {prog.name} v{prog.version} " + ("recorded and in force." if new else "is already in force."))
 
 
@@ -134,14 +124,10 @@ def _cpus() -> int:
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
-    from siyu.core.errors import SiyuError
     from siyu.loyalty import versions
 
-    try:
+    with refusals():
         return versions.parse(path.read_text(encoding="utf-8"), str(path))
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
 
 
 @app.command("simulate")
@@ -230,34 +216,25 @@ def identity_grant(card_no: str = typer.Argument(..., help="The member's card nu
     from datetime import date, datetime, time
 
     from siyu.core.clock import SHANGHAI
-    from siyu.core.errors import SiyuError
     from siyu.loyalty import pricing, versions
 
-    rt = start()
     try:
         valid = datetime.combine(date.fromisoformat(until), time(), SHANGHAI) if until else None
-        with rt.db.unit_of_work() as s:
-            new = pricing.grant(s, versions.active(s), _member_id(s, card_no), identity, by=by, valid_until=valid)
     except ValueError:
         console.print(f"[red]--until: {until!r} is not a date (YYYY-MM-DD)[/red]")
         raise typer.Exit(1) from None
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    rt = start()
+    with refusals(), rt.db.unit_of_work() as s:
+        new = pricing.grant(s, versions.active(s), _member_id(s, card_no), identity, by=by, valid_until=valid)
     console.print(f"{card_no}: {identity} " + ("granted." if new else "was already held; nothing changed."))
 
 
 @identity_app.command("revoke")
 def identity_revoke(card_no: str = typer.Argument(...), identity: str = typer.Argument(...)) -> None:
     """Revoke a pricing identity (the grant is kept, with when it was revoked)."""
-    from siyu.core.errors import SiyuError
     from siyu.loyalty import pricing
 
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            done = pricing.revoke(s, _member_id(s, card_no), identity)
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        done = pricing.revoke(s, _member_id(s, card_no), identity)
     console.print(f"{card_no}: {identity} " + ("revoked." if done else "was not held; nothing changed."))

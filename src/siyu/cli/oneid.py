@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from siyu.bootstrap import start
-from siyu.cli.progress import console
+from siyu.cli.progress import console, refusals
 from siyu.core.errors import UnreadableFile
 
 app = typer.Typer(help="OneID: who is the same person.", no_args_is_help=True)
@@ -119,14 +119,10 @@ def dedupe_command(
 ) -> None:
     """Cluster a list of people with OneID's rules; writes each row's cluster id. Nothing is stored."""
     from siyu.core.config import get_settings
-    from siyu.core.errors import SiyuError
     from siyu.identity.dedupe import dedupe
 
-    try:
+    with refusals():
         rep = dedupe(path, config, out, get_settings())
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
     console.print(f"{rep.rows:,} rows → {rep.clusters:,} people; {rep.duplicated_rows:,} rows have a duplicate; "
                   f"{rep.probabilistic:,} probabilistic pairs; {rep.skipped_values:,} shared values not used "
                   f"(too many rows or blocklist). Written to {rep.out}")
@@ -172,13 +168,7 @@ def _decide(act, by: str | None) -> None:  # type: ignore[no-untyped-def]
     """An operator's decision in one unit of work, then the re-run's figures; a refusal is printed."""
     import getpass
 
-    from siyu.core.errors import SiyuError
-
     rt = start()
-    try:
-        with rt.db.unit_of_work() as s:
-            rep = act(s, rt, by or getpass.getuser())
-    except SiyuError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+    with refusals(), rt.db.unit_of_work() as s:
+        rep = act(s, rt, by or getpass.getuser())
     _print_resolution(rep)

@@ -25,3 +25,18 @@ def step_progress(title: str) -> Iterator:  # type: ignore[type-arg]
             progress.update(task, completed=done, total=total, step=label)
 
         yield update
+
+
+@contextmanager
+def refusals(code: int = 1) -> Iterator[None]:
+    """A refusal from Siyu (``SiyuError``: bad input, not found, a conflict) printed as its message, and
+    the command ends with exit ``code`` rather than a traceback."""
+    import typer
+
+    from siyu.core.errors import SiyuError
+
+    try:
+        yield
+    except SiyuError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(code) from None

@@ -16,16 +16,33 @@ from siyu.analytics.tag_rules import (
     All,
     Any_,
     BandsRule,
+    BehaviourRule,
     ColumnRule,
     Compare,
+    KeywordRule,
+    ManualRule,
     Not,
     Pack,
     ScoreRule,
+    SurveyRule,
     TagDef,
     TopRule,
     WhenRule,
 )
-from siyu.models import Channel, Event, Member, Order, OrderItem, PointsEntry, Product, Profile, Shop, Sku
+from siyu.models import (
+    Channel,
+    Event,
+    ManualTag,
+    Member,
+    Order,
+    OrderItem,
+    Person,
+    PointsEntry,
+    Product,
+    Profile,
+    Shop,
+    Sku,
+)
 
 BJ = timezone(timedelta(hours=8))
 BOUGHT = ("paid", "shipped", "completed", "refunded")
@@ -238,8 +255,80 @@ def _tops(rule: TopRule, items: list[dict[str, Any]]) -> dict[int, list[str]]:
     return out
 
 
+def _events(s: Session, as_of: datetime) -> list[dict[str, Any]]:
+    """Events up to ``as_of`` on the person their profile belongs to now (else the event's own)."""
+    person_of = dict(s.execute(select(Profile.id, Profile.person_id)).all())
+    out = []
+    for e in s.scalars(select(Event)):
+        person = person_of.get(e.profile_id) if e.profile_id is not None else None
+        person = person if person is not None else e.person_id
+        if person is None or e.occurred_at > as_of:
+            continue
+        out.append({"person_id": person, "id": e.id, "type": e.type, "at": e.occurred_at,
+                    "days_ago": _days(e.occurred_at, as_of), "props": e.properties or {}})
+    return out
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _behaviour(rule: BehaviourRule, events: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    out = set()
+    for case in rule.cases:
+        counts: dict[int, int] = defaultdict(int)
+        for e in events:
+            if e["type"] != case.event or (case.window_days is not None and not e["days_ago"] < case.window_days):
+                continue
+            if case.property is not None:
+                n = _number(e["props"].get(case.property))
+                if n is None or n < case.min:  # type: ignore[operator]
+                    continue
+            counts[e["person_id"]] += 1
+        out |= {(p, case.value) for p, n in counts.items() if n >= case.times}
+    return out
+
+
+def _survey(rule: SurveyRule, events: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    latest: dict[int, dict[str, Any]] = {}
+    for e in events:
+        if e["type"] == rule.event and e["props"].get("question") == rule.question:
+            have = latest.get(e["person_id"])
+            if have is None or (e["at"], e["id"]) > (have["at"], have["id"]):
+                latest[e["person_id"]] = e
+    return {(p, rule.answers[e["props"].get("answer")]) for p, e in latest.items()
+            if e["props"].get("answer") in rule.answers}
+
+
+def _keywords(rule: KeywordRule, events: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    out = set()
+    for e in events:
+        text = e["props"].get(rule.property)
+        if e["type"] not in rule.events or not isinstance(text, str):
+            continue
+        if rule.window_days is not None and not e["days_ago"] < rule.window_days:
+            continue
+        out |= {(e["person_id"], value) for value, words in rule.keywords.items() if any(w in text for w in words)}
+    return out
+
+
+def _manual(s: Session, name: str) -> set[tuple[int, str]]:
+    merged = dict(s.execute(select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None))).all())
+    out = set()
+    for t in s.scalars(select(ManualTag).where(ManualTag.tag == name, ManualTag.removed_at.is_(None))):
+        person = t.person_id
+        while person in merged:
+            person = merged[person]
+        out.add((person, t.value))
+    return out
+
+
 def tags(s: Session, pack: Pack, as_of: datetime) -> set[tuple[int, str, str]]:
     people, items = facts(s, as_of)
+    events = _events(s, as_of)
     measures = {k for f in people.values() for k in f}
     avg = {}
     for m in measures:
@@ -252,6 +341,11 @@ def tags(s: Session, pack: Pack, as_of: datetime) -> set[tuple[int, str, str]]:
             out |= {(p, tag.name, v) for p, v in _scores(tag.rule, people, avg).items()}
         elif isinstance(tag.rule, TopRule):
             out |= {(p, tag.name, v) for p, vs in _tops(tag.rule, items).items() for v in vs}
+        elif isinstance(tag.rule, BehaviourRule | SurveyRule | KeywordRule | ManualRule):
+            got = (_behaviour(tag.rule, events) if isinstance(tag.rule, BehaviourRule)
+                   else _survey(tag.rule, events) if isinstance(tag.rule, SurveyRule)
+                   else _keywords(tag.rule, events) if isinstance(tag.rule, KeywordRule) else _manual(s, tag.name))
+            out |= {(p, tag.name, v) for p, v in got}
         else:
             for p, f in people.items():
                 v = _row_value(tag, f, avg)

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from independent_tags import tags as independent
 from siyu.analytics.engine import connect
 from siyu.analytics.tag_compiler import compile_pack, run_pack
 from siyu.core.clock import now
 from siyu.lake.service import export_lake
-from siyu.tags import definitions
+from siyu.models import Profile
+from siyu.tags import definitions, manual
 
 
 def test_the_default_pack_is_large_and_valid() -> None:
@@ -25,6 +27,13 @@ def test_the_default_pack_is_large_and_valid() -> None:
 
 def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: ignore[no-untyped-def]
     pack = definitions.default()
+    with demo_rt.db.unit_of_work() as s:  # guides mark a few people by hand; one mark is taken back
+        people = [r.person_id for r in s.execute(select(Profile.person_id).where(Profile.person_id.is_not(None))
+                                                 .distinct().order_by(Profile.person_id).limit(4))]
+        for p, value in zip(people, ("重点维护", "意向客户", "重点维护", "勿扰"), strict=True):
+            manual.set_tag(s, pack, p, "导购标记", value, by="guide-01", reason="门店回访")
+        manual.set_tag(s, pack, people[0], "导购标记", "意向客户", by="guide-01")
+        manual.remove_tag(s, pack, people[1], "导购标记", "意向客户", by="ops")
     as_of = now()
     with demo_rt.db.unit_of_work() as s:
         export_lake(s, demo_rt.settings.lake_dir)  # the lake as the database is now
@@ -38,7 +47,32 @@ def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: 
         theirs = {r for r in want if r[1] == tag.name}
         assert mine == theirs, (tag.name, sorted(mine - theirs)[:3], sorted(theirs - mine)[:3])
         assert tag.open or all(v in tag.values for _, _, v in mine), tag.name
-    assert sum(1 for t in pack.tags if by_tag[t.name]) >= 55  # almost every tag is carried by someone here
+    assert sum(1 for t in pack.tags if by_tag[t.name]) >= 60  # almost every tag is carried by someone here
+    assert {(p, v) for p, t, v in got if t == "导购标记"} == {
+        (people[0], "重点维护"), (people[0], "意向客户"), (people[2], "重点维护"), (people[3], "勿扰")}
+    for kind in ("内容互动", "运动偏好", "家有学童", "关注点"):  # the event tags found someone on this brand
+        assert by_tag[kind] > 0, kind
+
+
+def test_manual_tags_are_checked_kept_and_idempotent(demo_rt) -> None:  # type: ignore[no-untyped-def]
+    from siyu.core.errors import InvalidInput, NotFound
+
+    pack = definitions.default()
+    with demo_rt.db.unit_of_work() as s:
+        person = s.scalar(select(Profile.person_id).where(Profile.person_id.is_not(None)).order_by(Profile.id.desc()))
+        assert manual.set_tag(s, pack, person, "导购标记", "老客转介绍", by="g1").changed
+        assert not manual.set_tag(s, pack, person, "导购标记", "老客转介绍", by="g1").changed  # a retry
+        with pytest.raises(InvalidInput, match="not a manual tag"):
+            manual.set_tag(s, pack, person, "会员等级", "王者", by="g1")
+        with pytest.raises(InvalidInput, match="not a value of 导购标记"):
+            manual.set_tag(s, pack, person, "导购标记", "超级VIP", by="g1")
+        with pytest.raises(InvalidInput, match="by:"):
+            manual.set_tag(s, pack, person, "导购标记", "勿扰", by=" ")
+        with pytest.raises(NotFound, match="person 999999999"):
+            manual.set_tag(s, pack, 999999999, "导购标记", "勿扰", by="g1")
+        assert manual.remove_tag(s, pack, person, "导购标记", "老客转介绍", by="ops").changed
+        assert not manual.remove_tag(s, pack, person, "导购标记", "老客转介绍", by="ops").changed
+        assert all(r[1] != "老客转介绍" for r in manual.in_force(s) if r[0] == person)
 
 
 @pytest.mark.parametrize("bad", [

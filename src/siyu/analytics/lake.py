@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 FACTS = ("orders", "order_items", "refunds", "events")
 SNAPSHOTS = ("profiles", "persons", "members", "channels", "shops", "stores", "regions", "guides", "products",
-             "skus", "identity_links", "points")
+             "skus", "identity_links", "points", "manual_tags")
 
 
 def write_part(lake: Path, name: str, table: pa.Table) -> Path | None:

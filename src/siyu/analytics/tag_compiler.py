@@ -23,12 +23,16 @@ from siyu.analytics.tag_rules import (
     All,
     Any_,
     BandsRule,
+    BehaviourRule,
     ColumnRule,
     Compare,
     Condition,
+    KeywordRule,
+    ManualRule,
     Not,
     Pack,
     ScoreRule,
+    SurveyRule,
     TagDef,
     TopRule,
     WhenRule,
@@ -163,6 +167,15 @@ WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id I
   AND i.paid_fen - i.refunded_fen > 0 AND coalesce(o.paid_at, o.created_at) <= $as_of
 """
 
+# Events as of the time, on the person their profile belongs to now (an event's own person_id was set when
+# it arrived, before any later merge or split).
+EVENTS_SQL = """
+SELECT coalesce(p.person_id, e.person_id) AS person_id, e.id AS event_id, e.type, e.occurred_at, e.properties,
+  date_diff('day', CAST(e.occurred_at AS DATE), CAST($as_of AS DATE)) AS days_ago
+FROM events e LEFT JOIN profiles p ON p.id = e.profile_id
+WHERE e.occurred_at <= $as_of AND coalesce(p.person_id, e.person_id) IS NOT NULL
+"""
+
 NEEDED = ("orders", "profiles", "channels", "shops")  # without these there is no one to tag
 
 
@@ -253,6 +266,15 @@ def tag_select(tag: TagDef) -> exp.Select:
         return exp.select(_col("person_id"), name, _col("value")).from_(scored.subquery("s"))
     if isinstance(rule, TopRule):
         return _top_select(tag, rule, name)
+    if isinstance(rule, BehaviourRule):
+        return _union([_behaviour_select(c, name) for c in rule.cases])
+    if isinstance(rule, SurveyRule):
+        return _survey_select(rule, name)
+    if isinstance(rule, KeywordRule):
+        return _union([_keyword_select(rule, value, words, name) for value, words in rule.keywords.items()])
+    if isinstance(rule, ManualRule):
+        return (exp.select(_col("person_id"), name, _col("value")).from_("manual_tags")
+                .where(exp.EQ(this=_col("tag"), expression=_lit(tag.name))))
     inner = exp.select(_col("person_id"), exp.alias_(value_expression(tag), "value")).from_("person_facts")
     return (exp.select(_col("person_id"), name, _col("value")).from_(inner.subquery("v"))
             .where(exp.not_(exp.Is(this=_col("value"), expression=exp.null()))))
@@ -288,6 +310,66 @@ def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
                                     expression=exp.Mul(this=_col("total"), expression=_lit(rule.min_share))))))
 
 
+def _prop(name: str) -> exp.Expression:
+    """An event property as text: the JSON path is built as a tree, never from text."""
+    path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=name)])
+    return exp.JSONExtractScalar(this=_col("properties"), expression=path)
+
+
+def _recent(window_days: int | None) -> list[exp.Expression]:
+    return [] if window_days is None else [exp.LT(this=_col("days_ago"), expression=_lit(window_days))]
+
+
+def _union(selects: list[exp.Select]) -> exp.Select:
+    """One SELECT over the UNION ALL of several (each case of a rule is a part)."""
+    if len(selects) == 1:
+        return selects[0]
+    union: exp.Expression = selects[0]
+    for other in selects[1:]:
+        union = exp.union(union, other, distinct=False)
+    return exp.select(_col("person_id"), _col("tag"), _col("value")).from_(exp.paren(union).as_("u"))  # type: ignore[arg-type]
+
+
+def _behaviour_select(case, name: exp.Expression) -> exp.Select:  # type: ignore[no-untyped-def]
+    """Persons with at least ``times`` events of the type in the window, each reaching the minimum."""
+    where: list[exp.Expression] = [exp.EQ(this=_col("type"), expression=_lit(case.event)), *_recent(case.window_days)]
+    if case.property is not None:
+        number = exp.TryCast(this=_prop(case.property), to=exp.DataType.build("DOUBLE"))
+        where.append(exp.GTE(this=number, expression=_lit(case.min)))
+    return (exp.select(_col("person_id"), name.copy(), exp.alias_(_lit(case.value), "value")).from_("person_events")
+            .where(exp.and_(*where)).group_by(_col("person_id"))
+            .having(exp.GTE(this=exp.Count(this=exp.Star()), expression=_lit(case.times))))
+
+
+def _survey_select(rule: SurveyRule, name: exp.Expression) -> exp.Select:
+    """The latest answer (then the latest event) to the question, mapped; unmapped answers give nothing."""
+    answers = (exp.select(_col("person_id"), exp.alias_(_prop("answer"), "answer"),
+                          exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[_col("person_id")],
+                                                order=exp.Order(expressions=[
+                                                    exp.Ordered(this=_col("occurred_at"), desc=True),
+                                                    exp.Ordered(this=_col("event_id"), desc=True)])), "rn"))
+               .from_("person_events")
+               .where(exp.and_(exp.EQ(this=_col("type"), expression=_lit(rule.event)),
+                               exp.EQ(this=_prop("question"), expression=_lit(rule.question)))))
+    case = exp.Case()
+    for answer, value in rule.answers.items():
+        case = case.when(exp.EQ(this=_col("answer"), expression=_lit(answer)), _lit(value))
+    latest = (exp.select(_col("person_id"), exp.alias_(case, "value")).from_(answers.subquery("a"))
+              .where(exp.EQ(this=_col("rn"), expression=_lit(1))))
+    return (exp.select(_col("person_id"), name.copy(), _col("value")).from_(latest.subquery("l"))
+            .where(exp.not_(exp.Is(this=_col("value"), expression=exp.null()))))
+
+
+def _keyword_select(rule: KeywordRule, value: str, words: list[str], name: exp.Expression) -> exp.Select:
+    text = _prop(rule.property)
+    found = exp.or_(*[exp.GT(this=exp.StrPosition(this=text.copy(), substr=_lit(w)), expression=_lit(0))
+                      for w in words])
+    where = exp.and_(exp.In(this=_col("type"), expressions=[_lit(e) for e in rule.events]), found,
+                     *_recent(rule.window_days))
+    return (exp.select(_col("person_id"), name.copy(), exp.alias_(_lit(value), "value")).from_("person_events")
+            .where(where).group_by(_col("person_id")))
+
+
 def compile_pack(pack: Pack, dialect: str = "duckdb") -> list[tuple[str, str]]:
     """(tag name, SQL) for every tag, in ``dialect``."""
     return [(t.name, tag_select(t).sql(dialect=dialect)) for t in pack.tags]
@@ -305,7 +387,9 @@ def _with_as_of(sql: str, as_of: datetime) -> tuple[str, list[str]]:
 OPTIONAL = {
     "members": "id BIGINT, person_id BIGINT, tier VARCHAR, joined_at TIMESTAMPTZ, status VARCHAR",
     "points": "member_id BIGINT, balance BIGINT, earned BIGINT",
-    "events": "id BIGINT, person_id BIGINT, occurred_at TIMESTAMPTZ",
+    "events": "id BIGINT, profile_id BIGINT, person_id BIGINT, type VARCHAR, occurred_at TIMESTAMPTZ, "
+              "properties VARCHAR",
+    "manual_tags": "person_id BIGINT, tag VARCHAR, value VARCHAR",
     "order_items": "id BIGINT, order_id BIGINT, sku_id BIGINT, quantity BIGINT, paid_fen BIGINT, refunded_fen BIGINT, "
                    "colour VARCHAR, size VARCHAR",
     "skus": "id BIGINT, product_id BIGINT, colour VARCHAR, size VARCHAR",
@@ -331,7 +415,7 @@ def lake_into(tables: Tables, con: duckdb.DuckDBPyConnection) -> None:
 
 def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
     """The pack on any engine: ``person_facts`` and ``person_items``, then one SELECT per tag."""
-    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL)):
+    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL), ("person_events", EVENTS_SQL)):
         sql, params = _with_as_of(text, as_of)
         tables.make(name, sql, params)
     # the parts are sqlglot output: every value from a definition in them is a literal

@@ -110,7 +110,61 @@ class TopRule(BaseModel):
     by_season: bool = False  # one value per season bought in (春夏 / 秋冬): "红色@春夏"
 
 
-Rule = Annotated[BandsRule | ColumnRule | WhenRule | ScoreRule | TopRule, Field(discriminator="kind")]
+# An event property's name: it becomes a JSON path ('$.name'), itself only ever a literal.
+PropertyName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,31}$")]
+
+
+class EventCase(BaseModel):
+    value: str
+    event: str = Field(min_length=1, max_length=32)  # the event type (article_read, live_subscribe …)
+    property: PropertyName | None = None  # a numeric property each counted event must reach …
+    min: float | None = None  # … at least this (read_seconds ≥ 60, forwards ≥ 3)
+    times: int = Field(default=1, ge=1)  # how many such events
+    window_days: int | None = Field(default=None, ge=1)  # within the last N calendar days; None: ever
+
+    @model_validator(mode="after")
+    def _pair(self) -> EventCase:
+        if (self.property is None) != (self.min is None):
+            raise ValueError(f"{self.value}: property and min go together")
+        return self
+
+
+class BehaviourRule(BaseModel):
+    """Behaviour: each case a person meets gives its value (a person can carry several)."""
+
+    kind: Literal["behaviour"] = "behaviour"
+    cases: list[EventCase] = Field(min_length=1)
+
+
+class SurveyRule(BaseModel):
+    """A survey answer: the person's latest answer to the question, mapped to a value (answers the map
+    does not name give no value)."""
+
+    kind: Literal["survey"] = "survey"
+    event: str = "survey_answer"
+    question: str = Field(min_length=1)  # the question's text, as the event's ``question`` property
+    answers: dict[str, str] = Field(min_length=1)
+
+
+class KeywordRule(BaseModel):
+    """Keywords in what a person wrote or a guide noted: a value for each of its keywords found in a
+    text property of those events (a person can carry several)."""
+
+    kind: Literal["keywords"] = "keywords"
+    events: list[str] = Field(default=["wecom_message", "guide_note"], min_length=1)
+    property: PropertyName = "text"
+    keywords: dict[str, list[Annotated[str, Field(min_length=1)]]] = Field(min_length=1)
+    window_days: int | None = Field(default=None, ge=1)
+
+
+class ManualRule(BaseModel):
+    """Set by hand by guides and operators (``tags.manual``); the values they may use are the tag's."""
+
+    kind: Literal["manual"] = "manual"
+
+
+Rule = Annotated[BandsRule | ColumnRule | WhenRule | ScoreRule | TopRule | BehaviourRule | SurveyRule | KeywordRule
+                 | ManualRule, Field(discriminator="kind")]
 
 
 class TagDef(BaseModel):
@@ -140,6 +194,12 @@ def _named_values(rule: Rule) -> list[str]:
         return [c.value for c in rule.cases] + ([rule.otherwise] if rule.otherwise else [])
     if isinstance(rule, ScoreRule):
         return [str(i) for i in range(1, rule.buckets + 1)]
+    if isinstance(rule, BehaviourRule):
+        return [c.value for c in rule.cases]
+    if isinstance(rule, SurveyRule):
+        return list(rule.answers.values())
+    if isinstance(rule, KeywordRule):
+        return list(rule.keywords)
     return []
 
 

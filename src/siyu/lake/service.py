@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from siyu.models import (
     Store,
 )
 from siyu.ops.service import advance_watermark, watermark
+from siyu.tags import manual as manual_tags
 
 FACT_MODELS = {"orders": Order, "order_items": OrderItem, "refunds": Refund, "events": Event}
 SNAPSHOT_MODELS = {"profiles": Profile, "persons": Person, "members": Member, "channels": Channel, "shops": Shop,
@@ -60,6 +62,11 @@ def export_lake(session: Session, lake: Path) -> ExportReport:
     points = repo.balances(session)
     write_snapshot(lake, "points", points)
     report.snapshots["points"] = points.num_rows
+    manual = manual_tags.in_force(session)
+    write_snapshot(lake, "manual_tags", pa.table({"person_id": pa.array([m[0] for m in manual], pa.int64()),
+                                                  "tag": pa.array([m[1] for m in manual], pa.string()),
+                                                  "value": pa.array([m[2] for m in manual], pa.string())}))
+    report.snapshots["manual_tags"] = len(manual)
     kinds = repo.identity_kinds(session)
     write_snapshot(lake, "identity_links", kinds)
     report.snapshots["identity_links"] = kinds.num_rows

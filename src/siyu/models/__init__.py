@@ -29,9 +29,10 @@ from siyu.models.membership import Member
 from siyu.models.ops import ApiKey, ImportRun, InboxMessage, User, Watermark
 from siyu.models.orders import Order, OrderItem, Refund
 from siyu.models.org import Channel, Guide, Region, Shop, Store
+from siyu.models.tags import ManualTag
 
 __all__ = [
-    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "Member", "Order", "OrderClaim", "OrderItem",
+    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "Member", "Order", "OrderClaim", "OrderItem",
     "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

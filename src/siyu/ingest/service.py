@@ -11,6 +11,7 @@ import csv
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.clock import now
 from siyu.core.crypto import Vault
-from siyu.core.errors import UnreadableFile
+from siyu.core.errors import InvalidInput, UnreadableFile
 from siyu.identity.profiles import Lookups, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.connectors.base import Connector
@@ -366,6 +367,26 @@ def write_events(session: Session, vault: Vault, lookups: Lookups, batch: list[E
         "profile_id": profile_ids[(e.profile.channel, e.profile.external_id)] if e.profile else None,
         "received_at": stamp, "updated_at": stamp} for e in fresh])
     return {"inserted": len(fresh), "unchanged": len(batch) - len(fresh)}
+
+
+def add_note(session: Session, person_id: int, text: str, by: str, key: str, at: datetime | None = None) -> bool:
+    """A guide's or operator's note on a person, kept as a ``guide_note`` event (keyword tags read it).
+    ``key`` names the submission (the form's one-time key): sent twice, it is kept once. True if new."""
+    text = text.strip()
+    if not text or len(text) > 1000:
+        raise InvalidInput(f"note: 1 to 1000 characters, got {len(text)}")
+    if not by.strip():
+        raise InvalidInput("by: say who writes the note")
+    if not key or len(key) > 58:
+        raise InvalidInput("key: a submission key of 1 to 58 characters is required")
+    message_id = f"note-{key}"
+    if repo.known_message_ids(session, [message_id]):
+        return False
+    stamp = now()
+    repo.insert_events(session, [{"message_id": message_id, "type": "guide_note", "occurred_at": at or stamp,
+                                  "properties": {"text": text, "by": by[:64]}, "channel_id": None, "profile_id": None,
+                                  "person_id": person_id, "received_at": stamp, "updated_at": stamp}])
+    return True
 
 
 def event_lookups(session: Session, memo: ProfileMemo | None = None) -> Lookups:

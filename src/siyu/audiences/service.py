@@ -44,6 +44,21 @@ def count(tagstore: Path, expression: str | Node, sample: int = 0) -> dict[str, 
             "sample": list(got[:sample]) if sample else []}
 
 
+SAMPLE_COLUMNS = ("person_id", "tier", "points", "frequency", "monetary_fen", "recency_days", "city")
+
+
+def sample_rows(tagstore: Path, person_ids: list[int]) -> list[dict[str, Any]]:
+    """The sample's people as the builder lists them: tier, points, purchases, spend, recency, city."""
+    if not person_ids:
+        return []
+    import pyarrow.compute as pc
+
+    rows = pq.read_table(tagstore / "person_facts.parquet", columns=list(SAMPLE_COLUMNS),
+                         filters=pc.field("person_id").isin(person_ids)).to_pylist()
+    order = {p: i for i, p in enumerate(person_ids)}
+    return sorted(rows, key=lambda r: order[r["person_id"]])
+
+
 def save(session: Session, tagstore: Path, name: str, expression: str, *, kind: str, by: str,
          at: datetime | None = None) -> dict[str, Any]:
     """Keep an audience by name: ``dynamic`` (evaluated on every use) or ``snapshot`` (its members frozen

@@ -53,7 +53,7 @@ def create_app(rt: Runtime) -> FastAPI:
     from siyu.api import loyalty as loyalty_api
     from siyu.api import segment as segment_api
     from siyu.api import webhooks as webhooks_api
-    from siyu.console import loyalty, pages, persons
+    from siyu.console import audiences, loyalty, pages, persons
 
     app = FastAPI(title="Siyu", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.rt = rt
@@ -64,6 +64,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(persons.router)
     app.include_router(loyalty.router)
+    app.include_router(audiences.router)
     app.include_router(ingest_api.router)
     app.include_router(loyalty_api.router)
     app.include_router(segment_api.router)

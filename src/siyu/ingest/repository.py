@@ -20,6 +20,7 @@ from siyu.models import (
     Order,
     OrderItem,
     Product,
+    Profile,
     Refund,
     Region,
     Shop,
@@ -273,3 +274,39 @@ def new_ids(session: Session, model: Any, n: int) -> Any:
 def load_rows(session: Session, model: Any, table: Any, constants: dict[str, Any] | None = None,
               same: dict[str, str] | None = None) -> None:
     load(session, model, table, constants, same)
+
+
+def _profiles_of(person_id: int) -> Any:
+    return select(Profile.id).where(Profile.person_id == person_id)
+
+
+def orders_of_person(session: Session, person_id: int, limit: int) -> list[Any]:
+    """A person's orders in every channel (through the profiles they hold now), newest first."""
+    return list(session.execute(
+        select(Order.id, Order.external_id, Order.status, Order.created_at, Order.paid_at, Order.paid_fen,
+               Order.refunded_fen, Order.item_count, Channel.code.label("channel"), Shop.name.label("shop"),
+               Store.name.label("store"), Guide.name.label("guide"))
+        .join(Shop, Shop.id == Order.shop_id).join(Channel, Channel.id == Shop.channel_id)
+        .outerjoin(Store, Store.id == Order.store_id).outerjoin(Guide, Guide.id == Order.guide_id)
+        .where(Order.profile_id.in_(_profiles_of(person_id)))
+        .order_by(func.coalesce(Order.paid_at, Order.created_at).desc(), Order.id.desc()).limit(limit)))
+
+
+def events_of_person(session: Session, person_id: int, limit: int) -> list[Any]:
+    """Their interactions and the notes written about them, newest first."""
+    return list(session.execute(
+        select(Event.id, Event.type, Event.occurred_at, Event.properties)
+        .where((Event.profile_id.in_(_profiles_of(person_id))) | (Event.person_id == person_id))
+        .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)))
+
+
+def guides_of_person(session: Session, person_id: int) -> list[Any]:
+    """The guides and stores their profiles name: the WeCom friendship (a ``wecom`` profile: which guide,
+    since when, through which live code) and the store or guide they registered with."""
+    return list(session.execute(
+        select(Channel.code.label("channel"), Guide.name.label("guide"), Guide.code.label("guide_code"),
+               Store.name.label("store"), Profile.first_seen_at, Profile.registered_at, Profile.source)
+        .join(Channel, Channel.id == Profile.channel_id)
+        .outerjoin(Guide, Guide.id == Profile.guide_id).outerjoin(Store, Store.id == Profile.store_id)
+        .where(Profile.person_id == person_id, (Profile.guide_id.is_not(None)) | (Profile.store_id.is_not(None)))
+        .order_by(Profile.first_seen_at)))

@@ -389,6 +389,14 @@ def add_note(session: Session, person_id: int, text: str, by: str, key: str, at:
     return True
 
 
+def person_activity(session: Session, person_id: int, orders: int = 50, events: int = 50) -> dict[str, list[Any]]:
+    """What the member page shows of a person's activity: orders in every channel, interactions and notes,
+    and their guides and stores."""
+    return {"orders": repo.orders_of_person(session, person_id, orders),
+            "events": repo.events_of_person(session, person_id, events),
+            "guides": repo.guides_of_person(session, person_id)}
+
+
 def event_lookups(session: Session, memo: ProfileMemo | None = None) -> Lookups:
     """What writing events needs: channel ids (stores and guides are not named by events). The channel
     table is fixed once created, so a memo keeps it."""

@@ -86,3 +86,57 @@ def test_dashboard_in_a_real_browser(server: str, browser, demo_rt: Runtime) -> 
     assert page.inner_text("h1") == "Dashboard"
     page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
     page.close()
+
+
+def _login(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/login")
+    page.fill("input[name=username]", "ops")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
+
+
+def test_tags_audiences_and_member_360_in_a_real_browser(server: str, browser, demo_rt: Runtime) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    _login(page, server)
+    page.click("#nav-tags")
+    page.wait_for_selector("section.tagcard[data-tag='RFM分层']")
+    assert page.inner_text("h1") == "标签目录"
+    page.screenshot(path=str(ARTIFACTS / "tags-zh.png"))
+
+    # The builder counts while the operator types, and the count is the tag store's.
+    rows = pq.read_table(demo_rt.settings.tagstore_dir / "person_tags.parquet").to_pylist()
+    gold = {r["person_id"] for r in rows if r["tag"] == "会员等级" and r["value"] == "黄金"}
+    lost = {r["person_id"] for r in rows if r["tag"] == "活跃状态" and r["value"] == "流失"}
+    page.click("#nav-audiences")
+    page.type("#expr", "会员等级 = 黄金", delay=20)
+    page.wait_for_function(f"document.getElementById('count').dataset.count === '{len(gold)}'")
+    page.type("#expr", " and not 活跃状态 = 流失", delay=20)
+    page.wait_for_function(f"document.getElementById('count').dataset.count === '{len(gold - lost)}'")
+    sample = [int(a.inner_text()) for a in page.query_selector_all("#sample tbody a")]
+    assert sample and set(sample) <= gold - lost
+    page.type("#expr", " and (", delay=20)
+    page.wait_for_selector("#expr-error:not([hidden])")
+    assert "audience:" in page.inner_text("#expr-error")
+    page.fill("#expr", "会员等级 = 黄金 and not 活跃状态 = 流失")
+    page.wait_for_function(f"document.getElementById('count').dataset.count === '{len(gold - lost)}'")
+    page.fill("input[name=name]", "黄金在购")
+    page.click("#save-form button[type=submit]")
+    page.wait_for_selector("tr[data-name='黄金在购']")
+    page.screenshot(path=str(ARTIFACTS / "audiences-zh.png"), full_page=True)
+
+    # A sample member's 360 page: tags with their reasons; a manual mark set from the page.
+    person = sample[0]
+    page.goto(server + f"/persons/{person}")
+    page.wait_for_selector("#person-tags tr[data-tag='会员等级'][data-value='黄金']")
+    page.select_option("#mark-form select[name=value]", "重点维护")
+    page.click("#mark-form button[type=submit]")
+    page.wait_for_selector("#person-tags tr.manual[data-tag='导购标记'][data-value='重点维护']")
+    assert page.query_selector_all("#timeline li[data-kind='order']")
+    page.screenshot(path=str(ARTIFACTS / "member-360-zh.png"), full_page=True)
+    page.click("#lang-switch")
+    page.wait_for_selector("text=Tags and why")
+    page.close()

@@ -82,7 +82,7 @@ def save(request: Request, user: User, name: Annotated[str, Form()], expression:
             service.save(s, rt.settings.tagstore_dir, name, expression, kind=kind, by=str(user.get("username", "")))
     except SiyuError as exc:
         return RedirectResponse(f"/audiences?q={quote(expression)}&error={quote(exc.message[:300])}", status_code=303)
-    return RedirectResponse(f"/audiences?saved={quote(name.strip())}", status_code=303)
+    return RedirectResponse(f"/audiences?q={quote(expression)}&saved={quote(name.strip())}", status_code=303)
 
 
 @router.post("/audiences/{name}/freeze", include_in_schema=False)

@@ -225,3 +225,45 @@ def test_goods_find_people(demo_rt, tmp_path) -> None:  # type: ignore[no-untype
         bad.write_text("code,qty\nX,1\n")
         with pytest.raises(InvalidInput, match="missing column"):
             find_people(s, demo_rt.settings.tagstore_dir, product.code, bad)
+
+
+def test_people_find_goods_by_occasion(demo_rt) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+    from datetime import date, datetime, time, timedelta
+
+    from sqlalchemy import select
+
+    from siyu.audiences.occasions import Window, default, plan
+    from siyu.core.clock import SHANGHAI
+    from siyu.models import Order, OrderItem, Product, Sku
+
+    assert Window.model_validate({"from": "12-15", "to": "01-10"}).holds(date(2027, 1, 3))
+    assert not Window.model_validate({"from": "12-15", "to": "01-10"}).holds(date(2027, 2, 3))
+    with pytest.raises(ValueError):
+        Window.model_validate({"from": "13-01", "to": "01-10"})
+    school = next(o for o in default().occasions if o.name == "开学季")
+    assert school.in_season(date(2026, 8, 20)) and school.in_season(date(2026, 2, 20))
+    assert not school.in_season(date(2026, 6, 1))
+
+    at = datetime.combine(date(2026, 8, 20), time(12), SHANGHAI)
+    got = {o["name"]: o for o in plan(demo_rt.settings.tagstore_dir, demo_rt.settings.lake_dir, at)}
+    assert "开学季" in got and "春夏换季" not in got and got["生日月礼遇"]["text"].startswith("生日月 in (8月)")
+    rows = pq.read_table(demo_rt.settings.tagstore_dir / "person_tags.parquet").to_pylist()
+    parents = {r["person_id"] for r in rows if (r["tag"], r["value"]) in (("家有学童", "有学童"), ("关注点", "学童家长"))}
+    assert got["开学季"]["count"] == len(parents) > 0
+
+    # the goods: the occasion's lines ranked by units over the year before, recomputed from the database
+    units: Counter[str] = Counter()
+    spend: Counter[str] = Counter()
+    with demo_rt.db.read_only() as s:
+        product = {k.id: s.get(Product, k.product_id) for k in s.scalars(select(Sku))}
+        orders = {o.id: o for o in s.scalars(select(Order)) if o.status in ("paid", "shipped", "completed", "refunded")
+                  and at - timedelta(days=365) < (o.paid_at or o.created_at) <= at}
+        for i in s.scalars(select(OrderItem)):
+            p = product.get(i.sku_id)
+            if i.order_id in orders and p is not None and (p.category in school.goods.categories
+                                                           or p.style in school.goods.styles):
+                units[p.code] += i.quantity if i.paid_fen - i.refunded_fen > 0 else 0
+                spend[p.code] += i.paid_fen - i.refunded_fen
+    want = sorted((c for c in units if units[c] > 0), key=lambda c: (-units[c], -spend[c], c))[:5]
+    assert [g["code"] for g in got["开学季"]["goods"]] == want

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from siyu.bootstrap import Runtime
 from siyu.console.app import create_app
-from siyu.core.clock import now
+from siyu.core.clock import SHANGHAI, now
 from siyu.lake.service import export_lake
 from siyu.models import Event, ManualTag, Order, Profile
 from siyu.tags.service import compute_tags, read_catalogue
@@ -64,6 +64,10 @@ def test_the_builder_counts_live_and_samples_members_of_the_audience(client: Tes
     assert client.get("/api/audiences/count", params={"q": "nope = 1"}).json()["error"] == "audience: no tag named 'nope'"
     page = client.get("/audiences", params={"q": "会员等级 = 王者"}).text
     assert 'id="expr"' in page and "会员等级 = 王者" in page
+    # 人找货: the occasions of the whole year are always in season; their counts are the builder's
+    month = now().astimezone(SHANGHAI).month
+    shown = int(re.search(r'data-occasion="生日月礼遇" data-count="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert shown == client.get("/api/audiences/count", params={"q": f"生日月 = {month}月 and 会员身份 = 会员"}).json()["count"]
 
 
 def test_saving_freezing_and_exporting_from_the_console(client: TestClient, demo_rt: Runtime) -> None:

@@ -110,3 +110,33 @@ def goods_command(product: str = typer.Argument(..., help="The product code."),
                   f"stock): {got['count']:,} persons")
     if got["text"]:
         console.print(got["text"])
+
+
+@app.command("occasions")
+def occasions_command(on: str = typer.Option("", "--on", help="The day (YYYY-MM-DD, Beijing); default today."),
+                      everything: bool = typer.Option(False, "--all", help="Every occasion, in season or not.")) -> None:
+    """人找货: the occasions in season (back to school, the change of season …), each audience's size and
+    the best sellers of the lines to put before it."""
+    from datetime import date, datetime, time
+
+    from rich.table import Table
+
+    from siyu.audiences.occasions import plan
+    from siyu.core.clock import SHANGHAI, now
+    from siyu.core.config import get_settings
+
+    settings = get_settings()
+    with refusals():
+        try:
+            at = datetime.combine(date.fromisoformat(on), time(12), SHANGHAI) if on else now()
+        except ValueError:
+            from siyu.core.errors import InvalidInput
+
+            raise InvalidInput(f"--on: {on!r} is not a date (YYYY-MM-DD)") from None
+        got = plan(settings.tagstore_dir, settings.lake_dir, at, everything)
+    t = Table("occasion", "in season", "persons", "audience", "best sellers (units, last year)",
+              title=f"人找货 · {at.astimezone(SHANGHAI).date()}")
+    for o in got:
+        goods = "\n".join(f"{g['name']} {g['code']} ({g['units']:,})" for g in o["goods"]) or "—"
+        t.add_row(o["name"], "yes" if o["in_season"] else "no", f"{o['count']:,}", o["text"], goods)
+    console.print(t)

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
-from siyu.audiences import service
-from siyu.audiences.expression import FIELDS
+from siyu.audiences import occasions, service
 from siyu.audiences.export import export
+from siyu.audiences.expression import FIELDS
 from siyu.console.app import current_user, render
-from siyu.core.errors import InvalidInput, SiyuError
+from siyu.core.clock import now
+from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.tags.definitions import default
 from siyu.tags.service import read_catalogue
 
@@ -52,7 +53,12 @@ def builder_page(request: Request, user: User, q: str = "", error: str = "", sav
     with rt.db.read_only() as s:
         audiences = service.saved(s)
     pack = default()
+    try:  # 人找货: what is in season today
+        season = occasions.plan(rt.settings.tagstore_dir, rt.settings.lake_dir, now())
+    except NotFound:  # no tag run yet
+        season = []
     return render(request, "audiences.html", q=q, error=error, saved=saved, audiences=audiences, active="audiences",
+                  season=season,
                   fields=sorted(FIELDS), tags=[(t.name, t.name_en.lower().replace(" ", "_")) for t in pack.tags])
 
 

@@ -151,6 +151,8 @@ TEXT: dict[str, dict[str, str]] = {
     "freeze": {"zh": "冻结新版本", "en": "Freeze a new version"}, "export": {"zh": "导出", "en": "Export"},
     "export_hashed": {"zh": "加密手机号（广告投放）", "en": "Hashed phones (ad platforms)"},
     "fields": {"zh": "可用字段", "en": "Fields"}, "tag_names": {"zh": "可用标签", "en": "Tags"},
+    "in_season": {"zh": "应季人群（人找货）", "en": "In season now (people find goods)"},
+    "occasion": {"zh": "场景", "en": "Occasion"}, "goods_to_show": {"zh": "推荐商品（近一年销量）", "en": "Goods to show (units, last year)"},
     "open_builder": {"zh": "打开圈选", "en": "Open in the builder"},
     # member 360
     "member_360": {"zh": "会员360", "en": "Member 360"}, "tags_reasons": {"zh": "标签及依据", "en": "Tags and why"},

@@ -15,8 +15,8 @@ from siyu.core.errors import NotFound, SiyuError
 from siyu.identity.explain import explain
 from siyu.identity.lookup import find_person
 from siyu.identity.service import merge_persons, split_person
-from siyu.loyalty import versions
 from siyu.ingest.service import add_note, person_activity
+from siyu.loyalty import versions
 from siyu.loyalty.coupons import list_coupons
 from siyu.loyalty.service import member_loyalty
 from siyu.tags.definitions import default

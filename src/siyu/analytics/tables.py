@@ -73,6 +73,67 @@ class SparkTables:
         return self._sql(select).toArrow()
 
 
+PG_TYPES = {pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE PRECISION", pa.bool_(): "BOOLEAN",
+            pa.string(): "TEXT", pa.large_string(): "TEXT", pa.date32(): "DATE"}
+
+
+class PgTables:
+    """PostgreSQL as a batch engine: tables are loaded with COPY and statements transpiled by sqlglot from
+    DuckDB's dialect, with ``?`` parameters bound by the driver. Used to measure the same definitions on
+    the database a brand may already run (benchmarks/bench_tags.py)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn  # a psycopg connection
+
+    @staticmethod
+    def _pg(select: str) -> str:
+        import sqlglot
+        from sqlglot import exp
+
+        # parameters marked apart from the text, so a literal % can be escaped for the driver
+        tree = sqlglot.parse_one(select, read="duckdb").transform(
+            lambda e: exp.Var(this="__siyu_param__") if isinstance(e, exp.Placeholder) else e)
+        return tree.sql("postgres").replace("%", "%%").replace("__siyu_param__", "%s")
+
+    @staticmethod
+    def _type(t: pa.DataType) -> str:
+        if pa.types.is_timestamp(t):
+            return "TIMESTAMPTZ"
+        if pa.types.is_dictionary(t):
+            return "TEXT"
+        return PG_TYPES.get(t, "TEXT")
+
+    def put(self, name: str, table: pa.Table) -> None:
+        # event properties are JSON text: typed JSON here, so that ->> paths work on them
+        cols = ", ".join(f'"{f.name}" {"JSON" if f.name == "properties" else self._type(f.type)}' for f in table.schema)
+        with self.conn.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cur.execute(f'CREATE UNLOGGED TABLE "{name}" ({cols})')
+            with cur.copy(f'COPY "{name}" FROM STDIN') as copy:
+                for batch in table.to_batches(100_000):
+                    for row in zip(*[c.to_pylist() for c in batch.columns], strict=True):
+                        copy.write_row(row)
+            cur.execute(f'ANALYZE "{name}"')
+
+    def make(self, name: str, select: str, params: list[Any] | None = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cur.execute(f'CREATE UNLOGGED TABLE "{name}" AS {self._pg(select)}', params or None)
+            cur.execute(f'ANALYZE "{name}"')
+
+    def scalar(self, select: str) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(self._pg(select))
+            return cur.fetchone()[0]
+
+    def fetch(self, select: str) -> pa.Table:
+        with self.conn.cursor() as cur:
+            cur.execute(self._pg(select))
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+
 def as_tables(con: duckdb.DuckDBPyConnection | Tables) -> Tables:
     return DuckTables(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
 

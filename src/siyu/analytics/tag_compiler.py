@@ -69,7 +69,7 @@ per_buy AS (
       // (count(*) - 1) END AS days_between_orders
   FROM buys b JOIN shops s ON s.id = b.shop_id GROUP BY b.person_id),
 per_refund AS (
-  SELECT person_id, round(sum(refunded_fen) / sum(paid_fen), 4)::DOUBLE AS refund_rate FROM purchases GROUP BY person_id),
+  SELECT person_id, round(CAST(sum(refunded_fen) AS DECIMAL(38, 10)) / sum(paid_fen), 4)::DOUBLE AS refund_rate FROM purchases GROUP BY person_id),
 items AS (
   SELECT b.person_id, pr.category FROM buys b JOIN order_items i ON i.order_id = b.order_id
   JOIN skus k ON k.id = i.sku_id JOIN products pr ON pr.id = k.product_id),
@@ -81,18 +81,19 @@ prof_rows AS (
   FROM profiles p JOIN channels c ON c.id = p.channel_id WHERE p.person_id IS NOT NULL),
 prof AS (
   -- each attribute from the earliest profile (registered, else first seen, else created; then id) that has it
+  -- (profiles without it sort last: IGNORE NULLS is not in PostgreSQL)
   SELECT DISTINCT person_id,
-    first_value(gender IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+    first_value(gender) OVER (PARTITION BY person_id ORDER BY gender IS NULL, seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS gender,
-    first_value(birthday IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+    first_value(birthday) OVER (PARTITION BY person_id ORDER BY birthday IS NULL, seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS birthday,
-    first_value(province IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+    first_value(province) OVER (PARTITION BY person_id ORDER BY province IS NULL, seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS province,
-    first_value(city IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+    first_value(city) OVER (PARTITION BY person_id ORDER BY city IS NULL, seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS city,
     first_value(channel_name) OVER (PARTITION BY person_id ORDER BY seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS source_channel,
-    first_value(source IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY seen, id
+    first_value(source) OVER (PARTITION BY person_id ORDER BY source IS NULL, seen, id
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS source,
     count(*) OVER (PARTITION BY person_id) AS profiles
   FROM prof_rows),
@@ -148,8 +149,8 @@ SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
   -- days since Monday 1 January 1900 (sqlglot carries isodow to Spark's Sunday-first day of week wrongly)
   ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][
     date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday,
-  CASE WHEN hour(o.local_at) < 6 THEN '凌晨' WHEN hour(o.local_at) < 12 THEN '上午'
-       WHEN hour(o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart,
+  CASE WHEN extract(hour FROM o.local_at) < 6 THEN '凌晨' WHEN extract(hour FROM o.local_at) < 12 THEN '上午'
+       WHEN extract(hour FROM o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart,
   c.name_zh AS channel,
   CASE WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 10000 THEN '百元以下'
        WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 30000 THEN '100-299元'
@@ -420,7 +421,7 @@ def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
         tables.make(name, sql, params)
     # the parts are sqlglot output: every value from a definition in them is a literal
     union = " UNION ALL ".join(f"({sql})" for _, sql in compile_pack(pack))
-    return tables.fetch(f"SELECT person_id, tag, value FROM ({union}) ORDER BY person_id, tag, value")  # noqa: S608
+    return tables.fetch(f"SELECT person_id, tag, value FROM ({union}) AS pack ORDER BY person_id, tag, value")  # noqa: S608
 
 
 def run_pack(con: duckdb.DuckDBPyConnection, pack: Pack, as_of: datetime) -> pa.Table:

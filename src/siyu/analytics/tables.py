@@ -8,12 +8,14 @@ lineage through every round.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from siyu.analytics.engine import connect
 
@@ -109,10 +111,13 @@ class PgTables:
         with self.conn.cursor() as cur:
             cur.execute(f'DROP TABLE IF EXISTS "{name}"')
             cur.execute(f'CREATE UNLOGGED TABLE "{name}" ({cols})')
-            with cur.copy(f'COPY "{name}" FROM STDIN') as copy:
-                for batch in table.to_batches(100_000):
-                    for row in zip(*[c.to_pylist() for c in batch.columns], strict=True):
-                        copy.write_row(row)
+            # Arrow writes the CSV column-wise (no Python row objects); an unquoted empty field is NULL
+            with cur.copy(f'COPY "{name}" FROM STDIN WITH (FORMAT csv)') as copy:
+                for batch in table.to_batches(200_000):
+                    sink = io.BytesIO()
+                    pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False,
+                                                                      quoting_style="needed"))
+                    copy.write(sink.getvalue())
             cur.execute(f'ANALYZE "{name}"')
 
     def make(self, name: str, select: str, params: list[Any] | None = None) -> None:

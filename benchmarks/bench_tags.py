@@ -97,6 +97,16 @@ def copy_lake(src: Path, dst: Path, target_lines: int) -> dict[str, int]:
             "lines": tables["order_items"].num_rows * copies, "events": tables["events"].num_rows * copies}
 
 
+def lake_size(lake: Path) -> dict[str, int]:
+    from siyu.analytics.engine import connect
+
+    with connect(lake) as con:
+        n = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]  # noqa: S608 - our names
+             for t in ("persons", "members", "orders", "order_items", "events")}
+    return {"copies": len(list((lake / "orders").glob("*.parquet"))), "persons": n["persons"],
+            "members": n["members"], "orders": n["orders"], "lines": n["order_items"], "events": n["events"]}
+
+
 def summary(rows: pa.Table) -> dict[tuple[str, str], tuple[int, int]]:
     """(tag, value) → (persons, sum of person ids): equal sums and counts on both engines."""
     from siyu.analytics.engine import connect
@@ -115,6 +125,8 @@ def main() -> None:
                     help="a PostgreSQL server to measure beside (a database is created there and dropped)")
     ap.add_argument("--no-pg", action="store_true", help="DuckDB only")
     ap.add_argument("--smoke", action="store_true", help="1,500 members copied 3 times (CI)")
+    ap.add_argument("--lake", type=Path, help="reuse a lake a previous run kept (--keep) instead of making one")
+    ap.add_argument("--keep", type=Path, help="keep the copied lake in this directory")
     args = ap.parse_args()
     if args.smoke:
         args.members, args.lines = 1_500, 1
@@ -129,15 +141,19 @@ def main() -> None:
     pack = default()
     rfm = Pack(version=pack.version, name="RFM", tags=[t for t in pack.tags if t.name in RFM])
     with tempfile.TemporaryDirectory() as tmp:
-        with console.status(f"Generating and importing a {args.members:,}-member brand (not timed)…"):
-            t = time.perf_counter()
-            src = base_lake(Path(tmp) / "base", args.members)
-            made = time.perf_counter() - t
-        with console.status("Copying its lake (not timed)…"):
-            lake = Path(tmp) / "lake"
-            if args.smoke:
-                args.lines = 3 * pq.ParquetDataset(str(src / "order_items")).read(columns=["id"]).num_rows
-            size = copy_lake(src, lake, args.lines)
+        if args.lake:
+            lake, made = args.lake, 0.0
+            size = lake_size(lake)
+        else:
+            with console.status(f"Generating and importing a {args.members:,}-member brand (not timed)…"):
+                t = time.perf_counter()
+                src = base_lake(Path(tmp) / "base", args.members)
+                made = time.perf_counter() - t
+            with console.status("Copying its lake (not timed)…"):
+                lake = args.keep or Path(tmp) / "lake"
+                if args.smoke:
+                    args.lines = 3 * pq.ParquetDataset(str(src / "order_items")).read(columns=["id"]).num_rows
+                size = copy_lake(src, lake, args.lines)
         console.print(f"Brand made in {made:.0f} s; lake: {size['copies']} copies, {size['persons']:,} persons, "
                       f"{size['members']:,} members, {size['orders']:,} orders, {size['lines']:,} lines, "
                       f"{size['events']:,} events")

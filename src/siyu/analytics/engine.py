@@ -38,6 +38,12 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """A lake view, or a table a job made from one (``tag_compiler.prepare_lake`` reads facts once)."""
+    return bool(con.execute("SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = ?)"
+                            " + (SELECT count(*) FROM duckdb_tables() WHERE table_name = ?)", [name, name]).fetchall()[0][0])
+
+
+def is_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall()[0][0])
 
 

@@ -41,7 +41,12 @@ def write_snapshot(lake: Path, name: str, table: pa.Table) -> Path:
 
 
 def dedup_view_sql(name: str, files: list[str]) -> str:
+    """The latest version of each row over a fact's parts. Most ids occur once, so only the ids found in
+    more than one version are ranked (a window over every row cost most of reading the lake)."""
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return (f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (_rn) FROM ("  # noqa: S608 - file paths we wrote
-            f"SELECT *, row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, filename DESC) AS _rn "
-            f"FROM read_parquet([{quoted}], filename = true)) WHERE _rn = 1")
+    rows = f"read_parquet([{quoted}], filename = true)"
+    return (f"CREATE OR REPLACE VIEW {name} AS "  # noqa: S608 - file paths we wrote
+            f"WITH r AS (SELECT * FROM {rows}), dup AS (SELECT id FROM r GROUP BY id HAVING count(*) > 1) "
+            f"SELECT * FROM r ANTI JOIN dup USING (id) UNION ALL "
+            f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, "
+            f"filename DESC) AS _rn FROM r SEMI JOIN dup USING (id)) WHERE _rn = 1")

@@ -91,14 +91,16 @@ class PgTables:
         self.conn = conn  # a psycopg connection
 
     @staticmethod
-    def _pg(select: str) -> str:
+    def _pg(select: str, bound: bool = False) -> str:
         import sqlglot
         from sqlglot import exp
 
-        # parameters marked apart from the text, so a literal % can be escaped for the driver
+        # parameters marked apart from the text, so that a literal % (modulo) can be escaped for the driver,
+        # which reads % only when it binds parameters
         tree = sqlglot.parse_one(select, read="duckdb").transform(
             lambda e: exp.Var(this="__siyu_param__") if isinstance(e, exp.Placeholder) else e)
-        return tree.sql("postgres").replace("%", "%%").replace("__siyu_param__", "%s")
+        sql = tree.sql("postgres")
+        return sql.replace("%", "%%").replace("__siyu_param__", "%s") if bound else sql
 
     @staticmethod
     def _type(t: pa.DataType) -> str:
@@ -126,7 +128,7 @@ class PgTables:
     def make(self, name: str, select: str, params: list[Any] | None = None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cur.execute(f'CREATE UNLOGGED TABLE "{name}" AS {self._pg(select)}', params or None)
+            cur.execute(f'CREATE UNLOGGED TABLE "{name}" AS {self._pg(select, bool(params))}', params or None)
             cur.execute(f'ANALYZE "{name}"')
 
     def scalar(self, select: str) -> Any:

@@ -83,26 +83,19 @@ prof_rows AS (
   FROM profiles p JOIN channels c ON c.id = p.channel_id WHERE p.person_id IS NOT NULL),
 prof_ranked AS (
   SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY seen, id) AS rk FROM prof_rows),
-firsts AS (
-  -- the rank of the earliest profile (registered, else first seen, else created; then id) that has each
-  -- attribute: one sort for all of them (first_value … IGNORE NULLS would need one each, and PostgreSQL
-  -- has no IGNORE NULLS)
-  SELECT person_id, count(*) AS profiles,
-    min(CASE WHEN gender IS NOT NULL THEN rk END) AS gender_rk,
-    min(CASE WHEN birthday IS NOT NULL THEN rk END) AS birthday_rk,
-    min(CASE WHEN province IS NOT NULL THEN rk END) AS province_rk,
-    min(CASE WHEN city IS NOT NULL THEN rk END) AS city_rk,
-    min(CASE WHEN source IS NOT NULL THEN rk END) AS source_rk
-  FROM prof_ranked GROUP BY person_id),
 prof AS (
-  SELECT f.person_id, f.profiles,
-    max(CASE WHEN r.rk = f.gender_rk THEN r.gender END) AS gender,
-    max(CASE WHEN r.rk = f.birthday_rk THEN r.birthday END) AS birthday,
-    max(CASE WHEN r.rk = f.province_rk THEN r.province END) AS province,
-    max(CASE WHEN r.rk = f.city_rk THEN r.city END) AS city,
-    max(CASE WHEN r.rk = 1 THEN r.channel_name END) AS source_channel,
-    max(CASE WHEN r.rk = f.source_rk THEN r.source END) AS source
-  FROM firsts f JOIN prof_ranked r ON r.person_id = f.person_id GROUP BY f.person_id, f.profiles),
+  -- each attribute from the earliest profile (registered, else first seen, else created; then id) that has
+  -- it: the least of "rank, zero-padded, then the value" over the profiles that have it, the rank cut off
+  -- again. One sort and one aggregation for all of them, on every engine (first_value … IGNORE NULLS needs
+  -- a sort each and is not in PostgreSQL; joining ranks back planned as a nested loop there).
+  SELECT person_id, count(*) AS profiles,
+    substr(min(lpad(CAST(rk AS VARCHAR), 9, '0') || gender), 10) AS gender,
+    CAST(substr(min(lpad(CAST(rk AS VARCHAR), 9, '0') || CAST(birthday AS VARCHAR)), 10) AS DATE) AS birthday,
+    substr(min(lpad(CAST(rk AS VARCHAR), 9, '0') || province), 10) AS province,
+    substr(min(lpad(CAST(rk AS VARCHAR), 9, '0') || city), 10) AS city,
+    max(CASE WHEN rk = 1 THEN channel_name END) AS source_channel,
+    substr(min(lpad(CAST(rk AS VARCHAR), 9, '0') || source), 10) AS source
+  FROM prof_ranked GROUP BY person_id),
 place AS (
   -- the usual delivery place: most orders, then the latest
   SELECT person_id, province, city FROM (

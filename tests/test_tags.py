@@ -48,8 +48,9 @@ def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: 
         assert mine == theirs, (tag.name, sorted(mine - theirs)[:3], sorted(theirs - mine)[:3])
         assert tag.open or all(v in tag.values for _, _, v in mine), tag.name
     assert sum(1 for t in pack.tags if by_tag[t.name]) >= 60  # almost every tag is carried by someone here
-    assert {(p, v) for p, t, v in got if t == "导购标记"} == {
-        (people[0], "重点维护"), (people[0], "意向客户"), (people[2], "重点维护"), (people[3], "勿扰")}
+    marks = {(p, v) for p, t, v in got if t == "导购标记"}  # (other tests of this brand mark people too)
+    assert {(people[0], "重点维护"), (people[0], "意向客户"), (people[2], "重点维护"), (people[3], "勿扰")} <= marks
+    assert (people[1], "意向客户") not in marks
     for kind in ("内容互动", "运动偏好", "家有学童", "关注点"):  # the event tags found someone on this brand
         assert by_tag[kind] > 0, kind
 

@@ -289,7 +289,8 @@ def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
     aggregation. A window ranking every (person, value) pair cost twice as much at a million persons."""
     weight = "quantity" if rule.weight == "quantity" else "spend_fen"
     attr = rule.attribute  # a TopAttribute: one of a fixed list of column names
-    keys = "person_id, bought_season" if rule.by_season else "person_id"
+    keys = ["person_id", "bought_season"] if rule.by_season else ["person_id"]
+    cols, pv_cols = ", ".join(keys), ", ".join(f"pv.{k}" for k in keys)
     where = [f"{attr} IS NOT NULL"]
     if rule.window_days is not None:
         where.append(f"days_ago < {_lit(rule.window_days).sql('duckdb')}")
@@ -299,13 +300,13 @@ def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
     # CTE names of their own: Spark lifts every CTE of the pack's union to one WITH, where names must differ
     n = "top_" + hashlib.sha1(tag.name.encode()).hexdigest()[:10]
     sql = f"""
-    WITH {n}_pv AS (SELECT {keys}, {attr} AS attr, sum({weight}) AS w FROM person_items
-                WHERE {' AND '.join(where)} GROUP BY {keys}, {attr}),
+    WITH {n}_pv AS (SELECT {cols}, {attr} AS attr, sum({weight}) AS w FROM person_items
+                WHERE {' AND '.join(where)} GROUP BY {cols}, {attr}),
     {n}_codes AS (SELECT attr, row_number() OVER (ORDER BY attr) - 1 AS code, count(*) OVER () AS k
               FROM (SELECT DISTINCT attr FROM {n}_pv) d),
-    {n}_top AS (SELECT {', '.join('pv.' + k.strip() for k in keys.split(','))}, sum(pv.w) AS total,
+    {n}_top AS (SELECT {pv_cols}, sum(pv.w) AS total,
                    max(pv.w * codes.k + (codes.k - 1 - codes.code)) AS best, max(codes.k) AS k
-            FROM {n}_pv pv JOIN {n}_codes codes ON codes.attr = pv.attr GROUP BY {', '.join('pv.' + k.strip() for k in keys.split(','))})
+            FROM {n}_pv pv JOIN {n}_codes codes ON codes.attr = pv.attr GROUP BY {pv_cols})
     SELECT t.person_id, {name.sql('duckdb')}, {value} AS value
     FROM {n}_top t JOIN {n}_codes c ON c.code = t.k - 1 - t.best % t.k
     WHERE (t.best // t.k) * 1.0 >= t.total * {_lit(rule.min_share).sql('duckdb')}

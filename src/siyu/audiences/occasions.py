@@ -76,10 +76,19 @@ def default() -> Occasions:
     return Occasions.model_validate(yaml.safe_load((HERE / "occasions.yaml").read_text(encoding="utf-8")))
 
 
+_plans: dict[tuple[Path, Path], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
+
+
 def plan(tagstore: Path, lake: Path, at: datetime, everything: bool = False, sample: int = 0) -> list[dict[str, Any]]:
     """Each occasion in season at ``at`` (Beijing day; all of them with ``everything``): its audience counted,
-    and the five best sellers of its lines over the last year."""
+    and the five best sellers of its lines over the last year. Kept for the day and the tag run (the
+    builder page shows it on every load; the lake only changes with a run that rewrites the tags)."""
     day = at.astimezone(SHANGHAI).date()
+    tags = tagstore / "person_tags.parquet"
+    key = (day, everything, sample, tags.stat().st_mtime_ns if tags.exists() else None)
+    kept = _plans.get((tagstore, lake))
+    if kept is not None and kept[0] == key:
+        return kept[1]
     out = []
     with connect(lake) as con:
         for o in default().occasions:
@@ -89,4 +98,5 @@ def plan(tagstore: Path, lake: Path, at: datetime, everything: bool = False, sam
             out.append({"name": o.name, "name_en": o.name_en, "in_season": o.in_season(day), "text": got["text"],
                         "count": got["count"], "sample": got["sample"],
                         "goods": best_sellers(con, o.goods.categories, o.goods.styles, o.goods.seasons, at)})
+    _plans[(tagstore, lake)] = (key, out)
     return out

@@ -389,6 +389,12 @@ def person_row(session: Session, person_id: int) -> Any:
                            .where(Person.id == person_id)).first()
 
 
+def merged_persons(session: Session) -> dict[int, int]:
+    """absorbed person → the person it was merged into."""
+    return dict(session.execute(select(Person.id, Person.merged_into_id)
+                                .where(Person.merged_into_id.is_not(None))).all())
+
+
 def person_profiles(session: Session, person_id: int) -> list[Any]:
     return list(session.execute(
         select(Profile.id, Channel.code.label("channel"), Profile.external_id, Profile.name_bidx,

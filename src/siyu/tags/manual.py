@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics.tag_rules import ManualRule, Pack, TagDef
 from siyu.core.clock import now
-from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.errors import InvalidInput
+from siyu.identity.survivors import survivor, survivors
 from siyu.tags import repository as repo
 
 
@@ -36,14 +37,7 @@ def manual_tag(pack: Pack, name: str) -> TagDef:
 
 def resolve_person(session: Session, person_id: int) -> int:
     """The person as they are now: a merged person's survivor."""
-    row = repo.person_exists(session, person_id)
-    if row is None:
-        raise NotFound(f"person {person_id}: no such person")
-    seen = {person_id}
-    while row.merged_into_id is not None and row.merged_into_id not in seen:
-        seen.add(row.merged_into_id)
-        row = repo.person_exists(session, row.merged_into_id)
-    return int(row.id)
+    return survivor(session, person_id)
 
 
 def _checked(pack: Pack, name: str, value: str, by: str) -> TagDef:
@@ -80,12 +74,5 @@ def remove_tag(session: Session, pack: Pack, person_id: int, name: str, value: s
 
 def in_force(session: Session) -> list[tuple[int, str, str]]:
     """Every manual tag in force, on the person each tagged person is now (for the lake)."""
-    merged = repo.merges(session)
-    out = set()
-    for person, tag, value in repo.all_active(session):
-        seen = {person}
-        while person in merged and merged[person] not in seen:
-            person = merged[person]
-            seen.add(person)
-        out.add((person, tag, value))
-    return sorted(out)
+    now_is = survivors(session)
+    return sorted({(now_is.get(person, person), tag, value) for person, tag, value in repo.all_active(session)})

@@ -9,12 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import insert_many, update_many
-from siyu.models import ManualTag, Person
-
-
-def person_exists(session: Session, person_id: int) -> Any:
-    """(id, merged_into_id) of the person, or None."""
-    return session.execute(select(Person.id, Person.merged_into_id).where(Person.id == person_id)).one_or_none()
+from siyu.models import ManualTag
 
 
 def active_of(session: Session, person_id: int, tag: str | None = None) -> list[Any]:
@@ -40,11 +35,7 @@ def remove(session: Session, ids: list[int], by: str, at: datetime) -> None:
 
 
 def all_active(session: Session) -> list[Any]:
-    """(person_id, tag, value) of every manual tag in force, with each person's merge target."""
+    """(person_id, tag, value) of every manual tag in force."""
     return list(session.execute(
         select(ManualTag.person_id, ManualTag.tag, ManualTag.value)
         .where(ManualTag.removed_at.is_(None)).order_by(ManualTag.person_id, ManualTag.tag, ManualTag.value)))
-
-
-def merges(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None))).all())

@@ -14,7 +14,8 @@ as the lake's incremental export writes them.
 
 Timed on DuckDB: attaching the lake (de-duplicating views) and the whole pack (``run_pack``: the person
 facts, the purchased items, the events, and every tag). Also timed, for scale: an RFM pass alone (the
-person facts and the R, F, M and RFM tags). On PostgreSQL: loading the same tables (COPY; reported, not
+person facts and the R, F, M and RFM tags), and the issue's yardstick for the machine, a plain RFM query over
+the lake's orders (the issue: "an RFM pass alone takes under 2 s here"). On PostgreSQL: loading the same tables (COPY; reported, not
 part of the pack's time) and the whole pack. Each tag value's count and the sum of its person ids are
 compared between the two engines.
 """
@@ -117,6 +118,28 @@ def summary(rows: pa.Table) -> dict[tuple[str, str], tuple[int, int]]:
             "SELECT tag, value, count(*), sum(person_id)::BIGINT FROM r GROUP BY ALL").fetchall()}
 
 
+# The issue's yardstick for the machine ("an RFM pass alone takes under 2 s here"): recency, frequency and
+# monetary per person straight from the lake's orders, scored in fifths; no de-duplication, no rules.
+YARDSTICK_SQL = """
+WITH per AS (
+  SELECT p.person_id, max(coalesce(o.paid_at, o.created_at)) AS last, count(*) AS f, sum(o.paid_fen - o.refunded_fen) AS m
+  FROM read_parquet({orders}) o JOIN profiles p ON p.id = o.profile_id
+  WHERE o.paid_fen - o.refunded_fen > 0 AND p.person_id IS NOT NULL GROUP BY p.person_id)
+SELECT count(*), sum(r + f + m) FROM (
+  SELECT ntile(5) OVER (ORDER BY last) AS r, ntile(5) OVER (ORDER BY f) AS f, ntile(5) OVER (ORDER BY m) AS m FROM per)
+"""
+
+
+def yardstick(lake: Path) -> float:
+    from siyu.analytics.engine import connect
+
+    files = "[" + ", ".join(f"'{f}'" for f in sorted((lake / "orders").glob("*.parquet"))) + "]"
+    with connect(lake) as con:
+        t = time.perf_counter()
+        con.execute(YARDSTICK_SQL.format(orders=files)).fetchall()
+        return time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--members", type=int, default=20_000, help="members of the generated brand copied")
@@ -168,7 +191,9 @@ def main() -> None:
             with connect(lake) as con:
                 run_pack(con, rfm, as_of)
             rfm_s = time.perf_counter() - t
-        results = [("DuckDB", "whole pack", duck, rows.num_rows), ("DuckDB", "RFM pass alone", rfm_s, None)]
+        plain = yardstick(lake)
+        results = [("DuckDB", "whole pack", duck, rows.num_rows), ("DuckDB", "RFM pass alone", rfm_s, None),
+                   ("DuckDB", "yardstick: a plain RFM query", plain, None)]
         console.print(f"DuckDB: the whole pack in {duck:.2f} s ({rows.num_rows:,} person tags), RFM alone {rfm_s:.2f} s")
         pg_note = ""
         if not args.no_pg:
@@ -181,6 +206,9 @@ def main() -> None:
                       f"{size['persons'] / secs:,.0f}")
     console.print(table)
     console.print(f"DuckDB: attaching the lake took {attach:.2f} s of the pack's time. {pg_note}")
+    # the issue's targets were set on a machine where a plain RFM pass took under 2 s: this run's pace
+    console.print(f"Yardstick: a plain RFM query took {plain:.2f} s here; the whole pack took {duck / plain:.1f} times it "
+                  f"(the target, 30 s beside under 2 s, is at least 15 times).")
 
 
 def pg_run(url, lake, pack, as_of, rows, results, console, lake_into, prepare_lake, run_on) -> str:  # type: ignore[no-untyped-def]

@@ -40,13 +40,51 @@ def write_snapshot(lake: Path, name: str, table: pa.Table) -> Path:
     return path
 
 
+def _id_range(path: str) -> tuple[int, int] | None:
+    """A part's smallest and largest id from its footer's statistics (None if it has none)."""
+    meta = pq.ParquetFile(path).metadata
+    if meta.num_rows == 0:
+        return None
+    col = meta.schema.names.index("id") if "id" in meta.schema.names else -1
+    lows, highs = [], []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(col).statistics if col >= 0 else None
+        if stats is None or not stats.has_min_max:
+            raise LookupError(path)
+        lows.append(stats.min)
+        highs.append(stats.max)
+    return min(lows), max(highs)
+
+
+def _maybe_repeated(files: list[str]) -> str | None:
+    """A SELECT of the ids that may have more than one version, read from the parts' footers: an id
+    exported again is at most the largest id of some earlier part, so only a part's ids up to the largest
+    id before it can repeat one (a part holds each id once: the export selects by primary key). Usually
+    that is few rows or none: new facts get new, larger ids. None: no part's footer tells (every id may)."""
+    try:
+        ranges = [_id_range(f) for f in files]
+    except LookupError:
+        return None
+    parts, top = [], None
+    for f, span in zip(files, ranges, strict=True):
+        if span is None:
+            continue
+        if top is not None and span[0] <= top:
+            path = f.replace("'", "''")
+            parts.append(f"SELECT id FROM read_parquet('{path}') WHERE id <= {int(top)}")  # noqa: S608
+        top = span[1] if top is None else max(top, span[1])
+    return " UNION ALL ".join(parts) if parts else "SELECT NULL::BIGINT AS id WHERE false"
+
+
 def dedup_view_sql(name: str, files: list[str]) -> str:
-    """The latest version of each row over a fact's parts. Most ids occur once, so only the ids found in
-    more than one version are ranked (a window over every row cost most of reading the lake)."""
+    """The latest version of each row over a fact's parts. Only the ids that can have several versions are
+    ranked (a window over every row cost most of reading the lake), and they are found from the parts'
+    footers rather than by grouping every id (2.9 s of a 10M-line run)."""
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     rows = f"read_parquet([{quoted}], filename = true)"
+    repeated = _maybe_repeated(files) or f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1"
     return (f"CREATE OR REPLACE VIEW {name} AS "  # noqa: S608 - file paths we wrote
-            f"WITH r AS (SELECT * FROM {rows}), dup AS (SELECT id FROM r GROUP BY id HAVING count(*) > 1) "
+            f"WITH r AS (SELECT * FROM {rows}), dup AS (SELECT DISTINCT id FROM ({repeated}) c) "
             f"SELECT * FROM r ANTI JOIN dup USING (id) UNION ALL "
             f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, "
             f"filename DESC) AS _rn FROM r SEMI JOIN dup USING (id)) WHERE _rn = 1")

@@ -15,7 +15,9 @@ import hashlib
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -48,7 +50,7 @@ from siyu.analytics.tag_rules import (
 PERSON_FACTS_SQL = """
 WITH purchases AS (
   SELECT p.person_id, o.id AS order_id, o.shop_id, coalesce(o.paid_at, o.created_at) AS bought_at,
-         o.paid_fen, o.refunded_fen, o.paid_fen - o.refunded_fen AS net_fen
+         o.paid_fen, o.refunded_fen, o.paid_fen - o.refunded_fen AS net_fen, o.province, o.city
   FROM orders o JOIN profiles p ON p.id = o.profile_id
   WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
     AND o.paid_fen > 0 AND coalesce(o.paid_at, o.created_at) <= $as_of),
@@ -101,9 +103,8 @@ place AS (
   SELECT person_id, province, city FROM (
     SELECT person_id, province, city,
       row_number() OVER (PARTITION BY person_id ORDER BY n DESC, last DESC, city, province) AS rn
-    FROM (SELECT b.person_id, o.province, o.city, count(*) AS n, max(b.bought_at) AS last
-          FROM buys b JOIN orders o ON o.id = b.order_id WHERE o.city IS NOT NULL
-          GROUP BY b.person_id, o.province, o.city) per_place) ranked
+    FROM (SELECT person_id, province, city, count(*) AS n, max(bought_at) AS last
+          FROM buys WHERE city IS NOT NULL GROUP BY person_id, province, city) per_place) ranked
   WHERE rn = 1),
 mem AS (
   SELECT m.person_id, m.tier, date_diff('day', CAST(m.joined_at AS DATE), CAST($as_of AS DATE)) AS member_days,
@@ -142,15 +143,8 @@ LEFT JOIN place ON place.person_id = prof.person_id
 
 # What a person bought, line by line, for preference tags; a season of purchase for "colour by season".
 ITEMS_SQL = """
-SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
-  date_diff('day', CAST(coalesce(o.paid_at, o.created_at) AS DATE), CAST($as_of AS DATE)) AS days_ago,
-  CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN '春夏' ELSE '秋冬' END AS bought_season,
-  -- days since Monday 1 January 1900 (sqlglot carries isodow to Spark's Sunday-first day of week wrongly)
-  ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][
-    date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday,
-  CASE WHEN extract(hour FROM o.local_at) < 6 THEN '凌晨' WHEN extract(hour FROM o.local_at) < 12 THEN '上午'
-       WHEN extract(hour FROM o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart,
-  c.name_zh AS channel,
+SELECT o.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen, o.days_ago, o.bought_season, o.weekday,
+  o.daypart, o.channel,
   CASE WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 10000 THEN '百元以下'
        WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 30000 THEN '100-299元'
        WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 50000 THEN '300-499元'
@@ -159,12 +153,24 @@ SELECT p.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen,
        ELSE '1200元以上' END AS price_band,
   coalesce(i.colour, k.colour) AS colour, coalesce(i.size, k.size) AS size, pr.category, pr.material, pr.style,
   pr.season
-FROM (SELECT *, coalesce(paid_at, created_at) AT TIME ZONE 'Asia/Shanghai' AS local_at FROM orders) o
-JOIN profiles p ON p.id = o.profile_id JOIN order_items i ON i.order_id = o.id
-JOIN shops s ON s.id = o.shop_id JOIN channels c ON c.id = s.channel_id
+FROM (
+  -- what belongs to the order, worked out once an order rather than once a line
+  SELECT o.id, p.person_id, c.name_zh AS channel,
+    date_diff('day', CAST(o.bought_at AS DATE), CAST($as_of AS DATE)) AS days_ago,
+    CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN '春夏' ELSE '秋冬' END AS bought_season,
+    -- days since Monday 1 January 1900 (sqlglot carries isodow to Spark's Sunday-first day of week wrongly)
+    ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][
+      date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday,
+    CASE WHEN extract(hour FROM o.local_at) < 6 THEN '凌晨' WHEN extract(hour FROM o.local_at) < 12 THEN '上午'
+         WHEN extract(hour FROM o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart
+  FROM (SELECT *, coalesce(paid_at, created_at) AS bought_at,
+               coalesce(paid_at, created_at) AT TIME ZONE 'Asia/Shanghai' AS local_at FROM orders) o
+  JOIN profiles p ON p.id = o.profile_id JOIN shops s ON s.id = o.shop_id JOIN channels c ON c.id = s.channel_id
+  WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
+    AND o.bought_at <= $as_of) o
+JOIN order_items i ON i.order_id = o.id
 LEFT JOIN skus k ON k.id = i.sku_id LEFT JOIN products pr ON pr.id = k.product_id
-WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
-  AND i.paid_fen - i.refunded_fen > 0 AND coalesce(o.paid_at, o.created_at) <= $as_of
+WHERE i.paid_fen - i.refunded_fen > 0
 """
 
 # Events as of the time, on the person their profile belongs to now (an event's own person_id was set when
@@ -300,7 +306,7 @@ def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
     # CTE names of their own: Spark lifts every CTE of the pack's union to one WITH, where names must differ
     n = "top_" + hashlib.sha1(tag.name.encode()).hexdigest()[:10]
     sql = f"""
-    WITH {n}_pv AS (SELECT {cols}, {attr} AS attr, sum({weight}) AS w FROM person_items
+    WITH {n}_pv AS (SELECT {cols}, {attr} AS attr, CAST(sum({weight}) AS BIGINT) AS w FROM person_items
                 WHERE {' AND '.join(where)} GROUP BY {cols}, {attr}),
     {n}_codes AS (SELECT attr, row_number() OVER (ORDER BY attr) - 1 AS code, count(*) OVER () AS k
               FROM (SELECT DISTINCT attr FROM {n}_pv) d),
@@ -434,21 +440,54 @@ def lake_into(tables: Tables, con: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
-    """The pack on any engine: ``person_facts`` and ``person_items``, then one SELECT per tag."""
-    for name, text in (("person_facts", PERSON_FACTS_SQL), ("person_items", ITEMS_SQL), ("person_events", EVENTS_SQL)):
+    """The pack on any engine: ``person_facts`` (and the purchased lines and events when a tag reads
+    them), then one SELECT per tag."""
+    kinds = {type(t.rule) for t in pack.tags}
+    bases = [("person_facts", PERSON_FACTS_SQL)]  # always: the persons, and the measures audiences select on
+    if TopRule in kinds:
+        bases.append(("person_items", ITEMS_SQL))
+    if kinds & {BehaviourRule, SurveyRule, KeywordRule}:
+        bases.append(("person_events", EVENTS_SQL))
+    for name, text in bases:
         sql, params = _with_as_of(text, as_of)
         tables.make(name, sql, params)
     # the parts are sqlglot output: every value from a definition in them is a literal
-    union = " UNION ALL ".join(f"({sql})" for _, sql in compile_pack(pack))
-    # not sorted: ordering 60M rows cost more than any tag (readers group or filter; none needs an order)
-    return tables.fetch(f"SELECT person_id, tag, value FROM ({union}) AS pack")  # noqa: S608
+    compiled = compile_pack(pack)
+    if isinstance(tables, DuckTables):
+        # One fetch per tag, its name put back as a dictionary code. In one UNION the engine carried the
+        # tag's name as a string through every row and materialised 60M of them: 15 s of a 1.5M-person run.
+        parts = [(name, tables.fetch(f"SELECT person_id, value FROM ({sql}) AS t")) for name, sql in compiled]  # noqa: S608
+        return _assemble(parts)
+    # Spark and PostgreSQL: one statement (a job or a round trip per tag costs more there than the names)
+    union = " UNION ALL ".join(f"({sql})" for _, sql in compiled)
+    whole = tables.fetch(f"SELECT person_id, tag, value FROM ({union}) AS pack")  # noqa: S608
+    return whole.set_column(1, "tag", pc.dictionary_encode(whole.column("tag")).cast(TAG_TYPE))
+
+
+# The result's schema: the tag's name as a dictionary code (a few dozen names over tens of millions of rows).
+# Not sorted: ordering 60M rows cost more than any tag (readers group or filter; none needs an order).
+TAG_TYPE = pa.dictionary(pa.int32(), pa.string())
+RESULT = pa.schema([("person_id", pa.int64()), ("tag", TAG_TYPE), ("value", pa.string())])
+
+
+def _assemble(parts: list[tuple[str, pa.Table]]) -> pa.Table:
+    """(person_id, tag, value) from each tag's (person_id, value), without copying the columns: one chunk
+    per tag and its fetched batches."""
+    names = pa.array([name for name, _ in parts], pa.string())
+    batches = []
+    for i, (_, got) in enumerate(parts):
+        for b in got.to_batches():
+            codes = pa.array(np.full(b.num_rows, i, np.int32))
+            batches.append(pa.RecordBatch.from_arrays(
+                [b.column(0).cast(pa.int64()), pa.DictionaryArray.from_arrays(codes, names), b.column(1).cast(pa.string())],
+                schema=RESULT))
+    return pa.Table.from_batches(batches, schema=RESULT)
 
 
 def run_pack(con: duckdb.DuckDBPyConnection, pack: Pack, as_of: datetime) -> pa.Table:
     """(person_id, tag, value) for every person carrying each tag of ``pack`` as of ``as_of`` (DuckDB)."""
     if not pack.tags or not prepare_lake(con):
-        return pa.table({"person_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string()),
-                         "value": pa.array([], pa.string())})
+        return RESULT.empty_table()
     return run_on(DuckTables(con), pack, as_of)
 
 

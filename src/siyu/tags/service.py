@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from siyu.analytics import tags as tag_sql
 from siyu.analytics.engine import connect
@@ -24,14 +25,15 @@ def compute_tags(lake: Path, tagstore: Path, as_of: datetime, pack: definitions.
         facts = facts_table(con) if rows.num_rows else None
     if facts is not None:  # the numeric fields audiences select on (points > 1000)
         write_snapshot(tagstore, "person_facts", facts)
-    table = pa.concat_tables([rows.cast(channels.schema), channels]) if channels.num_rows else rows
+    table = pa.concat_tables([rows, channels.cast(rows.schema)]) if channels.num_rows else rows
     current, previous = tagstore / "person_tags.parquet", tagstore / "person_tags.previous.parquet"
     if current.exists():  # kept for the catalogue's "entered / left since the previous run"
         current.replace(previous)
     write_snapshot(tagstore, "person_tags", table)
     with connect(None) as con:
         write_snapshot(tagstore, "tag_catalogue", tag_sql.catalogue(con, current, previous))
-    return Counter(table.column("tag").to_pylist())
+    counts = pc.value_counts(table.column("tag")).to_pylist()  # not a Python object per row (60M at scale)
+    return Counter({str(c["values"]): int(c["counts"]) for c in counts})
 
 
 def read_catalogue(tagstore: Path) -> list[dict[str, object]]:

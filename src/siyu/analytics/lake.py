@@ -82,7 +82,7 @@ def dedup_view_sql(name: str, files: list[str]) -> str:
     footers rather than by grouping every id (2.9 s of a 10M-line run)."""
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     rows = f"read_parquet([{quoted}], filename = true)"
-    repeated = _maybe_repeated(files) or f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1"
+    repeated = _maybe_repeated(files) or f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1"  # noqa: S608
     return (f"CREATE OR REPLACE VIEW {name} AS "  # noqa: S608 - file paths we wrote
             f"WITH r AS (SELECT * FROM {rows}), dup AS (SELECT DISTINCT id FROM ({repeated}) c) "
             f"SELECT * FROM r ANTI JOIN dup USING (id) UNION ALL "

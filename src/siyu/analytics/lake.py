@@ -31,11 +31,26 @@ def write_part(lake: Path, name: str, table: pa.Table) -> Path | None:
     return path
 
 
-def write_snapshot(lake: Path, name: str, table: pa.Table) -> Path:
+def write_snapshot(lake: Path, name: str, table: pa.Table, sort_by: str | None = None) -> Path:
+    """``table`` as ``name.parquet``, replaced whole. ``sort_by``: rows in that column's order, in row groups
+    of 100,000, so that a reader filtering on it decodes only the groups that can hold the value (the
+    member page reads one person's tags out of 60M rows in 20 ms instead of 5 s)."""
     lake.mkdir(parents=True, exist_ok=True)
     path = lake / f"{name}.parquet"
     tmp = lake / f".{name}.parquet.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    if sort_by is None:
+        pq.write_table(table, tmp, compression="zstd")
+    else:
+        import duckdb  # sorts in parallel; Arrow's sort took a third longer
+
+        con = duckdb.connect()
+        try:
+            con.register("t", table)
+            target = str(tmp).replace("'", "''")  # a path we chose; COPY cannot take it as a parameter
+            con.execute(f'COPY (SELECT * FROM t ORDER BY "{sort_by}") TO \'{target}\' '  # noqa: S608
+                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)")
+        finally:
+            con.close()
     os.replace(tmp, path)
     return path
 

@@ -29,7 +29,7 @@ def compute_tags(lake: Path, tagstore: Path, as_of: datetime, pack: definitions.
     current, previous = tagstore / "person_tags.parquet", tagstore / "person_tags.previous.parquet"
     if current.exists():  # kept for the catalogue's "entered / left since the previous run"
         current.replace(previous)
-    write_snapshot(tagstore, "person_tags", table)
+    write_snapshot(tagstore, "person_tags", table, sort_by="person_id")  # the member page reads one person
     with connect(None) as con:
         write_snapshot(tagstore, "tag_catalogue", tag_sql.catalogue(con, current, previous))
     counts = pc.value_counts(table.column("tag")).to_pylist()  # not a Python object per row (60M at scale)

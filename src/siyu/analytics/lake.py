@@ -75,7 +75,8 @@ def _maybe_repeated(files: list[str]) -> str | None:
     """A SELECT of the ids that may have more than one version, read from the parts' footers: an id
     exported again is at most the largest id of some earlier part, so only a part's ids up to the largest
     id before it can repeat one (a part holds each id once: the export selects by primary key). Usually
-    that is few rows or none: new facts get new, larger ids. None: no part's footer tells (every id may)."""
+    that is few rows or none: new facts get new, larger ids. "" if none can; None if no part's footer tells
+    (every id may)."""
     try:
         ranges = [_id_range(f) for f in files]
     except LookupError:
@@ -88,7 +89,7 @@ def _maybe_repeated(files: list[str]) -> str | None:
             path = f.replace("'", "''")
             parts.append(f"SELECT id FROM read_parquet('{path}') WHERE id <= {int(top)}")  # noqa: S608
         top = span[1] if top is None else max(top, span[1])
-    return " UNION ALL ".join(parts) if parts else "SELECT NULL::BIGINT AS id WHERE false"
+    return " UNION ALL ".join(parts)  # empty: no candidate
 
 
 def dedup_view_sql(name: str, files: list[str]) -> str:
@@ -97,7 +98,10 @@ def dedup_view_sql(name: str, files: list[str]) -> str:
     footers rather than by grouping every id (2.9 s of a 10M-line run)."""
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     rows = f"read_parquet([{quoted}], filename = true)"
-    repeated = _maybe_repeated(files) or f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1"  # noqa: S608
+    repeated = _maybe_repeated(files)
+    if repeated == "":  # no id can have a second version: the parts as they are (an anti-join costs 0.5 s at 10M)
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {rows}"  # noqa: S608 - file paths we wrote
+    repeated = repeated or f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1"  # noqa: S608
     return (f"CREATE OR REPLACE VIEW {name} AS "  # noqa: S608 - file paths we wrote
             f"WITH r AS (SELECT * FROM {rows}), dup AS (SELECT DISTINCT id FROM ({repeated}) c) "
             f"SELECT * FROM r ANTI JOIN dup USING (id) UNION ALL "

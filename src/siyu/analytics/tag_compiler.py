@@ -141,37 +141,104 @@ LEFT JOIN ev ON ev.person_id = prof.person_id
 LEFT JOIN place ON place.person_id = prof.person_id
 """
 
-# What a person bought, line by line, for preference tags; a season of purchase for "colour by season".
-ITEMS_SQL = """
-SELECT o.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen, o.days_ago, o.bought_season, o.weekday,
-  o.daypart, o.channel,
-  CASE WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 10000 THEN '百元以下'
-       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 30000 THEN '100-299元'
-       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 50000 THEN '300-499元'
-       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 80000 THEN '500-799元'
-       WHEN (i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < 120000 THEN '800-1199元'
-       ELSE '1200元以上' END AS price_band,
-  coalesce(i.colour, k.colour) AS colour, coalesce(i.size, k.size) AS size, pr.category, pr.material, pr.style,
-  pr.season
+def _lit(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+# Preference tags ("most bought colour") group a person's purchased lines by an attribute. They group on one
+# integer, the person and the attribute's value packed together, where grouping on the person and the text
+# cost twice as much at ten million lines: every value an attribute can take is numbered (``code``) in the
+# values' order, and the lines carry the codes. Values computed from the order are numbered here, in
+# Python's order of text (the order of Unicode code points, DuckDB's and Spark's); values from the catalogue
+# and the lines are numbered by the engine.
+FIXED_VALUES: dict[str, tuple[str, ...]] = {
+    "bought_season": ("春夏", "秋冬"),
+    "weekday": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "daypart": ("凌晨", "上午", "下午", "晚上"),
+    "price_band": ("百元以下", "100-299元", "300-499元", "500-799元", "800-1199元", "1200元以上"),
+}
+CODES = 65536  # codes of one attribute are below this: a packed key is (person [* 2 + season]) * CODES + code
+MAX_PERSON_ID = 2**46  # … which stays below 2**63 for person ids below this
+
+
+def _code(attr: str, label: str) -> str:
+    return str(sorted(FIXED_VALUES[attr]).index(label))
+
+
+def _item_values_sql() -> str:
+    fixed = ", ".join(f"({_lit(attr).sql('duckdb')}, {_lit(label).sql('duckdb')}, {_code(attr, label)})"
+                      for attr, labels in FIXED_VALUES.items() for label in labels)
+    found = " UNION ".join(
+        f"SELECT DISTINCT {_lit(attr).sql('duckdb')} AS attr, {col} AS value FROM {table} WHERE {col} IS NOT NULL"  # noqa: S608 - our names
+        for attr, table, col in (("category", "products", "category"), ("material", "products", "material"),
+                                 ("style", "products", "style"), ("season", "products", "season"),
+                                 ("colour", "skus", "colour"), ("colour", "order_items", "colour"),
+                                 ("size", "skus", "size"), ("size", "order_items", "size"),
+                                 ("channel", "channels", "name_zh")))
+    return f"""
+SELECT attr, value, row_number() OVER (PARTITION BY attr ORDER BY value) - 1 AS code FROM ({found}) AS found
+UNION ALL SELECT attr, value, code FROM (VALUES {fixed}) AS fixed(attr, value, code)
+"""  # noqa: S608 - our names, and literals
+
+
+ITEM_VALUES_SQL = _item_values_sql()
+
+
+def _items_sql() -> str:
+    def band(limit: int) -> str:
+        return f"(i.paid_fen - i.refunded_fen) // greatest(i.quantity, 1) < {limit}"
+
+    def coded(attr: str) -> str:  # the catalogue's attribute's code, joined to the few products
+        return f"LEFT JOIN item_values {attr}_v ON {attr}_v.attr = '{attr}' AND {attr}_v.value = p.{attr}"
+
+    return f"""
+SELECT o.person_id, i.quantity, i.paid_fen - i.refunded_fen AS spend_fen, o.days_ago, o.bought_season_code,
+  o.weekday_code, o.daypart_code, o.channel_code,
+  CASE WHEN {band(10000)} THEN {_code('price_band', '百元以下')} WHEN {band(30000)} THEN {_code('price_band', '100-299元')}
+       WHEN {band(50000)} THEN {_code('price_band', '300-499元')} WHEN {band(80000)} THEN {_code('price_band', '500-799元')}
+       WHEN {band(120000)} THEN {_code('price_band', '800-1199元')}
+       ELSE {_code('price_band', '1200元以上')} END AS price_band_code,
+  colour_v.code AS colour_code, size_v.code AS size_code, pr.category, pr.category_code, pr.material_code,
+  pr.style_code, pr.season_code
 FROM (
   -- what belongs to the order, worked out once an order rather than once a line
-  SELECT o.id, p.person_id, c.name_zh AS channel,
+  SELECT o.id, p.person_id, ch.code AS channel_code,
     date_diff('day', CAST(o.bought_at AS DATE), CAST($as_of AS DATE)) AS days_ago,
-    CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN '春夏' ELSE '秋冬' END AS bought_season,
+    CASE WHEN month(o.local_at) BETWEEN 3 AND 8 THEN {_code('bought_season', '春夏')}
+         ELSE {_code('bought_season', '秋冬')} END AS bought_season_code,
     -- days since Monday 1 January 1900 (sqlglot carries isodow to Spark's Sunday-first day of week wrongly)
-    ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][
-      date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday,
-    CASE WHEN extract(hour FROM o.local_at) < 6 THEN '凌晨' WHEN extract(hour FROM o.local_at) < 12 THEN '上午'
-         WHEN extract(hour FROM o.local_at) < 18 THEN '下午' ELSE '晚上' END AS daypart
+    [{', '.join(_code('weekday', d) for d in FIXED_VALUES['weekday'])}][
+      date_diff('day', DATE '1900-01-01', CAST(o.local_at AS DATE)) % 7 + 1] AS weekday_code,
+    CASE WHEN extract(hour FROM o.local_at) < 6 THEN {_code('daypart', '凌晨')}
+         WHEN extract(hour FROM o.local_at) < 12 THEN {_code('daypart', '上午')}
+         WHEN extract(hour FROM o.local_at) < 18 THEN {_code('daypart', '下午')}
+         ELSE {_code('daypart', '晚上')} END AS daypart_code
   FROM (SELECT *, coalesce(paid_at, created_at) AS bought_at,
                coalesce(paid_at, created_at) AT TIME ZONE 'Asia/Shanghai' AS local_at FROM orders) o
-  JOIN profiles p ON p.id = o.profile_id JOIN shops s ON s.id = o.shop_id JOIN channels c ON c.id = s.channel_id
+  JOIN profiles p ON p.id = o.profile_id JOIN shops s ON s.id = o.shop_id
+  JOIN (SELECT c.id, v.code FROM channels c
+        LEFT JOIN item_values v ON v.attr = 'channel' AND v.value = c.name_zh) ch ON ch.id = s.channel_id
   WHERE o.status IN ('paid', 'shipped', 'completed', 'refunded') AND p.person_id IS NOT NULL
     AND o.bought_at <= $as_of) o
 JOIN order_items i ON i.order_id = o.id
-LEFT JOIN skus k ON k.id = i.sku_id LEFT JOIN products pr ON pr.id = k.product_id
+LEFT JOIN skus k ON k.id = i.sku_id
+LEFT JOIN (SELECT p.id, p.category, category_v.code AS category_code, material_v.code AS material_code,
+             style_v.code AS style_code, season_v.code AS season_code
+           FROM products p {coded('category')} {coded('material')} {coded('style')} {coded('season')}) pr
+  ON pr.id = k.product_id
+LEFT JOIN item_values colour_v ON colour_v.attr = 'colour' AND colour_v.value = coalesce(i.colour, k.colour)
+LEFT JOIN item_values size_v ON size_v.attr = 'size' AND size_v.value = coalesce(i.size, k.size)
 WHERE i.paid_fen - i.refunded_fen > 0
-"""
+"""  # noqa: S608 - our names, and numbers
+
+
+# What a person bought, line by line, for preference tags: each attribute as its code, the season of
+# purchase for "colour by season", the category as text for "shoe size among shoes".
+ITEMS_SQL = _items_sql()
 
 # Events as of the time, on the person their profile belongs to now (an event's own person_id was set when
 # it arrived, before any later merge or split).
@@ -183,14 +250,6 @@ WHERE e.occurred_at <= $as_of AND coalesce(p.person_id, e.person_id) IS NOT NULL
 """
 
 NEEDED = ("orders", "profiles", "channels", "shops")  # without these there is no one to tag
-
-
-def _lit(value: object) -> exp.Expression:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int | float):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _col(name: str) -> exp.Column:
@@ -290,32 +349,33 @@ def _top_select(tag: TagDef, rule: TopRule, name: exp.Expression) -> exp.Select:
     """The attribute value with the largest weight (ties: the smaller value) per person (and season of
     purchase), kept when it holds at least ``min_share`` of the weight with a known attribute.
 
-    Without a window: the values are numbered in order (``code``, among ``k``), and the winner is the
-    largest ``w * k + (k - 1 - code)`` — the weight first, then the smaller value — found by one more
-    aggregation. A window ranking every (person, value) pair cost twice as much at a million persons."""
+    Without a window: the lines' weights are summed per (person, code), packed in one integer ``key``; the
+    winner is the largest ``w * CODES + (CODES - 1 - code)`` (the weight first, then the smaller value),
+    found by one more aggregation on ``key // CODES``. A window ranking every (person, value) pair cost
+    twice as much at a million persons."""
     weight = "quantity" if rule.weight == "quantity" else "spend_fen"
-    attr = rule.attribute  # a TopAttribute: one of a fixed list of column names
-    keys = ["person_id", "bought_season"] if rule.by_season else ["person_id"]
-    cols, pv_cols = ", ".join(keys), ", ".join(f"pv.{k}" for k in keys)
-    where = [f"{attr} IS NOT NULL"]
+    code = f"{rule.attribute}_code"  # a TopAttribute: one of a fixed list of column names
+    person = "(person_id * 2 + bought_season_code)" if rule.by_season else "person_id"
+    where = [f"{code} IS NOT NULL"]
     if rule.window_days is not None:
         where.append(f"days_ago < {_lit(rule.window_days).sql('duckdb')}")
     if rule.only_category is not None:
         where.append(f"category = {_lit(rule.only_category).sql('duckdb')}")
-    value = "c.attr || '@' || t.bought_season" if rule.by_season else "c.attr"
+    attr = _lit(rule.attribute).sql("duckdb")
+    value, season = "v.value", ""
+    if rule.by_season:
+        value = "v.value || '@' || s.value"
+        season = "JOIN item_values s ON s.attr = 'bought_season' AND s.code = t.pk % 2"
     # CTE names of their own: Spark lifts every CTE of the pack's union to one WITH, where names must differ
     n = "top_" + hashlib.sha1(tag.name.encode()).hexdigest()[:10]
     sql = f"""
-    WITH {n}_pv AS (SELECT {cols}, {attr} AS attr, CAST(sum({weight}) AS BIGINT) AS w FROM person_items
-                WHERE {' AND '.join(where)} GROUP BY {cols}, {attr}),
-    {n}_codes AS (SELECT attr, row_number() OVER (ORDER BY attr) - 1 AS code, count(*) OVER () AS k
-              FROM (SELECT DISTINCT attr FROM {n}_pv) d),
-    {n}_top AS (SELECT {pv_cols}, sum(pv.w) AS total,
-                   max(pv.w * codes.k + (codes.k - 1 - codes.code)) AS best, max(codes.k) AS k
-            FROM {n}_pv pv JOIN {n}_codes codes ON codes.attr = pv.attr GROUP BY {pv_cols})
-    SELECT t.person_id, {name.sql('duckdb')}, {value} AS value
-    FROM {n}_top t JOIN {n}_codes c ON c.code = t.k - 1 - t.best % t.k
-    WHERE (t.best // t.k) * 1.0 >= t.total * {_lit(rule.min_share).sql('duckdb')}
+    WITH {n}_pv AS (SELECT {person} * {CODES} + {code} AS key, CAST(sum({weight}) AS BIGINT) AS w FROM person_items
+                WHERE {' AND '.join(where)} GROUP BY {person} * {CODES} + {code}),
+    {n}_top AS (SELECT CAST(key // {CODES} AS BIGINT) AS pk, sum(w) AS total, max(w * {CODES} + ({CODES - 1} - key % {CODES})) AS best
+            FROM {n}_pv GROUP BY key // {CODES})
+    SELECT {'CAST(t.pk // 2 AS BIGINT)' if rule.by_season else 't.pk'} AS person_id, {name.sql('duckdb')}, {value} AS value
+    FROM {n}_top t JOIN item_values v ON v.attr = {attr} AND v.code = {CODES - 1} - t.best % {CODES} {season}
+    WHERE (t.best // {CODES}) * 1.0 >= t.total * {_lit(rule.min_share).sql('duckdb')}
     """  # noqa: S608 - every value from the definition above is a sqlglot literal
     return sqlglot.parse_one(sql, read="duckdb")  # type: ignore[return-value]
 
@@ -451,12 +511,14 @@ def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
     kinds = {type(t.rule) for t in pack.tags}
     bases = [("person_facts", PERSON_FACTS_SQL)]  # always: the persons, and the measures audiences select on
     if TopRule in kinds:
-        bases.append(("person_items", ITEMS_SQL))
+        bases += [("item_values", ITEM_VALUES_SQL), ("person_items", ITEMS_SQL)]
     if kinds & {BehaviourRule, SurveyRule, KeywordRule}:
         bases.append(("person_events", EVENTS_SQL))
     for name, text in bases:
         sql, params = _with_as_of(text, as_of)
         tables.make(name, sql, params)
+    if TopRule in kinds:
+        _check_codes(tables)
     # the parts are sqlglot output: every value from a definition in them is a literal
     compiled = compile_pack(pack)
     if isinstance(tables, DuckTables):
@@ -468,6 +530,18 @@ def run_on(tables: Tables, pack: Pack, as_of: datetime) -> pa.Table:
     union = " UNION ALL ".join(f"({sql})" for _, sql in compiled)
     whole = tables.fetch(f"SELECT person_id, tag, value FROM ({union}) AS pack")  # noqa: S608
     return whole.set_column(1, "tag", pc.dictionary_encode(whole.column("tag")).cast(TAG_TYPE))
+
+
+def _check_codes(tables: Tables) -> None:
+    """Packed keys stay exact: each attribute has fewer than CODES values, each person id is below
+    MAX_PERSON_ID. Otherwise a clear error, never a wrong preference."""
+    wide = tables.fetch(f"SELECT attr, count(*) AS n FROM item_values GROUP BY attr HAVING count(*) >= {CODES}")  # noqa: S608
+    if wide.num_rows:
+        raise ValueError(f"preference tags: attribute {wide.column('attr')[0].as_py()} has "
+                         f"{wide.column('n')[0].as_py():,} values, more than {CODES - 1:,}")
+    top = tables.scalar("SELECT max(person_id) FROM person_facts")
+    if top is not None and top >= MAX_PERSON_ID:
+        raise ValueError(f"preference tags: person id {top} is beyond {MAX_PERSON_ID:,}")
 
 
 # The result's schema: the tag's name as a dictionary code (a few dozen names over tens of millions of rows).

@@ -109,3 +109,25 @@ def test_the_catalogue_counts_who_entered_and_left(demo_rt, tmp_path) -> None:  
     for r in after:
         assert r["members"] - before.get((r["tag"], r["value"]), 0) == r["entered"] - r["left"], r
     assert any(r["left"] for r in after if r["tag"] == "活跃状态")  # a year on, people moved between states
+
+
+def test_preference_codes_beyond_their_range_are_refused_by_name() -> None:
+    """Preference tags pack (person, value code) into one integer; an attribute with too many values, or a
+    person id too large for the packing, stops the run with an error that names it, not a wrong tag."""
+    import duckdb
+
+    from siyu.analytics.tables import DuckTables
+    from siyu.analytics.tag_compiler import CODES, MAX_PERSON_ID, _check_codes
+
+    con = duckdb.connect()
+    tables = DuckTables(con)
+    con.execute("CREATE TABLE person_facts AS SELECT 7::BIGINT AS person_id")
+    con.execute("CREATE TABLE item_values AS SELECT 'colour' AS attr, '红色' AS value, 0 AS code")
+    _check_codes(tables)  # in range: nothing to say
+    con.execute(f"INSERT INTO item_values SELECT 'size', CAST(i AS VARCHAR), i FROM range({CODES}) t(i)")
+    with pytest.raises(ValueError, match="attribute size has 65,536 values"):
+        _check_codes(tables)
+    con.execute("DELETE FROM item_values WHERE attr = 'size'")
+    con.execute(f"INSERT INTO person_facts VALUES ({MAX_PERSON_ID})")
+    with pytest.raises(ValueError, match="person id"):
+        _check_codes(tables)

@@ -43,16 +43,21 @@ class Expiry(BaseModel):
     def expires_at(self, earned_at: datetime) -> datetime | None:
         if self.rule == "never":
             return None
-        local = earned_at.astimezone(SHANGHAI)
-        if self.rule == "year_end":
-            end = datetime(local.year + self.years + 1, 1, 1, tzinfo=SHANGHAI)
-        else:
-            month = local.month - 1 + self.months
-            start = datetime(local.year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
-            # the same day of the month, or the month's last day (earned 31 Jan + 1 month → 28/29 Feb)
-            end = start.replace(day=min(local.day, monthrange(start.year, start.month)[1]),
-                                hour=local.hour, minute=local.minute, second=local.second)
-        return end.astimezone(UTC)
+        return _expiry(self.rule, self.years, self.months, earned_at)
+
+
+@lru_cache(maxsize=1 << 16)  # a batch replay asks for every order's expiry several times
+def _expiry(rule: str, years: int, months: int, earned_at: datetime) -> datetime:
+    local = earned_at.astimezone(SHANGHAI)
+    if rule == "year_end":
+        end = datetime(local.year + years + 1, 1, 1, tzinfo=SHANGHAI)
+    else:
+        month = local.month - 1 + months
+        start = datetime(local.year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
+        # the same day of the month, or the month's last day (earned 31 Jan + 1 month → 28/29 Feb)
+        end = start.replace(day=min(local.day, monthrange(start.year, start.month)[1]),
+                            hour=local.hour, minute=local.minute, second=local.second)
+    return end.astimezone(UTC)
 
 
 class Multipliers(BaseModel):
@@ -280,17 +285,33 @@ class Programme(BaseModel):
         return int(max(net_fen, 0) * self.points.per_yuan * multiplier // 100)
 
     def tier_named(self, name: str) -> Tier:
-        return next((t for t in self.tiers if t.name == name), self.tiers[0])
+        return self.tier_by_name.get(name, self.tiers[0])
+
+    @cached_property
+    def tier_by_name(self) -> dict[str, Tier]:
+        return {t.name: t for t in self.tiers}
+
+    @cached_property
+    def tier_levels(self) -> dict[str, int]:
+        """name → position, the lowest tier 0."""
+        return {t.name: i for i, t in enumerate(self.tiers)}
 
     def multiplier(self, paid_at: datetime, *, birthday_month: int | None, tier: str, claimed: bool) -> Decimal:
         """The order's multiplier from its payment time (Beijing): member day, birthday month, claim, tier."""
         m = self.points.multipliers
-        local = paid_at.astimezone(SHANGHAI)
-        events = [m.member_day if local.isoweekday() == m.member_day_weekday else Decimal(1),
-                  m.birthday_month if birthday_month == local.month else Decimal(1),
+        weekday, month = _local_day(paid_at)
+        events = [m.member_day if weekday == m.member_day_weekday else Decimal(1),
+                  m.birthday_month if birthday_month == month else Decimal(1),
                   m.claim if claimed else Decimal(1)]
         base = max(events) if m.combine == "max" else events[0] * events[1] * events[2]
         return base * self.tier_named(tier).points_multiplier
+
+
+@lru_cache(maxsize=1 << 16)  # a batch replay prices each payment time more than once
+def _local_day(t: datetime) -> tuple[int, int]:
+    """(ISO weekday, month) of ``t`` in Beijing."""
+    local = t.astimezone(SHANGHAI)
+    return local.isoweekday(), local.month
 
 
 def load(path: Path) -> Programme:

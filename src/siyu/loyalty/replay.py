@@ -46,10 +46,15 @@ class Snapshot(NamedTuple):
 
 
 class OrderHistory:
-    __slots__ = ("claimed_at", "finished_at", "owned", "refunds", "row")
+    # the row's fields ``at`` reads are copied once: a database row's attribute costs more than a slot's,
+    # and a replay makes about three snapshots of every order
+    __slots__ = ("cancelled", "claimed_at", "completed_at", "created_at", "finished_at", "id", "owned", "paid_at",
+                 "paid_fen", "refunds", "row")
 
     def __init__(self, row: Any, owned: bool, refunds: list[Any]) -> None:
         self.row, self.owned, self.claimed_at = row, owned, row.claimed_at
+        self.id, self.paid_at, self.created_at, self.completed_at = row.id, row.paid_at, row.created_at, row.completed_at
+        self.paid_fen, self.cancelled = int(row.paid_fen), row.status == "cancelled"
         # A refund the platform gave no time for (Tmall's order export lists refunds without one) counts
         # from the order's payment: the order is known net of it, as the live path books it on arrival.
         first = row.paid_at or row.created_at
@@ -76,24 +81,23 @@ class OrderHistory:
         return row.completed_at or row.paid_at
 
     def times(self) -> list[datetime]:
-        row = self.row
-        out = [t for t in (row.paid_at, self.finished_at, row.completed_at, self.claimed_at) if t is not None]
-        return out + [when for when, _ in self.refunds]
+        out = [t for t in (self.paid_at, self.finished_at, self.completed_at, self.claimed_at) if t is not None]
+        return out + [when for when, _ in self.refunds] if self.refunds else out
 
     def at(self, t: datetime) -> Snapshot | None:
-        row = self.row
-        if row.paid_at is None or row.paid_at > t:
+        paid_at = self.paid_at
+        if paid_at is None or paid_at > t:
             return None
         claimed = self.claimed_at is not None and self.claimed_at <= t
         if not (self.owned or claimed):
             return None
-        refunded = min(sum(f for when, f in self.refunds if when <= t), int(row.paid_fen))
-        if row.status == "cancelled":
+        refunded = min(sum(f for when, f in self.refunds if when <= t), self.paid_fen) if self.refunds else 0
+        if self.cancelled:
             status = "cancelled"
         else:
             status = "completed" if self.finished_at is not None and self.finished_at <= t else "paid"
-        done = row.completed_at if row.completed_at is not None and row.completed_at <= t else None
-        return Snapshot(row.id, status, int(row.paid_fen), refunded, row.paid_at, row.created_at, done, claimed)
+        done = self.completed_at if self.completed_at is not None and self.completed_at <= t else None
+        return Snapshot(self.id, status, self.paid_fen, refunded, paid_at, self.created_at, done, claimed)
 
 
 class MemoryBook:

@@ -104,7 +104,7 @@ def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int
          ) -> tuple[list[Change], datetime | None]:
     """The changes up to ``until`` and the next review still to come (None at the base tier)."""
     facts = sorted(f for f in facts if f[0] >= joined)
-    level = {t.name: i for i, t in enumerate(programme.tiers)}
+    level = programme.tier_levels
     tiers = programme.tiers
     hold = programme.qualification.hold_months
     sums = _Sums(programme, facts, joined)

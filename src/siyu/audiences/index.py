@@ -2,9 +2,12 @@
 value order cut into equal buckets with a bitmap for every prefix of buckets. A count is bitmap algebra:
 no scan of orders, no SQL.
 
-A numeric condition selects a run of positions in value order, ``[lo, hi)``: the whole buckets inside
-it are one difference of two stored prefix bitmaps; the ends (less than a bucket each) are unions of the
-small bitmaps each bucket is cut into, and at most two small pieces built from the ids. Missing values (a person with no age) satisfy no comparison, as in SQL.
+A numeric condition selects a run of positions in value order, ``[lo, hi)``. Inside an "and" it is
+applied to the result in place: keep what is before ``hi``, take away what is before ``lo``, each "before"
+being a stored prefix and a small rest (less than a bucket: a union of the small bitmaps each bucket is cut
+into, and at most one piece built from the ids). On its own it is built: the whole buckets as one
+difference of two prefixes, the ends from the small bitmaps. Missing values (a person with no age)
+satisfy no comparison, as in SQL.
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from siyu.core.errors import InvalidInput
 
 BUCKETS = 256  # stored prefix bitmaps (dense: each up to the whole population)
 FINE = 16  # each bucket cut again into this many small bitmaps (each person once)
+
+
+def _union(bitmaps: list[BitMap]) -> BitMap:
+    """A new bitmap of every person in any of ``bitmaps``. Binary operations, not ``BitMap.union`` or
+    ``copy()``: at 10M persons those took 1.3 and 8 times as long."""
+    if not bitmaps:
+        return BitMap()
+    out = bitmaps[0] | (bitmaps[1] if len(bitmaps) > 1 else BitMap())
+    for b in bitmaps[2:]:
+        out |= b
+    return out
 
 
 def _bitmap(ids: np.ndarray) -> BitMap:
@@ -57,7 +71,7 @@ class Numeric:
         first, last = -(-lo // self.fine_size), hi // self.fine_size
         if first >= last:
             return _bitmap(self.ids[lo:hi]) if hi > lo else BitMap()
-        out = BitMap.union(*self.fine[first:last])
+        out = BitMap.union(*self.fine[first:last])  # many small ones: the library's union is quicker here
         if lo < first * self.fine_size:
             out |= _bitmap(self.ids[lo:first * self.fine_size])
         if last * self.fine_size < hi:
@@ -79,6 +93,26 @@ class Numeric:
             out |= self._span(last * self.size, hi)
         return out
 
+    def cut(self, x: int) -> tuple[BitMap, BitMap]:
+        """Persons at positions [0, x) as a stored prefix (not to be changed) and a small rest (less than a
+        bucket)."""
+        b = x // self.size
+        return self.prefixes[b], self._span(b * self.size, x)
+
+    def narrow(self, out: BitMap, lo: int, hi: int, everyone: bool) -> None:
+        """``out`` &= the persons at positions [lo, hi), in place, without building that set: keep what is
+        before ``hi`` (a stored prefix and a small rest), then take away what is before ``lo``. With
+        ``everyone`` (each person has a value) nothing needs keeping for ``hi`` at the end."""
+        if hi < len(self.values) or not everyone:
+            before, rest = self.cut(hi)
+            kept = out & rest
+            out &= before
+            out |= kept
+        if lo > 0:
+            before, rest = self.cut(lo)
+            out -= before
+            out -= rest
+
     def positions(self, op: str, value: float) -> list[tuple[int, int]]:
         """The runs of positions in value order that satisfy ``op value``."""
         left = int(np.searchsorted(self.values, value, "left"))
@@ -89,18 +123,7 @@ class Numeric:
         return [{"<": (0, left), "<=": (0, right), ">": (right, n), ">=": (left, n), "=": (left, right)}[op]]
 
     def select(self, op: str, value: float) -> BitMap:
-        return BitMap.union(BitMap(), *[self.run(lo, hi) for lo, hi in self.positions(op, value)])
-
-    def complement(self, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """The positions (of persons with a value) outside ``runs``."""
-        out, at = [], 0
-        for lo, hi in sorted(runs):
-            if lo > at:
-                out.append((at, lo))
-            at = max(at, hi)
-        if at < len(self.values):
-            out.append((at, len(self.values)))
-        return out
+        return _union([self.run(lo, hi) for lo, hi in self.positions(op, value)])
 
 
 def _codes(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -155,50 +178,50 @@ class AudienceIndex:
 
     def evaluate(self, node: Node) -> BitMap:
         if isinstance(node, And):
-            # the positive terms intersected (smallest first), then each negated term taken away: no
-            # complement of the whole population is ever built for a "not" inside an "and"; a numeric
-            # condition that holds for most persons is applied the same way, as the few it excludes
-            plus: list[BitMap] = []
-            minus: list[BitMap] = []
-            for x in node.and_:
-                if isinstance(x, Not):
-                    minus.append(self.evaluate(x.not_))
-                elif isinstance(x, Compare) and x.field in self.numeric:
-                    num = self.numeric[x.field]
-                    runs = num.positions(x.op, x.value)
-                    if 2 * sum(hi - lo for lo, hi in runs) > len(num.values):
-                        minus += [num.run(lo, hi) for lo, hi in num.complement(runs)]
-                        if len(num.values) < len(self.universe):  # persons without a value never match
-                            plus.append(num.prefixes[-1])
-                    else:
-                        plus.append(BitMap.union(BitMap(), *[num.run(lo, hi) for lo, hi in runs]))
-                else:
-                    plus.append(self.evaluate(x))
-            plus.sort(key=len)
-            out = plus[0].copy() if plus else self.universe.copy()
-            for b in plus[1:]:
-                out &= b
-            for b in minus:
-                out -= b
-            return out
+            return self._all(node)
         if isinstance(node, Or):
-            return BitMap.union(*[self.evaluate(x) for x in node.or_])
+            return _union([self.evaluate(x) for x in node.or_])
         if isinstance(node, Not):
             return self.universe - self.evaluate(node.not_)
         if isinstance(node, TagIn):
             by = self._tag(node.tag)
-            return BitMap.union(BitMap(), *[by[v] for v in node.values if v in by])
+            return _union([by[v] for v in node.values if v in by])
         if isinstance(node, TagAny):
             name = self.aliases.get(node.has.lower(), node.has)
             if name in self.values:
-                return BitMap.union(BitMap(), *self.values[name].values())
+                return _union(list(self.values[name].values()))
             if node.has in self.by_value:
-                return BitMap.union(BitMap(), *[self.values[t][v] for t, v in self.by_value[node.has]])
+                return _union([self.values[t][v] for t, v in self.by_value[node.has]])
             raise InvalidInput(f"audience: no tag and no tag value named {node.has!r}")
         assert isinstance(node, Compare)
         if node.field not in self.numeric:
             raise InvalidInput(f"audience: no numeric field {node.field!r}")
         return self.numeric[node.field].select(node.op, node.value)
+
+    def _all(self, node: And) -> BitMap:
+        """An "and": the positive terms intersected (smallest first), then each numeric condition applied in
+        place (stored prefixes kept and taken away: no set of the persons in a range is built), then each
+        negated term taken away (no complement of the whole population is built for a "not")."""
+        plus: list[BitMap] = []
+        ranges: list[tuple[Numeric, int, int]] = []
+        minus: list[BitMap] = []
+        for x in node.and_:
+            if isinstance(x, Not):
+                minus.append(self.evaluate(x.not_))
+            elif isinstance(x, Compare) and x.field in self.numeric and x.op != "!=":
+                num = self.numeric[x.field]
+                ranges += [(num, lo, hi) for lo, hi in num.positions(x.op, x.value)]
+            else:
+                plus.append(self.evaluate(x))
+        plus.sort(key=len)
+        out = _union([plus[0] if plus else self.universe])  # a copy
+        for b in plus[1:]:
+            out &= b
+        for num, lo, hi in ranges:
+            num.narrow(out, lo, hi, len(num.values) == len(self.universe))
+        for b in minus:
+            out -= b
+        return out
 
     def count(self, node: Node) -> int:
         return len(self.evaluate(node))

@@ -141,6 +141,7 @@ LEFT JOIN ev ON ev.person_id = prof.person_id
 LEFT JOIN place ON place.person_id = prof.person_id
 """
 
+
 def _lit(value: object) -> exp.Expression:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
@@ -162,7 +163,8 @@ FIXED_VALUES: dict[str, tuple[str, ...]] = {
     "price_band": ("百元以下", "100-299元", "300-499元", "500-799元", "800-1199元", "1200元以上"),
 }
 CODES = 65536  # codes of one attribute are below this: a packed key is (person [* 2 + season]) * CODES + code
-MAX_PERSON_ID = 2**46  # … which stays below 2**63 for person ids below this
+MAX_PERSON_ID = 2**46  # … which stays below 2**63 for person ids below this (and a weight, below 2**47 fen
+# or pieces, times CODES too)
 
 
 def _code(attr: str, label: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from independent_tags import tags as independent
+from siyu.analytics import tag_compiler
 from siyu.analytics.engine import connect
 from siyu.analytics.tag_compiler import compile_pack, run_pack
 from siyu.core.clock import now
@@ -25,7 +26,7 @@ def test_the_default_pack_is_large_and_valid() -> None:
     assert len(compile_pack(pack)) == len(pack.tags)
 
 
-def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: ignore[no-untyped-def]
+def test_every_tag_equals_an_independent_computation(demo_rt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     pack = definitions.default()
     with demo_rt.db.unit_of_work() as s:  # guides mark a few people by hand; one mark is taken back
         people = [r.person_id for r in s.execute(select(Profile.person_id).where(Profile.person_id.is_not(None))
@@ -39,6 +40,10 @@ def test_every_tag_equals_an_independent_computation(demo_rt) -> None:  # type: 
         export_lake(s, demo_rt.settings.lake_dir)  # the lake as the database is now
     with connect(demo_rt.settings.lake_dir) as con:
         got = {(r["person_id"], r["tag"], r["value"]) for r in run_pack(con, pack, as_of).to_pylist()}
+    # preferences over many lines run in parts, ranges of person ids (here a part per 97 lines): the same tags
+    monkeypatch.setattr(tag_compiler, "LINES_PER_PART", 97)
+    with connect(demo_rt.settings.lake_dir) as con:
+        assert {(r["person_id"], r["tag"], r["value"]) for r in run_pack(con, pack, as_of).to_pylist()} == got
     with demo_rt.db.read_only() as s:
         want = independent(s, pack, as_of)
     by_tag = Counter(t for _, t, _ in want)
@@ -131,3 +136,11 @@ def test_preference_codes_beyond_their_range_are_refused_by_name() -> None:
     con.execute(f"INSERT INTO person_facts VALUES ({MAX_PERSON_ID})")
     with pytest.raises(ValueError, match="person id"):
         _check_codes(tables)
+
+
+@pytest.mark.parametrize(("lo", "hi", "lines"), [(1, 1, 1), (1, 10, 500_001), (5, 1_000_003, 8_600_000), (0, 3, 10**7)])
+def test_person_parts_cover_every_id_once(lo: int, hi: int, lines: int) -> None:
+    parts = tag_compiler.person_parts(lo, hi, lines)
+    assert parts[0][0] == lo and parts[-1][1] == hi + 1
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))  # adjacent, so disjoint and gapless
+    assert all(f < t for f, t in parts) and len(parts) <= -(-lines // tag_compiler.LINES_PER_PART)

@@ -461,8 +461,9 @@ def compile_pack(pack: Pack, dialect: str = "duckdb") -> list[tuple[str, str]]:
 # A preference over many lines runs on DuckDB in parts of about this many lines, each part the persons of a
 # range of ids, over lines sorted by person: the two aggregations' hash tables of a part stay small enough
 # for the processor's caches. At 8.6M lines, colour took 0.69 s in 16 parts against 1.05 s in one; over
-# lines not sorted (every part scanning all of them) parts gained nothing.
-LINES_PER_PART = 500_000
+# lines not sorted (every part scanning all of them) parts gained nothing. Each part costs a query's setup:
+# the 17 preferences took 13.2 s in parts of 250,000 lines, 10.1–11.9 s of 500,000 to 2,000,000.
+LINES_PER_PART = 1_000_000
 
 
 def person_parts(lo: int, hi: int, lines: int) -> list[tuple[int, int]]:

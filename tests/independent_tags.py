@@ -96,6 +96,13 @@ def facts(s: Session, as_of: datetime) -> tuple[dict[int, dict[str, Any]], list[
         if when <= as_of:
             events[person].append(when)
 
+    # categories bought: among the lines kept (not refunded in full) of any bought order, known SKUs only
+    kept_categories: dict[int, set[str]] = defaultdict(set)
+    for i in lines:
+        pr = products.get(skus[i.sku_id].product_id) if i.sku_id in skus else None
+        if i.paid_fen - i.refunded_fen > 0 and pr is not None and pr.category is not None:
+            kept_categories[person_of[order_by_id[i.order_id].profile_id]].add(pr.category)
+
     out: dict[int, dict[str, Any]] = {}
     for person, rows in by_person.items():
         f: dict[str, Any] = {}
@@ -115,10 +122,7 @@ def facts(s: Session, as_of: datetime) -> tuple[dict[int, dict[str, Any]], list[
         f["days_between_orders"] = _days(min(times), max(times)) // (len(mine) - 1) if len(mine) > 1 else None
         allp = purchases.get(person, [])
         f["refund_rate"] = round(sum(o.refunded_fen for o in allp) / sum(o.paid_fen for o in allp), 4) if allp else None
-        bought_ids = {o.id for o in mine}
-        cats = {products[skus[i.sku_id].product_id].category for i in lines  # inner joins: known SKUs only
-                if i.order_id in bought_ids and i.sku_id in skus and skus[i.sku_id].product_id in products}
-        f["categories_bought"] = len(cats)
+        f["categories_bought"] = len(kept_categories.get(person, set()))
         f["gender"] = _first(rows, "gender", lambda g: g in ("M", "F"))
         birthday = _first(rows, "birthday")
         f["age"] = (as_of.year - birthday.year - (as_of.strftime("%m%d") < birthday.strftime("%m%d"))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 DIMENSIONS = ("attribute", "product_lifecycle", "member_lifecycle", "rfm", "preference", "value", "channel")
 
-# Per-person measures the compiler provides (columns of ``tag_compiler.PERSON_FACTS_SQL``).
+# Per-person measures the compiler provides (columns of ``tag_compiler.person_facts_sql``).
 Measure = Literal[
     "recency_days", "frequency", "monetary_fen", "first_purchase_days", "orders_30d", "orders_90d", "orders_365d",
     "spend_90d_fen", "spend_365d_fen", "avg_order_fen", "max_order_fen", "refund_rate", "categories_bought",

@@ -159,6 +159,19 @@ def test_loyalty_pages_show_the_ledger(client: TestClient, demo_rt: Runtime) -> 
     assert ledger_sum == available
     page = client.get(f"/persons/{person}").text
     assert f'<td id="points-shown">{available:,}</td>' in page and 'id="lots"' in page and "订单积分" in page
+    # an employee price granted and used once: the page shows what its monthly limit has left
+    from siyu.loyalty import pricing, versions
+
+    with demo_rt.db.unit_of_work() as s:
+        prog = versions.active(s)
+        pricing.grant(s, prog, member, "employee", by="HR 张伟")
+        assert pricing.use(s, prog, s.get(Member, member), "console-test-1", "120.00")["basis"] == "employee"
+    page = client.get(f"/persons/{person}").text
+    assert 'id="price-identities"' in page and "员工价" in page and "HR 张伟" in page
+    assert "<td>9</td><td>¥4,880.00</td>" in page
+    with demo_rt.db.unit_of_work() as s:
+        pricing.cancel(s, s.get(Member, member), "console-test-1")
+        pricing.revoke(s, member, "employee")
     page = client.get("/loyalty").text
     assert f'<td id="li-available">{total:,}</td>' in page and "王者" in page and "品牌毛巾" in page
     client.get("/lang/en")

@@ -63,3 +63,57 @@ def test_eight_processes_never_overspend(pg_url: str, tmp_path) -> None:  # type
     replayed = {k for k, a in answers if a == "replayed"}
     assert replayed <= done and replayed
     rt.db.dispose()
+
+
+def _checkouts(url: str, member: int, worker: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from siyu.loyalty import pricing
+    from siyu.models import Member
+
+    db = Database(url)
+    answers = []
+    for i in range(CHECKOUTS):
+        order = f"till-{worker // 2 if i % 2 == 0 else worker}-{i}"  # every other order sent by two tills
+        try:
+            with db.unit_of_work() as s:
+                got = pricing.use(s, programme.default(), s.get(Member, member), order, "10.00", at=AT)
+            answers.append((order, got["basis"], got["replayed"]))
+        except Exception as exc:
+            answers.append((order, f"error: {type(exc).__name__}: {exc}", False))
+    db.dispose()
+    out.put(answers)
+
+
+CHECKOUTS = 6
+
+
+def test_eight_tills_never_exceed_an_identity_limit(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """员工价 allows 10 orders a month: eight tills checking the same employee out at once give it to
+    exactly 10 orders, each order is priced once, and every till gets an answer."""
+    from conftest import make_settings
+    from siyu.bootstrap import start
+    from siyu.loyalty import pricing
+    from siyu.loyalty import repository as repo
+
+    rt = start(make_settings(tmp_path / "home", pg_url))
+    member = new_member(rt)
+    with rt.db.unit_of_work() as s:
+        assert pricing.grant(s, programme.default(), member, "employee", by="HR", at=AT)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_checkouts, args=(pg_url, member, w, out)) for w in range(WORKERS)]
+    for p in procs:
+        p.start()
+    answers = [a for _ in procs for a in out.get(timeout=300)]
+    for p in procs:
+        p.join(timeout=60)
+    assert [a for a in answers if a[1].startswith("error")] == []
+    basis: dict[str, set[str]] = {}
+    for order, b, _ in answers:
+        basis.setdefault(order, set()).add(b)
+    assert all(len(b) == 1 for b in basis.values()), "an order was priced twice, differently"
+    assert sum(1 for b in basis.values() if b == {"employee"}) == 10
+    assert sum(1 for _, _, replayed in answers if replayed) == len(answers) - len(basis)  # the second till replays
+    with rt.db.read_only() as s:
+        start_, end = pricing.period(programme.default().pricing.identities["employee"].limit, AT)  # type: ignore[arg-type]
+        assert repo.price_used(s, member, "employee", start_, end) == (10, 10 * 1000)
+    rt.db.dispose()

@@ -188,6 +188,11 @@ def test_loyalty_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_no
     assert out.exit_code == 0, out.output
     assert "黄金 · 1,999 points" in out.output and "再消费 ¥1,001.00 升级为钻石" in out.output
     assert CliRunner().invoke(app, ["loyalty", "member", "NOPE"]).exit_code == 1
+    grant = ["loyalty", "identity", "grant", "LT0000000003", "family", "--by", "店长 李娜"]
+    assert CliRunner().invoke(app, grant).exit_code == 0
+    out = CliRunner().invoke(app, ["loyalty", "identity", "show", "LT0000000003"])
+    assert out.exit_code == 0 and "亲友价 (family)" in out.output and "店长 李娜" in out.output, out.output
+    assert "0.00 · 3,000.00" in out.output and "no limit" in out.output  # ¥3,000 a year, orders not limited
     out = CliRunner().invoke(app, ["loyalty", "liability"])
     assert out.exit_code == 0 and "2,099" in out.output  # 1,999 + 100 available
     assert CliRunner().invoke(app, ["loyalty", "check"]).exit_code == 0
@@ -328,6 +333,61 @@ def test_member_price_and_pricing_identities(rt, tmp_path: Path, at_now) -> None
     with rt.db.unit_of_work() as s:
         assert pricing.revoke(s, c, "employee") and not pricing.revoke(s, c, "employee")
     assert client.get(price.format("LT0000000003"), headers=_h(keys["read"])).json()["basis"] == "list"
+
+
+def test_identity_prices_keep_their_limits(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]
+    """员工价 is limited to 10 orders and ¥5,000 at list price a calendar month (the default programme).
+    Each checkout records the price it gave, once per order; beyond a limit the member pays the next best
+    price and is told why; a cancelled order gives its use back; a new month starts afresh."""
+    from siyu.loyalty import pricing, versions
+    from siyu.models import Member
+
+    keys = _brand(rt, tmp_path)
+    client = TestClient(create_app(rt))
+    w, r = _h(keys["write"]), _h(keys["read"])
+    card = "LT0000000003"  # 普通会员: list price, no member price
+    with rt.db.unit_of_work() as s:
+        assert pricing.grant(s, versions.active(s), s.scalar(select(Member.id).where(Member.card_no == card)),
+                             "employee", by="HR 张伟")
+
+    def buy(order: str, amount: str):  # type: ignore[no-untyped-def]
+        return client.post(f"/api/v1/loyalty/members/{card}/price-uses", json={"order_no": order, "amount": amount},
+                           headers=w)
+
+    def quote(amount: str) -> dict:  # type: ignore[type-arg]
+        return client.get(f"/api/v1/loyalty/members/{card}/price?amount={amount}", headers=r).json()
+
+    fresh = quote("100.00")
+    assert fresh["allowances"][0] | {"resets_at": None} == {
+        "identity": "employee", "label": "员工价", "period": "month", "orders_used": 0, "orders_left": 10,
+        "amount_used": 0.0, "amount_left": 5000.0, "resets_at": None}
+    assert fresh["allowances"][0]["resets_at"].startswith("2026-11-30T16:00:00")  # 1 December, Beijing
+    first = buy("E-1", "299.00").json()
+    assert (first["pays"], first["basis"], first["replayed"]) == (209.3, "employee", False)
+    assert buy("E-1", "299.00").json() | {"replayed": False} == first | {"limited": []}  # a retry: the same
+    assert buy("E-1", "399.00").status_code == 409  # the same order, another amount
+    assert buy(" ", "10.00").status_code == 422 and buy("E-x", "abc").status_code == 422
+    for i in range(2, 11):
+        assert buy(f"E-{i}", "10.00").json()["basis"] == "employee"
+    assert quote("10.00")["allowances"][0]["orders_left"] == 0
+    eleventh = buy("E-11", "10.00").json()
+    assert (eleventh["basis"], eleventh["pays"]) == ("list", 10.0)
+    assert eleventh["limited"] == [{"identity": "employee", "label": "员工价",
+                                    "reason": "员工价: 10 orders used this month, the limit"}]
+    # E-2 is cancelled: its order counts no more, and the next checkout has the price again
+    cancel = client.post(f"/api/v1/loyalty/members/{card}/price-uses/E-2/cancel", headers=w)
+    assert cancel.json() == {"order": "E-2", "cancelled": True, "replayed": False}
+    assert client.post(f"/api/v1/loyalty/members/{card}/price-uses/E-2/cancel", headers=w).json()["replayed"]
+    assert client.post(f"/api/v1/loyalty/members/{card}/price-uses/E-99/cancel", headers=w).status_code == 404
+    assert buy("E-2", "10.00").status_code == 409  # a cancelled order is not priced again
+    # used: 299 + 8 × 10 at 员工价 (E-11 paid the list price) → ¥4,621 left at list price
+    assert quote("10.00")["allowances"][0]["amount_left"] == 4621.0
+    big = buy("E-12", "4621.01").json()
+    assert big["basis"] == "list" and "¥4,621.00 left this month" in big["limited"][0]["reason"]
+    assert buy("E-13", "4621.00").json()["basis"] == "employee"  # exactly what is left
+    assert quote("1.00")["limited"][0]["reason"] == "员工价: 10 orders used this month, the limit"
+    at_now[0] = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 1 December 00:00 in Beijing: a new month
+    assert quote("1.00")["basis"] == "employee" and quote("1.00")["allowances"][0]["orders_used"] == 0
 
 
 def test_referrer_is_set_once_without_loops(rt, tmp_path: Path, at_now) -> None:  # type: ignore[no-untyped-def]

@@ -99,6 +99,23 @@ class RedeemResult(BaseModel):
     prizes: list[str] | None = Field(None, description="a lottery's prizes, one per draw")
 
 
+class Allowance(BaseModel):
+    identity: str
+    label: str
+    period: Literal["month", "year"] | None = Field(description="the limit's calendar period; null: no limit")
+    orders_used: int | None
+    orders_left: int | None
+    amount_used: float | None = Field(description="yuan at list price bought at this price this period")
+    amount_left: float | None
+    resets_at: datetime | None
+
+
+class Limited(BaseModel):
+    identity: str
+    label: str
+    reason: str = Field(description="why this checkout cannot take the identity's price")
+
+
 class PriceQuote(BaseModel):
     amount: float = Field(description="the list price, yuan")
     pays: float = Field(description="what this member pays, yuan")
@@ -106,6 +123,30 @@ class PriceQuote(BaseModel):
     basis: str = Field(description="list · member_price · a pricing identity (employee, family…)")
     label: str
     identities: list[str]
+    allowances: list[Allowance] = Field(description="each identity held: what its limit has left")
+    limited: list[Limited] = Field(description="identities held that this amount would take beyond their limit")
+
+
+class PriceUseRequest(BaseModel):
+    order_no: str = Field(min_length=1, max_length=64)
+    amount: str = Field(description="the order's list price in yuan, e.g. \"299.00\"")
+
+
+class PriceUsed(BaseModel):
+    order: str
+    amount: float
+    pays: float
+    percent: int
+    basis: str
+    label: str
+    replayed: bool = Field(description="this order was priced before: the same answer, nothing counted again")
+    limited: list[Limited] = []
+
+
+class PriceCancelled(BaseModel):
+    order: str
+    cancelled: bool
+    replayed: bool
 
 
 class ReferrerSet(BaseModel):
@@ -226,6 +267,19 @@ def post_points_payment(card_no: str, body: PointsPayment, request: Request) -> 
             summary="The price this member pays (会员价 · 员工价 · 亲友价)")
 def get_price(card_no: str, request: Request, amount: str = Query(..., description="list price in yuan")) -> Any:
     return _read(request, lambda s: pricing.quote(s, versions.active(s), loyalty.member(s, card_no), amount))
+
+
+@router.post("/members/{card_no}/price-uses", response_model=PriceUsed,
+             summary="Checkout at the member's price, counted against an identity's limits (员工价额度)")
+def post_price_use(card_no: str, body: PriceUseRequest, request: Request) -> Any:
+    return _write(request, lambda s: pricing.use(s, versions.active(s), loyalty.member(s, card_no), body.order_no,
+                                                 body.amount))
+
+
+@router.post("/members/{card_no}/price-uses/{order_no}/cancel", response_model=PriceCancelled,
+             summary="An order priced at checkout was cancelled: its use no longer counts")
+def post_price_cancel(card_no: str, order_no: str, request: Request) -> Any:
+    return _write(request, lambda s: pricing.cancel(s, loyalty.member(s, card_no), order_no))
 
 
 @router.post("/members/{card_no}/referrer", response_model=ReferrerResult, summary="Who referred this member (推荐人)")

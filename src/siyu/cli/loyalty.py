@@ -238,3 +238,27 @@ def identity_revoke(card_no: str = typer.Argument(...), identity: str = typer.Ar
     with refusals(), rt.db.unit_of_work() as s:
         done = pricing.revoke(s, _member_id(s, card_no), identity)
     console.print(f"{card_no}: {identity} " + ("revoked." if done else "was not held; nothing changed."))
+
+
+@identity_app.command("show")
+def identity_show(card_no: str = typer.Argument(..., help="The member's card number.")) -> None:
+    """The identities a member holds and what each one's limit has left this period."""
+    from rich.table import Table
+
+    from siyu.core.clock import local
+    from siyu.loyalty import pricing, versions
+
+    rt = start()
+    with refusals(), rt.db.read_only() as s:
+        rows = pricing.price_identities(s, versions.active(s), _member_id(s, card_no))
+    table = Table("identity", "granted by", "valid until", "period", "orders used · left", "¥ used · left",
+                  "resets", title=f"{card_no}: pricing identities")
+    for a in rows:
+        def pair(used: object, left: object, money: bool = False) -> str:
+            return "no limit" if left is None else (f"{used:,.2f} · {left:,.2f}" if money else f"{used} · {left}")
+        table.add_row(f"{a['label']} ({a['identity']})", a["granted_by"],
+                      f"{local(a['valid_until']):%Y-%m-%d}" if a["valid_until"] else "",
+                      a["period"] or "", pair(a["orders_used"], a["orders_left"]),
+                      pair(a["amount_used"], a["amount_left"], money=True),
+                      f"{local(a['resets_at']):%Y-%m-%d}" if a["resets_at"] else "")
+    console.print(table if rows else f"{card_no}: no pricing identity held")

@@ -18,6 +18,7 @@ from siyu.identity.service import merge_persons, split_person
 from siyu.ingest.service import add_note, person_activity
 from siyu.loyalty import versions
 from siyu.loyalty.coupons import list_coupons
+from siyu.loyalty.pricing import price_identities
 from siyu.loyalty.service import member_loyalty
 from siyu.tags.definitions import default
 from siyu.tags.manual import remove_tag, resolve_person, set_tag
@@ -53,13 +54,14 @@ def person_page(request: Request, user: User, person_id: int, error: str = "") -
             programme = versions.active(session)
             loyalty = member_loyalty(session, programme, ex.person_id)
             coupons = list_coupons(session, programme, loyalty["member"].id) if loyalty else []
+            prices = price_identities(session, programme, loyalty["member"].id) if loyalty else []
             tags = person_tags(session, rt.settings.tagstore_dir, pack, ex.person_id, en=locale_of(request) == "en")
             marks = manual_history(session, ex.person_id)
             activity = person_activity(session, ex.person_id)
     except NotFound:
         return render(request, "persons.html", q=str(person_id), missing=True, active="persons", status=404)
     return render(request, "person.html", ex=ex, error=error, active="persons", loyalty=loyalty, local=local,
-                  coupons=coupons, tags=tags, manual=manual_tags(pack), activity=activity,
+                  coupons=coupons, prices=prices, tags=tags, manual=manual_tags(pack), activity=activity,
                   timeline=timeline(ex, loyalty, activity, marks), note_key=uuid.uuid4().hex)
 
 

@@ -207,10 +207,26 @@ class Coupons(BaseModel):
         return next((t for t in self.templates if t.code == code), None)
 
 
+class PriceLimit(BaseModel):
+    """How much an identity's price may be used in a calendar month or year (Beijing time): orders, and
+    list-price yuan bought at it. A checkout beyond either pays the next best price."""
+
+    period: Literal["month", "year"]
+    orders: int | None = Field(default=None, ge=1)
+    amount: int | None = Field(default=None, ge=1)  # yuan at list price
+
+    @model_validator(mode="after")
+    def _some(self) -> PriceLimit:
+        if self.orders is None and self.amount is None:
+            raise ValueError("a price limit needs orders or amount (or both)")
+        return self
+
+
 class PricingIdentity(BaseModel):
     name: str
     name_en: str
     percent: int = Field(ge=1, le=100)  # of the list price paid
+    limit: PriceLimit | None = None  # none: as often as the member likes
 
 
 class Pricing(BaseModel):

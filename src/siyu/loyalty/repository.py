@@ -23,6 +23,7 @@ from siyu.models import (
     PointsEntry,
     PointsLot,
     PointsOperation,
+    PriceUse,
     PricingIdentity,
     Profile,
     ProfileIdentity,
@@ -520,3 +521,27 @@ def member_cards(session: Session, person_ids: Sequence[int]) -> dict[int, tuple
                                  .where(one_of(session, Member.person_id, part), Member.status == "active")):
             out[r.person_id] = (r.card_no, r.tier)
     return out
+
+
+def price_use(session: Session, member_id: int, order_ref: str) -> Any:
+    return session.execute(select(PriceUse.basis, PriceUse.label, PriceUse.percent, PriceUse.list_fen, PriceUse.pays_fen,
+                                  PriceUse.used_at, PriceUse.cancelled_at)
+                           .where(PriceUse.member_id == member_id, PriceUse.order_ref == order_ref)).one_or_none()
+
+
+def price_used(session: Session, member_id: int, basis: str, since: datetime, until: datetime) -> tuple[int, int]:
+    """(orders, list fen) the member bought at ``basis`` in [since, until), cancelled uses left out."""
+    orders, fen = session.execute(select(func.count(), func.coalesce(func.sum(PriceUse.list_fen), 0)).where(
+        PriceUse.member_id == member_id, PriceUse.basis == basis, PriceUse.used_at >= since,
+        PriceUse.used_at < until, PriceUse.cancelled_at.is_(None))).one()
+    return int(orders), int(fen)
+
+
+def add_price_use(session: Session, row: dict[str, Any]) -> None:
+    insert_many(session, PriceUse, [row])
+
+
+def cancel_price_use(session: Session, member_id: int, order_ref: str, at: datetime) -> int:
+    result = session.execute(update(PriceUse).where(PriceUse.member_id == member_id, PriceUse.order_ref == order_ref,
+                                                    PriceUse.cancelled_at.is_(None)).values(cancelled_at=at))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

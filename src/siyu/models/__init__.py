@@ -20,6 +20,7 @@ from siyu.models.loyalty import (
     PointsEntry,
     PointsLot,
     PointsOperation,
+    PriceUse,
     PricingIdentity,
     ProgrammeVersion,
     RewardStock,
@@ -33,6 +34,6 @@ from siyu.models.tags import ManualTag
 
 __all__ = [
     "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
+    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

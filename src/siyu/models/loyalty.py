@@ -168,3 +168,23 @@ class PricingIdentity(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PriceUse(Base):
+    """A price given at checkout for one order (list, member price or a pricing identity), kept so that an
+    identity's limits (orders or amount a month or a year) count what was really used. One per member and
+    order: the same checkout again answers the same; a cancelled order's use no longer counts."""
+
+    __tablename__ = "price_uses"
+    __table_args__ = (UniqueConstraint("member_id", "order_ref", name="uq_price_uses_member_order"),
+                      Index("ix_price_uses_member_basis_used", "member_id", "basis", "used_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    order_ref: Mapped[str] = mapped_column(String(64))
+    basis: Mapped[str] = mapped_column(String(32))  # list · member_price · the identity's code
+    label: Mapped[str] = mapped_column(String(32))  # as the member was told (黄金会员价, 员工价…)
+    percent: Mapped[int] = mapped_column(Integer)
+    list_fen: Mapped[int] = mapped_column(BigInteger)
+    pays_fen: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -33,6 +33,19 @@ def _redeem_many(url: str, member: int, worker: int, out: mp.Queue) -> None:  # 
     out.put(answers)
 
 
+def _in_processes(target, url: str, member: int) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """``target(url, member, worker, queue)`` in WORKERS spawned processes at once; every answer."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(url, member, w, out)) for w in range(WORKERS)]
+    for p in procs:
+        p.start()
+    answers = [a for _ in procs for a in out.get(timeout=300)]
+    for p in procs:
+        p.join(timeout=60)
+    return answers
+
+
 def test_eight_processes_never_overspend(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from conftest import make_settings
     from siyu.bootstrap import start
@@ -43,14 +56,7 @@ def test_eight_processes_never_overspend(pg_url: str, tmp_path) -> None:  # type
     with rt.db.unit_of_work() as s:
         ledger.award(s, programme.default(), member, start_points, key=f"conc-seed-{member}", reason="注册",
                      source=("register", str(member)), at=AT)
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_redeem_many, args=(pg_url, member, w, out)) for w in range(WORKERS)]
-    for p in procs:
-        p.start()
-    answers = [a for _ in procs for a in out.get(timeout=300)]
-    for p in procs:
-        p.join(timeout=60)
+    answers = _in_processes(_redeem_many, pg_url, member)
     errors = [a for a in answers if a[1].startswith("error")]
     assert errors == []
     done = {k for k, a in answers if a == "done"}
@@ -98,14 +104,7 @@ def test_eight_tills_never_exceed_an_identity_limit(pg_url: str, tmp_path) -> No
     member = new_member(rt)
     with rt.db.unit_of_work() as s:
         assert pricing.grant(s, programme.default(), member, "employee", by="HR", at=AT)
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_checkouts, args=(pg_url, member, w, out)) for w in range(WORKERS)]
-    for p in procs:
-        p.start()
-    answers = [a for _ in procs for a in out.get(timeout=300)]
-    for p in procs:
-        p.join(timeout=60)
+    answers = _in_processes(_checkouts, pg_url, member)
     assert [a for a in answers if a[1].startswith("error")] == []
     basis: dict[str, set[str]] = {}
     for order, b, _ in answers:

@@ -253,9 +253,11 @@ def identity_show(card_no: str = typer.Argument(..., help="The member's card num
         rows = pricing.price_identities(s, versions.active(s), _member_id(s, card_no))
     table = Table("identity", "granted by", "valid until", "period", "orders used · left", "¥ used · left",
                   "resets", title=f"{card_no}: pricing identities")
+
+    def pair(used: object, left: object, money: bool = False) -> str:
+        return "no limit" if left is None else (f"{used:,.2f} · {left:,.2f}" if money else f"{used} · {left}")
+
     for a in rows:
-        def pair(used: object, left: object, money: bool = False) -> str:
-            return "no limit" if left is None else (f"{used:,.2f} · {left:,.2f}" if money else f"{used} · {left}")
         table.add_row(f"{a['label']} ({a['identity']})", a["granted_by"],
                       f"{local(a['valid_until']):%Y-%m-%d}" if a["valid_until"] else "",
                       a["period"] or "", pair(a["orders_used"], a["orders_left"]),

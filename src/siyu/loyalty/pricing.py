@@ -51,13 +51,11 @@ def revoke(session: Session, member_id: int, identity: str, at: datetime | None 
 
 def period(limit: PriceLimit, at: datetime) -> tuple[datetime, datetime]:
     """The calendar month or year (Beijing time) holding ``at``: [from, to)."""
-    local = at.astimezone(SHANGHAI)
+    start = at.astimezone(SHANGHAI).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if limit.period == "year":
-        return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0), \
-            local.replace(year=local.year + 1, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
+        start = start.replace(month=1)
+        return start, start.replace(year=start.year + 1)
+    return start, start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
 
 
 def allowance(session: Session, programme: Programme, member_id: int, identity: str, at: datetime) -> dict[str, Any]:
@@ -103,23 +101,27 @@ def quote(session: Session, programme: Programme, m: Any, amount: str, at: datet
     tier = programme.tier_named(m.tier)
     if tier.code in programme.pricing.tiers:
         options.append((programme.pricing.tiers[tier.code], "member_price", f"{tier.name}会员价"))
+    holds = held(session, m.id, at)
     allowances, limited = [], []
-    for r in held(session, m.id, at):
+    for r in holds:
         ident = programme.pricing.identities.get(r.identity)
         if ident is None:
             continue
         a = allowance(session, programme, m.id, r.identity, at)
         allowances.append(a)
-        why = _refusal(a, list_fen) if ident.limit is not None else None
+        why = _refusal(a, list_fen)  # None without a limit
         if why is None:
             options.append((ident.percent, r.identity, ident.name))
         else:
             limited.append({"identity": r.identity, "label": ident.name, "reason": why})
     percent, basis, label = min(options, key=lambda o: o[0])
-    pays = (list_fen * percent + 50) // 100  # to the fen, half up
-    return {"amount": list_fen / 100, "pays": pays / 100, "percent": percent, "basis": basis, "label": label,
-            "identities": sorted({r.identity for r in held(session, m.id, at)}), "allowances": allowances,
+    return {"amount": list_fen / 100, "pays": _pays_fen(list_fen, percent) / 100, "percent": percent, "basis": basis,
+            "label": label, "identities": sorted({r.identity for r in holds}), "allowances": allowances,
             "limited": limited}
+
+
+def _pays_fen(list_fen: int, percent: int) -> int:
+    return (list_fen * percent + 50) // 100  # to the fen, half up
 
 
 def _order_ref(order_no: str) -> str:
@@ -150,7 +152,7 @@ def use(session: Session, programme: Programme, m: Any, order_no: str, amount: s
                 "basis": done.basis, "label": done.label, "replayed": True}
     q = quote(session, programme, m, amount, at)
     repo.add_price_use(session, {"member_id": m.id, "order_ref": ref, "basis": q["basis"], "label": q["label"],
-                                 "percent": q["percent"], "list_fen": list_fen, "pays_fen": round(q["pays"] * 100),
+                                 "percent": q["percent"], "list_fen": list_fen, "pays_fen": _pays_fen(list_fen, q["percent"]),
                                  "used_at": at})
     return {"order": ref, "amount": q["amount"], "pays": q["pays"], "percent": q["percent"], "basis": q["basis"],
             "label": q["label"], "replayed": False, "limited": q["limited"]}

@@ -26,7 +26,7 @@ from siyu.core.crypto import Vault
 from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
-from siyu.identity.service import ResolutionReport, apply_decisions, apply_plan, blocked_nodes
+from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
 from siyu.ingest.schemas import JOINING_KINDS
 
 
@@ -71,7 +71,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
     current = dict(zip(mine["profile_id"].to_pylist(), mine["person_id"].to_pylist(), strict=True))
     plan = small.assign(labels, current)
     report.profiles = len(closure)
-    apply_plan(session, plan, mine, now(), report, only=closure)
+    apply_plan(session, pa.table(plan, schema=PLAN), mine, now(), report, only=closure)
     report.persons = len(set(plan["component"]))
     return report
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import bindparam, delete, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -143,12 +144,10 @@ def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
     return ids.tolist()  # type: ignore[no-any-return]
 
 
-def set_profile_persons(session: Session, pairs: list[tuple[int, int]], stamp: datetime) -> None:
-    if not pairs:
-        return
-    ids, persons = zip(*pairs, strict=True)
-    update_column(session, Profile, "person_id", pa.array(ids, pa.int64()), pa.array(persons, pa.int64()),
-                  {"updated_at": stamp})
+def set_profile_persons(session: Session, ids: np.ndarray, persons: np.ndarray, stamp: datetime) -> None:
+    """Profile ``ids[i]`` now belongs to person ``persons[i]``."""
+    if len(ids):
+        update_column(session, Profile, "person_id", ids, persons, {"updated_at": stamp})
 
 
 def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, stamp: datetime) -> None:

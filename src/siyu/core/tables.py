@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while rows are read: every row is a new tuple, and with
+    millions of them alive the collector's passes cost more than the reading (half of a 10M-record
+    OneID read, profiled). Rows hold no cycles; nothing is left for the collector to find."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def to_arrow(rows: Iterable[Sequence[Any]], schema: pa.Schema, chunk: int = 200_000) -> pa.Table:
     """Column-wise conversion in chunks: bounded memory, no per-row dict."""
     batches = []
     buf: list[Sequence[Any]] = []
-    for row in rows:
-        buf.append(row)
-        if len(buf) >= chunk:
+    with _no_gc():
+        for row in rows:
+            buf.append(row)
+            if len(buf) >= chunk:
+                batches.append(_batch(buf, schema))
+                buf = []
+        if buf or not batches:
             batches.append(_batch(buf, schema))
-            buf = []
-    if buf or not batches:
-        batches.append(_batch(buf, schema))
     return pa.Table.from_batches(batches, schema=schema)
 
 
@@ -39,14 +56,15 @@ def read_arrow(session: Any, stmt: Any, schema: pa.Schema, chunk: int = 200_000)
     conn = session.connection()
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cur = conn.connection.driver_connection.cursor()
+    batches = []
     try:
-        cur.execute(sql)
-        batches = []
-        while True:
-            rows = cur.fetchmany(chunk)
-            if not rows:
-                break
-            batches.append(_batch(rows, schema))
+        with _no_gc():
+            cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(chunk)
+                if not rows:
+                    break
+                batches.append(_batch(rows, schema))
     finally:
         cur.close()
     if not batches:

@@ -105,7 +105,9 @@ def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
     comp = plan.column("component").to_numpy()
     keeper = plan.column("person_id")
     missing = keeper.is_null().to_numpy(zero_copy_only=False)
-    needing = np.unique(comp[missing])  # sorted: new persons' ids follow the components' order
+    # sorted: new persons' ids follow the components' order (Arrow's hash then a sort: np.unique was 4.7 s
+    # of a 10M-record run)
+    needing = np.sort(pc.unique(pa.array(comp[missing])).to_numpy())
     fresh = np.asarray(repo.create_persons(session, len(needing), stamp), dtype=np.int64)
     report.new_persons = len(fresh)
     target = keeper.fill_null(0).to_numpy().copy()

@@ -79,8 +79,8 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         WHERE NOT (shared AND names AND name_bidx IS NULL)
     """)
     t.make("fan", """
-        WITH per_channel AS (
-            SELECT e.node, p.channel_id, count(DISTINCT e.profile_id) AS n
+        WITH per_channel AS (  -- a profile is on a node once in ``edges`` (distinct above): count(*)
+            SELECT e.node, p.channel_id, count(*) AS n
             FROM edges e JOIN in_profiles p ON p.profile_id = e.profile_id GROUP BY e.node, p.channel_id
         ), per_node AS (
             SELECT node, sum(n) AS fanout, max(n) AS channel_fanout FROM per_channel GROUP BY node

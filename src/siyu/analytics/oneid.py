@@ -64,33 +64,35 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         -- and on most of them (a single order, or one of several receivers, may be a gift)
         SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders
     """)
-    # "more than one name on the node" as min <> max rather than count(DISTINCT) OVER, which Spark lacks
+    # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
+    # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records)
     t.make("edges", """
-        WITH named AS (
-            SELECT e.profile_id, e.node, p.name_bidx, s.kind IS NOT NULL AS shared,
-                   coalesce(min(p.name_bidx) OVER (PARTITION BY e.node)
-                            <> max(p.name_bidx) OVER (PARTITION BY e.node), false) AS names
+        WITH ep AS (
+            SELECT e.profile_id, e.node, p.name_bidx, split_part(e.node, ':', 1) AS kind
             FROM raw_edges e JOIN in_profiles p ON p.profile_id = e.profile_id
-            LEFT JOIN in_shared s ON s.kind = split_part(e.node, ':', 1)
+        ), named AS (
+            SELECT node FROM ep WHERE kind IN (SELECT kind FROM in_shared)
+            GROUP BY node HAVING min(name_bidx) <> max(name_bidx)
         )
-        SELECT profile_id, CASE WHEN shared AND names THEN node || '#' || name_bidx ELSE node END AS node,
-               shared AND names AS split
-        FROM named
-        WHERE NOT (shared AND names AND name_bidx IS NULL)
+        SELECT ep.profile_id, CASE WHEN n.node IS NOT NULL THEN ep.node || '#' || ep.name_bidx ELSE ep.node END AS node,
+               n.node IS NOT NULL AS split
+        FROM ep LEFT JOIN named n ON n.node = ep.node
+        WHERE NOT (n.node IS NOT NULL AND ep.name_bidx IS NULL)
     """)
+    # each node's smallest profile found with its counts (the star's centre), not by a window
     t.make("fan", """
         WITH per_channel AS (  -- a profile is on a node once in ``edges`` (distinct above): count(*)
-            SELECT e.node, p.channel_id, count(*) AS n
+            SELECT e.node, p.channel_id, count(*) AS n, min(e.profile_id) AS first
             FROM edges e JOIN in_profiles p ON p.profile_id = e.profile_id GROUP BY e.node, p.channel_id
         ), per_node AS (
-            SELECT node, sum(n) AS fanout, max(n) AS channel_fanout FROM per_channel GROUP BY node
+            SELECT node, sum(n) AS fanout, max(n) AS channel_fanout, min(first) AS first FROM per_channel GROUP BY node
         )
-        SELECT f.node, f.fanout, f.channel_fanout, b.node IS NOT NULL AS blocked,
+        SELECT f.node, f.fanout, f.channel_fanout, f.first, b.node IS NOT NULL AS blocked,
                b.node IS NOT NULL OR f.fanout > ? OR f.channel_fanout > ? AS super
         FROM per_node f LEFT JOIN in_blocked b ON b.node = split_part(f.node, '#', 1)
     """, [max_fanout, max_per_channel])
     t.make("star", """
-        SELECT e.profile_id AS a, min(e.profile_id) OVER (PARTITION BY e.node) AS b
+        SELECT e.profile_id AS a, f.first AS b
         FROM edges e JOIN fan f ON f.node = e.node
         WHERE f.fanout >= 2 AND NOT f.super
     """)

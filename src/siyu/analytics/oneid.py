@@ -58,8 +58,8 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     t.put("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
     t.put("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
     t.make("raw_edges", """
-        SELECT DISTINCT profile_id, node FROM in_links
-        UNION
+        SELECT profile_id, node FROM in_links
+        UNION  -- distinct rows of both sides at once
         -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
         -- and on most of them (a single order, or one of several receivers, may be a gift)
         SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders

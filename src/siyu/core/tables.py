@@ -14,7 +14,9 @@ import pyarrow as pa
 def _no_gc() -> Iterator[None]:
     """The cyclic garbage collector paused while rows are read: every row is a new tuple, and with
     millions of them alive the collector's passes cost more than the reading (half of a 10M-record
-    OneID read, profiled). Rows hold no cycles; nothing is left for the collector to find."""
+    OneID read, profiled). Rows hold no cycles; nothing is left for the collector to find. The switch is
+    process-wide: a reader that found it off leaves it to the one that turned it off, so with several
+    threads reading it ends on again."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -72,7 +72,6 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
     plan = small.assign(labels, current)
     report.profiles = len(closure)
     apply_plan(session, pa.table(plan, schema=PLAN), mine, now(), report, only=closure)
-    report.persons = len(set(plan["component"]))
     return report
 
 

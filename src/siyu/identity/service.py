@@ -75,7 +75,6 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     stamp = now()
 
     apply_plan(session, plan, profiles, stamp, report)
-    report.persons = pc.count_distinct(plan.column("component")).as_py()
 
     sn = comps.super_nodes.to_pydict()
     keys = [tuple(n.split(":", 1)) for n in sn["node"]]
@@ -98,7 +97,8 @@ PLAN = pa.schema([("profile_id", pa.int64()), ("component", pa.int64()), ("perso
 
 def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
                report: ResolutionReport, only: set[int] | None = None) -> None:
-    """New persons for components without one, profile moves, merges recorded, facts re-pointed.
+    """New persons for components without one, profile moves, merges recorded, facts re-pointed; the
+    report's counts of them, and of the plan's persons.
 
     Column-wise over the plan: a Python loop over its rows, and the plan turned into Python lists, were
     about 2 s of a 2M-record run (profiled), growing with every profile the brand has."""
@@ -125,6 +125,7 @@ def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
     repo.refresh_fact_persons(session, only)  # the real-time path: its neighbourhood's facts only
     report.moved_profiles = int(moving.sum())
     report.merged = len(merges)
+    report.persons = pc.count_distinct(plan.column("component")).as_py()
 
 
 def _index_old_names(session: Session, vault: Vault) -> None:

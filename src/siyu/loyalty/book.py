@@ -17,12 +17,12 @@ trustworthy live here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from siyu.core.errors import Conflict
 
-FAR = datetime(9999, 12, 31)  # noqa: DTZ001 (a sort key: lots that never expire go last)
+FAR = datetime(9999, 12, 31, tzinfo=UTC)  # a sort key: lots that never expire go last
 
 
 class InsufficientPoints(Conflict):
@@ -45,7 +45,8 @@ class Lot:
     changed: bool = False
 
     def order_key(self) -> tuple[Any, int]:
-        return (self.expires_at.replace(tzinfo=None) if self.expires_at else FAR, self.id)
+        # expiry times are aware UTC everywhere (the programme's rule and the database both give UTC)
+        return (self.expires_at or FAR, self.id)
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Book:
 
     def _settle(self, when: datetime) -> None:
         """Available points pay the debt first (a refund that found its points already spent)."""
+        if self.debt >= 0:  # the usual case, before sorting the lots: a release settles on every lot
+            return
         for lt in self.spendable():
             if self.debt >= 0:
                 return

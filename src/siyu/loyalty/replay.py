@@ -163,17 +163,6 @@ def priced(op: Any, programme: Programme, recorded: Programme | None) -> int:
     return int(op.points)
 
 
-def _first_difference(old: list[tuple[datetime, int]], new: list[tuple[datetime, int]]) -> datetime | None:
-    """The earliest time at which two sorted fact lists differ (None if they are the same)."""
-    for a, b in zip(old, new, strict=False):
-        if a != b:
-            return min(a[0], b[0])
-    if len(old) != len(new):
-        longer = old if len(old) > len(new) else new
-        return longer[min(len(old), len(new))][0]
-    return None
-
-
 def replay_member(programme: Programme, member: Any, birth_month: int | None, orders: list[OrderHistory],
                   ops: list[Any], until: datetime, ids: Iterator[int] | None = None,
                   recorded: Programme | None = None, referee_orders: tuple[OrderHistory, ...] | list[OrderHistory] = ()
@@ -201,6 +190,9 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                 counted_at.setdefault(t, []).append(o)
     state: dict[int, Snapshot] = {}  # the orders as the live path would read them now
     counted_state: dict[int, Snapshot] = state if counted is orders else {}
+    # each counted order's tier fact (``accrual.tier_facts`` of its snapshot), kept up to date as orders
+    # change: re-deriving every fact at every event made a long history quadratic
+    fact_of: dict[int, tuple[datetime, int]] = {}
     facts: list[tuple[datetime, int]] | None = None
     changes: list[tiers.Change] = []
     review: datetime | None = None  # the next review after the timeline ``changes`` was walked
@@ -220,15 +212,28 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                 snap = o.at(t)
                 if snap is not None:
                     counted_state[snap.id] = snap
-            now_facts = sorted(accrual.tier_facts(member, list(counted_state.values())))
+            # the tier facts of the orders that changed now; ``since``: the earliest time a fact changed at
+            counted_now = touched if counted is orders else [counted_state[o.id] for o in counted_at.get(t, [])
+                                                                 if o.id in counted_state]
+            since = None
+            for s in counted_now:
+                new_fact = accrual.tier_facts(member, [s])
+                fact = new_fact[0] if new_fact else None
+                old_fact = fact_of.get(s.id)
+                if fact != old_fact:
+                    if fact is None:
+                        del fact_of[s.id]
+                    else:
+                        fact_of[s.id] = fact
+                    when = min(f[0] for f in (fact, old_fact) if f is not None)
+                    since = when if since is None else min(since, when)
             # What ``accrual.targets`` gives, computed only where it can have changed: the orders that
             # changed now, and when the tier facts changed at time w, every order paid after w (the tier
             # held before an order depends only on what happened before it); the timeline is walked again
             # when the facts changed or an order was paid after the next review it had to come.
             stale = review is not None and any(s.paid_at > review for s in touched)  # type: ignore[operator]
-            if now_facts != facts or stale:
-                since = _first_difference(facts or [], now_facts)
-                facts = now_facts
+            if since is not None or facts is None or stale:
+                facts = sorted(fact_of.values())
                 changes, review = tiers.walk(programme, member.joined_at, facts, t)
                 if since is not None:
                     seen = {s.id for s in touched}
@@ -252,6 +257,8 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     mb.at = until
     mb.book.catch_up(until)
     mb.flush()
-    final = [s for o in counted if (s := o.at(until)) is not None]
-    line = tiers.timeline(programme, member.joined_at, accrual.tier_facts(member, final), until)
-    return Outcome(mb, line, refused)
+    final = sorted(accrual.tier_facts(member, [s for o in counted if (s := o.at(until)) is not None]))
+    # the timeline last walked is the whole one when its facts are these and no review falls due by ``until``
+    if final != facts or (review is not None and review <= until):
+        changes = tiers.timeline(programme, member.joined_at, final, until)
+    return Outcome(mb, changes, refused)

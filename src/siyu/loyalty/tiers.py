@@ -79,19 +79,28 @@ class _Sums:
 
     def __init__(self, programme: Programme, facts: list[tuple[datetime, int]], joined: datetime) -> None:
         self.programme, self.joined = programme, joined
+        q = programme.qualification
         self.times = [when for when, _ in facts]
-        self.fen, self.orders = [0], [0]
+        by_orders = q.basis == "orders"
+        self.sums = sums = [0]
         for _, fen in facts:
-            self.fen.append(self.fen[-1] + fen)
-            self.orders.append(self.orders[-1] + (fen > 0))
-        self.strict = programme.qualification.window == "months"
+            sums.append(sums[-1] + ((fen > 0) if by_orders else fen))
+        self.strict = q.window == "months"
+        self.months = q.months if q.window == "months" else None  # the usual window, without window_start
+        # (threshold, tier) ascending: the tier is found by bisection (a timeline asks once per fact)
+        self.floors = [t.min_orders if by_orders else t.min_spend_fen for t in programme.tiers]
+        self.ascending = all(a < b for a, b in zip(self.floors, self.floors[1:], strict=False))
 
     def tier(self, at: datetime) -> Tier:
-        start = window_start(self.programme, at, self.joined)
-        lo = (bisect_right if self.strict else bisect_left)(self.times, start)
-        hi = bisect_right(self.times, at)
-        sums = self.orders if self.programme.qualification.basis == "orders" else self.fen
-        return _tier_of(self.programme, sums[hi] - sums[lo] if hi > lo else 0)
+        start = add_months(at, -self.months) if self.months is not None else \
+            window_start(self.programme, at, self.joined)
+        times = self.times
+        lo = (bisect_right if self.strict else bisect_left)(times, start)
+        hi = bisect_right(times, at)
+        have = self.sums[hi] - self.sums[lo] if hi > lo else 0
+        if self.ascending:  # the last tier whose floor is reached, as ``_tier_of`` picks it
+            return self.programme.tiers[max(bisect_right(self.floors, have) - 1, 0)]
+        return _tier_of(self.programme, have)
 
 
 def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime

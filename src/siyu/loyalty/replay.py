@@ -196,6 +196,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     facts: list[tuple[datetime, int]] | None = None
     changes: list[tiers.Change] = []
     review: datetime | None = None  # the next review after the timeline ``changes`` was walked
+    walker = tiers.Walker(programme, member.joined_at)
     refused = 0
     for t, rank in events:
         mb.at = t
@@ -234,8 +235,10 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
             stale = review is not None and any(s.paid_at > review for s in touched)  # type: ignore[operator]
             if since is not None or facts is None or stale:
                 facts = sorted(fact_of.values())
-                changes, review = tiers.walk(programme, member.joined_at, facts, t)
-                if since is not None:
+                before = changes
+                changes, review = walker.advance(facts, since, t)
+                # a timeline that did not move leaves every other order's tier, and so its points, as it was
+                if since is not None and changes != before:
                     seen = {s.id for s in touched}
                     touched += [s for s in state.values() if s.paid_at >= since and s.id not in seen]  # type: ignore[operator]
             mine = {str(s.id): (accrual.order_target(programme, member, s, birth_month, changes), s)

@@ -112,35 +112,69 @@ def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime,
 def walk(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
          ) -> tuple[list[Change], datetime | None]:
     """The changes up to ``until`` and the next review still to come (None at the base tier)."""
-    facts = sorted(f for f in facts if f[0] >= joined)
-    level = programme.tier_levels
-    tiers = programme.tiers
-    hold = programme.qualification.hold_months
-    sums = _Sums(programme, facts, joined)
-    current = tiers[0]
-    changes = [Change(joined, "", current.name, "join")]
-    review_at: datetime | None = None
-    i = 0
-    while True:
-        next_fact = facts[i][0] if i < len(facts) else None
-        if review_at is not None and review_at <= until and (next_fact is None or review_at < next_fact):
-            q = sums.tier(review_at)
-            floor = max(level[current.name] - programme.qualification.max_drop, 0) \
-                if programme.qualification.max_drop else level[current.name]
-            new = tiers[max(level[q.name], floor)]
-            if new.name != current.name:
-                changes.append(Change(review_at, current.name, new.name, "review"))
-            current = new
-            review_at = add_months(review_at, hold) if level[current.name] > 0 else None
-            continue
-        if next_fact is None or next_fact > until:
-            return changes, review_at
-        q = sums.tier(next_fact)
-        if level[q.name] > level[current.name]:
-            changes.append(Change(next_fact, current.name, q.name, "upgrade"))
-            current = q
-            review_at = add_months(next_fact, hold)
-        i += 1
+    return Walker(programme, joined).advance(sorted(facts), None, until)
+
+
+class Walker:
+    """One member's timeline, walked again as their facts change over a replay of their history: a
+    change from time ``since`` on resumes from the walk's state just before ``since`` (that state
+    depends only on the facts before it), instead of walking from joining. A history of n orders was
+    walked n times from the start."""
+
+    def __init__(self, programme: Programme, joined: datetime) -> None:
+        self.programme, self.joined = programme, joined
+        self.facts: list[tuple[datetime, int]] = []
+        self.sums: _Sums | None = None
+        self.current = programme.tiers[0]
+        self.changes = [Change(joined, "", self.current.name, "join")]
+        self.review_at: datetime | None = None
+        self.i = 0  # facts walked
+        # before each event walked: (its time, facts walked, tier, next review, changes so far)
+        self.marks: list[tuple[datetime, int, Tier, datetime | None, int]] = []
+
+    def advance(self, facts: list[tuple[datetime, int]], since: datetime | None, until: datetime
+                ) -> tuple[list[Change], datetime | None]:
+        """The timeline up to ``until`` (never earlier than the last call's) over ``facts`` (sorted), which
+        differ from the last call's only at or after ``since`` (None: the same facts)."""
+        if since is not None or self.sums is None:
+            self.facts = [f for f in facts if f[0] >= self.joined]
+            self.sums = _Sums(self.programme, self.facts, self.joined)
+            if since is not None:
+                k = bisect_left(self.marks, since, key=lambda m: m[0])
+                if k < len(self.marks):
+                    _, self.i, self.current, self.review_at, n = self.marks[k]
+                    del self.marks[k:], self.changes[n:]
+        self._run(until)
+        return list(self.changes), self.review_at
+
+    def _run(self, until: datetime) -> None:
+        programme, facts, sums, changes, marks = self.programme, self.facts, self.sums, self.changes, self.marks
+        assert sums is not None
+        level, tiers = programme.tier_levels, programme.tiers
+        hold, max_drop = programme.qualification.hold_months, programme.qualification.max_drop
+        i, current, review_at = self.i, self.current, self.review_at
+        while True:
+            next_fact = facts[i][0] if i < len(facts) else None
+            if review_at is not None and review_at <= until and (next_fact is None or review_at < next_fact):
+                marks.append((review_at, i, current, review_at, len(changes)))
+                q = sums.tier(review_at)
+                floor = max(level[current.name] - max_drop, 0) if max_drop else level[current.name]
+                new = tiers[max(level[q.name], floor)]
+                if new.name != current.name:
+                    changes.append(Change(review_at, current.name, new.name, "review"))
+                current = new
+                review_at = add_months(review_at, hold) if level[current.name] > 0 else None
+                continue
+            if next_fact is None or next_fact > until:
+                break
+            marks.append((next_fact, i, current, review_at, len(changes)))
+            q = sums.tier(next_fact)
+            if level[q.name] > level[current.name]:
+                changes.append(Change(next_fact, current.name, q.name, "upgrade"))
+                current = q
+                review_at = add_months(next_fact, hold)
+            i += 1
+        self.i, self.current, self.review_at = i, current, review_at
 
 
 def tier_at(changes: list[Change], at: datetime) -> str:

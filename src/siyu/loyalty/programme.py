@@ -46,11 +46,12 @@ class Expiry(BaseModel):
         return _expiry(self.rule, self.years, self.months, earned_at)
 
 
-@lru_cache(maxsize=1 << 16)  # a batch replay asks for every order's expiry several times
 def _expiry(rule: str, years: int, months: int, earned_at: datetime) -> datetime:
+    # Not cached by the time: hashing an aware datetime costs more than the conversion (a replay asks for
+    # every order's expiry); a year end is cached by its year.
     local = earned_at.astimezone(SHANGHAI)
     if rule == "year_end":
-        end = datetime(local.year + years + 1, 1, 1, tzinfo=SHANGHAI)
+        return _year_end(local.year + years)
     else:
         month = local.month - 1 + months
         start = datetime(local.year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
@@ -58,6 +59,12 @@ def _expiry(rule: str, years: int, months: int, earned_at: datetime) -> datetime
         end = start.replace(day=min(local.day, monthrange(start.year, start.month)[1]),
                             hour=local.hour, minute=local.minute, second=local.second)
     return end.astimezone(UTC)
+
+
+@lru_cache(maxsize=256)
+def _year_end(year: int) -> datetime:
+    """The end of ``year`` in Beijing (midnight starting the next), in UTC."""
+    return datetime(year + 1, 1, 1, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 class Multipliers(BaseModel):
@@ -323,8 +330,7 @@ class Programme(BaseModel):
         return base * self.tier_named(tier).points_multiplier
 
 
-@lru_cache(maxsize=1 << 16)  # a batch replay prices each payment time more than once
-def _local_day(t: datetime) -> tuple[int, int]:
+def _local_day(t: datetime) -> tuple[int, int]:  # not cached: hashing an aware datetime costs more
     """(ISO weekday, month) of ``t`` in Beijing."""
     local = t.astimezone(SHANGHAI)
     return local.isoweekday(), local.month

@@ -163,6 +163,39 @@ def priced(op: Any, programme: Programme, recorded: Programme | None) -> int:
     return int(op.points)
 
 
+Moment = tuple[datetime, int, list[Any], list[Any]]
+
+
+def _moments(orders: list[OrderHistory], counted: list[OrderHistory], ops: list[Any], until: datetime
+             ) -> list[Moment]:
+    """The moments to replay, in order: (time, 0, the orders whose facts changed then (each once, in the
+    history's order), the counted orders' likewise) and (time, 1, the requests made then, []). One sort,
+    no dictionary: hashing an aware datetime costs about a microsecond, and a history has several per
+    order."""
+    n = len(orders)
+    items = [(t, 0, i) for i, o in enumerate(orders) for t in o.times() if t <= until]
+    if counted is not orders:
+        items += [(t, 0, n + i) for i, o in enumerate(counted) for t in o.times() if t <= until]
+    items += [(op.occurred_at, 1, i) for i, op in enumerate(ops) if op.occurred_at <= until]
+    items.sort()
+    out: list[Moment] = []
+    here: list[Any] = []
+    there: list[Any] = []
+    last_t, last_rank = None, -1
+    for t, rank, i in items:
+        if rank != last_rank or t != last_t:
+            last_t, last_rank, here, there = t, rank, [], []
+            out.append((t, rank, here, there))
+        if rank:
+            here.append(ops[i])
+        elif i < n:
+            if not here or here[-1] is not orders[i]:  # an order with two facts at one time, once
+                here.append(orders[i])
+        elif not there or there[-1] is not counted[i - n]:
+            there.append(counted[i - n])
+    return out
+
+
 def replay_member(programme: Programme, member: Any, birth_month: int | None, orders: list[OrderHistory],
                   ops: list[Any], until: datetime, ids: Iterator[int] | None = None,
                   recorded: Programme | None = None, referee_orders: tuple[OrderHistory, ...] | list[OrderHistory] = ()
@@ -174,20 +207,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     report = accrual.AccrualReport()
     # the orders the tier counts: the member's own, or under a referral qualification their referees'
     counted = list(referee_orders) if programme.qualification.basis == "referral" else orders
-    events = sorted({(t, 0) for o in [*orders, *counted] for t in o.times() if t <= until}
-                    | {(op.occurred_at, 1) for op in ops if op.occurred_at <= until})
-    by_time: dict[datetime, list[Any]] = {}
-    for op in ops:
-        by_time.setdefault(op.occurred_at, []).append(op)
-    at_time: dict[datetime, list[OrderHistory]] = {}
-    for o in orders:
-        for t in set(o.times()):
-            at_time.setdefault(t, []).append(o)
-    counted_at: dict[datetime, list[OrderHistory]] = {}
-    if counted is not orders:
-        for o in counted:
-            for t in set(o.times()):
-                counted_at.setdefault(t, []).append(o)
+    moments = _moments(orders, counted, ops, until)
     state: dict[int, Snapshot] = {}  # the orders as the live path would read them now
     counted_state: dict[int, Snapshot] = state if counted is orders else {}
     # each counted order's tier fact (``accrual.tier_facts`` of its snapshot), kept up to date as orders
@@ -198,23 +218,23 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     review: datetime | None = None  # the next review after the timeline ``changes`` was walked
     walker = tiers.Walker(programme, member.joined_at)
     refused = 0
-    for t, rank in events:
+    for t, rank, here, there in moments:
         mb.at = t
         mb.book.catch_up(t)
         mb.flush()
         if rank == 0:
             touched = []
-            for o in at_time.get(t, []):
+            for o in here:
                 snap = o.at(t)
                 if snap is not None:
                     state[snap.id] = snap
                     touched.append(snap)
-            for o in counted_at.get(t, []):
+            for o in there:
                 snap = o.at(t)
                 if snap is not None:
                     counted_state[snap.id] = snap
             # the tier facts of the orders that changed now; ``since``: the earliest time a fact changed at
-            counted_now = touched if counted is orders else [counted_state[o.id] for o in counted_at.get(t, [])
+            counted_now = touched if counted is orders else [counted_state[o.id] for o in there
                                                                  if o.id in counted_state]
             since = None
             for s in counted_now:
@@ -245,7 +265,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                     for s in sorted(touched, key=lambda s: (s.paid_at, s.id))}
             accrual.book_orders(mb, mine, [], mb.booked, mb.counts, {}, window, programme, report)
         else:
-            for op in by_time[t]:
+            for op in here:
                 if op.request is None:  # recorded before requests were kept: cannot be re-booked
                     refused += 1
                     continue

@@ -4,21 +4,19 @@ that moved points, and the ledger as booked (to compare with). Reads only; membe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import one_of
+from siyu.core.bulk import chunks, one_of
 from siyu.models import (
     Member,
-    Order,
-    OrderClaim,
     PointsAccount,
     PointsEntry,
     PointsLot,
     PointsOperation,
-    Refund,
 )
 
 MOVED = ("会员合并转入", "会员合并转出", "订单转出")  # entries of a merge or a split
@@ -29,32 +27,92 @@ def member_slices(session: Session, size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
+class OrderRow(NamedTuple):
+    """An order as a replay reads it (``orders_with_claims``)."""
+
+    member_id: int
+    id: int
+    status: str
+    paid_fen: int
+    refunded_fen: int
+    paid_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    claimed_at: datetime | None
+    claimer: int | None
+
+
+class RefundRow(NamedTuple):
+    order_id: int
+    amount_fen: int
+    completed_at: datetime | None
+    requested_at: datetime | None
+
+
+# A replay reads every order and refund of the brand, so these two read through the driver: the ORM's rows
+# and type processing cost 11 µs an order, the driver's tuples and ``_utc`` 3 µs (measured on 100,000).
+_OWN = ("SELECT m.id, o.id, o.status, o.paid_fen, o.refunded_fen, o.paid_at, o.created_at, o.completed_at, "
+        "c.claimed_at, c.member_id FROM members m JOIN orders o ON o.person_id = m.person_id "
+        "LEFT JOIN order_claims c ON c.order_id = o.id WHERE m.id {ids} AND (c.id IS NULL OR c.member_id = m.id)")
+_CLAIMED = ("SELECT c.member_id, o.id, o.status, o.paid_fen, o.refunded_fen, o.paid_at, o.created_at, "
+            "o.completed_at, c.claimed_at, c.member_id FROM order_claims c JOIN orders o ON o.id = c.order_id "
+            "WHERE c.member_id {ids}")
+_REFUNDS = ("SELECT order_id, amount_fen, completed_at, requested_at FROM refunds WHERE order_id {ids} "
+            "AND status = 'success'")
+_from_text = datetime.fromisoformat
+
+
+def _utc(value: str | datetime | None) -> datetime | None:
+    """A driver's timestamp as aware UTC: SQLite's text (``UTCDateTime`` writes naive UTC), PostgreSQL's
+    ``timestamptz``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return _from_text(value + "+00:00")  # the usual text: one C call gives aware UTC
+        except ValueError:
+            value = _from_text(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _driver_rows(session: Session, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """``sql`` with ``{ids}`` as "is one of ``ids``", through the driver (no ORM, no type processing)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)))
+    return list(conn.exec_driver_sql(sql.format(ids=f"IN ({','.join('?' * len(ids))})"), tuple(ids)))
+
+
+def _orders(session: Session, sql: str, ids: Sequence[int]) -> list[OrderRow]:
+    if not ids:
+        return []
+    return [OrderRow(mid, oid, status, int(paid), int(refunded), _utc(paid_at), _utc(created),  # type: ignore[arg-type]
+                     _utc(completed), _utc(claimed), claimer)
+            for mid, oid, status, paid, refunded, paid_at, created, completed, claimed, claimer
+            in _driver_rows(session, sql, ids)]
+
+
 def orders_with_claims(session: Session, member_ids: Sequence[int]) -> dict[int, list[Any]]:
     """Each member's orders, as ``repository.orders_of_members`` gives them, with when a claimed one was
     claimed (``claimed_at``), and whether it is the member's own person's order (else it became theirs by
     the claim)."""
-    cols = (Order.id, Order.status, Order.paid_fen, Order.refunded_fen, Order.paid_at, Order.created_at,
-            Order.completed_at)
-    own = (select(Member.id.label("member_id"), *cols, OrderClaim.claimed_at, OrderClaim.member_id.label("claimer"))
-           .join(Order, Order.person_id == Member.person_id)
-           .join(OrderClaim, OrderClaim.order_id == Order.id, isouter=True)
-           .where(one_of(session, Member.id, member_ids),
-                  or_(OrderClaim.id.is_(None), OrderClaim.member_id == Member.id)))
-    claimed = (select(OrderClaim.member_id, *cols, OrderClaim.claimed_at, OrderClaim.member_id.label("claimer"))
-               .join(Order, Order.id == OrderClaim.order_id).where(one_of(session, OrderClaim.member_id, member_ids)))
+    ids = list(member_ids)
     found: dict[tuple[int, int], tuple[Any, bool]] = {}
-    for r in session.execute(claimed):
-        found[(r.member_id, r.id)] = (r, False)
+    for part in chunks(ids):
+        for r in _orders(session, _CLAIMED, part):
+            found[(r.member_id, r.id)] = (r, False)
     out: dict[int, list[Any]] = {}
     if not found:  # the usual slice: no claims, every order the member's own (a replay reads millions)
-        for r in session.execute(own):
-            mine = out.get(r.member_id)
-            if mine is None:
-                out[r.member_id] = mine = []
-            mine.append((r, True))
+        for part in chunks(ids):
+            for r in _orders(session, _OWN, part):
+                mine = out.get(r.member_id)
+                if mine is None:
+                    out[r.member_id] = mine = []
+                mine.append((r, True))
         return out
-    for r in session.execute(own):  # the member's own person's order: it earned before any claim too
-        found[(r.member_id, r.id)] = (found.get((r.member_id, r.id), (r, True))[0], True)
+    for part in chunks(ids):
+        for r in _orders(session, _OWN, part):  # the member's own person's order: it earned before any claim too
+            found[(r.member_id, r.id)] = (found.get((r.member_id, r.id), (r, True))[0], True)
     for (mid, _), pair in found.items():
         out.setdefault(mid, []).append(pair)
     return out
@@ -63,12 +121,9 @@ def orders_with_claims(session: Session, member_ids: Sequence[int]) -> dict[int,
 def refunds_of(session: Session, order_ids: Sequence[int]) -> dict[int, list[Any]]:
     """The successful refunds of these orders (only they moved money)."""
     out: dict[int, list[Any]] = {}
-    ids = list(order_ids)
-    for i in range(0, len(ids), 20_000):
-        stmt = (select(Refund.order_id, Refund.amount_fen, Refund.completed_at, Refund.requested_at)
-                .where(one_of(session, Refund.order_id, ids[i:i + 20_000]), Refund.status == "success"))
-        for r in session.execute(stmt):
-            out.setdefault(r.order_id, []).append(r)
+    for part in chunks(list(order_ids)):
+        for oid, fen, completed, requested in _driver_rows(session, _REFUNDS, part):
+            out.setdefault(oid, []).append(RefundRow(oid, int(fen), _utc(completed), _utc(requested)))
     return out
 
 

@@ -79,8 +79,10 @@ def _driver_rows(session: Session, sql: str, ids: Sequence[int]) -> list[tuple[A
     """``sql`` with ``{ids}`` as "is one of ``ids``", through the driver (no ORM, no type processing)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        return list(conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)))
-    return list(conn.exec_driver_sql(sql.format(ids=f"IN ({','.join('?' * len(ids))})"), tuple(ids)))
+        result = conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),))
+    else:
+        result = conn.exec_driver_sql(sql.format(ids=f"IN ({','.join('?' * len(ids))})"), tuple(ids))
+    return result.fetchall()  # type: ignore[return-value]  (all at once: row by row cost 4 % of a replay)
 
 
 def _orders(session: Session, sql: str, ids: Sequence[int]) -> list[OrderRow]:

@@ -87,10 +87,10 @@ def order_target(programme: Programme, member: Any, o: Any, birth_month: int | N
     # a claimed order earns even from before joining: claiming it is the point (订单换积分)
     if o.status not in EARNING or o.paid_at is None or (_paid(o) < member.joined_at and not o.claimed):
         return 0
-    net = max(o.paid_fen - o.refunded_fen, 0)
-    mult = programme.multiplier(_paid(o), birthday_month=birth_month, tier=tiers.held_before(changes, _paid(o)),
+    paid = _paid(o)
+    p, q = programme.earn_ratio(paid, birthday_month=birth_month, tier=tiers.held_before(changes, paid),
                                 claimed=o.claimed)
-    return programme.points_for(net, mult)
+    return max(o.paid_fen - o.refunded_fen, 0) * p // (100 * q)  # ``points_for``, in integers
 
 
 def accrue(session: Session, programme: Programme, member_ids: list[int] | None = None,

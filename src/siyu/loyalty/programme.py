@@ -330,6 +330,27 @@ class Programme(BaseModel):
         return base * self.tier_named(tier).points_multiplier
 
 
+    def earn_ratio(self, paid_at: datetime, *, birthday_month: int | None, tier: str, claimed: bool
+                   ) -> tuple[int, int]:
+        """``per_yuan`` × ``multiplier(…)`` as an exact fraction (p, q): the order earns ``net_fen × p //
+        (100 q)``, what ``points_for`` gives, in integers. The fractions are kept by what sets them (the
+        multipliers that apply, the tier's, per yuan), so any programme can use them: a replay prices
+        every order several times, and Decimal arithmetic was a tenth of it."""
+        m = self.points.multipliers
+        weekday, month = _local_day(paid_at)
+        key = (m.member_day if weekday == m.member_day_weekday else None,
+               m.birthday_month if birthday_month == month else None, m.claim if claimed else None, m.combine,
+               self.tier_named(tier).points_multiplier, self.points.per_yuan)
+        got = _RATIOS.get(key)
+        if got is None:
+            mult = self.multiplier(paid_at, birthday_month=birthday_month, tier=tier, claimed=claimed)
+            got = _RATIOS[key] = (mult * self.points.per_yuan).as_integer_ratio()
+        return got
+
+
+_RATIOS: dict[tuple[object, ...], tuple[int, int]] = {}
+
+
 def _local_day(t: datetime) -> tuple[int, int]:  # not cached: hashing an aware datetime costs more
     """(ISO weekday, month) of ``t`` in Beijing."""
     local = t.astimezone(SHANGHAI)

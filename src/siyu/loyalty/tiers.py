@@ -18,6 +18,7 @@ from bisect import bisect_left, bisect_right
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 from siyu.core.clock import SHANGHAI
 from siyu.loyalty.programme import Programme, Tier
@@ -83,34 +84,40 @@ def _tier_of(programme: Programme, have: int) -> Tier:
     return programme.tier_for(have)
 
 
+class _Rules:
+    """What a timeline needs of the programme's qualification, worked out once per member."""
+
+    def __init__(self, programme: Programme) -> None:
+        q = programme.qualification
+        self.programme = programme
+        self.by_orders = q.basis == "orders"
+        self.strict = q.window == "months"
+        self.months = q.months if q.window == "months" else None  # the usual window, without window_start
+        # thresholds ascending: the tier is found by bisection (a timeline asks once per fact)
+        self.floors = [t.min_orders if self.by_orders else t.min_spend_fen for t in programme.tiers]
+        self.ascending = all(a < b for a, b in zip(self.floors, self.floors[1:], strict=False))
+
+
 class _Sums:
     """``measure`` over facts sorted by time and all at or after joining, by bisection on running sums
     (a timeline asks it once per fact and per review)."""
 
-    def __init__(self, programme: Programme, facts: list[tuple[datetime, int]], joined: datetime) -> None:
-        self.programme, self.joined = programme, joined
-        q = programme.qualification
+    def __init__(self, rules: _Rules, facts: list[tuple[datetime, int]], joined: datetime) -> None:
+        self.rules, self.joined = rules, joined
         self.times = [when for when, _ in facts]
-        by_orders = q.basis == "orders"
-        self.sums = sums = [0]
-        for _, fen in facts:
-            sums.append(sums[-1] + ((fen > 0) if by_orders else fen))
-        self.strict = q.window == "months"
-        self.months = q.months if q.window == "months" else None  # the usual window, without window_start
-        # (threshold, tier) ascending: the tier is found by bisection (a timeline asks once per fact)
-        self.floors = [t.min_orders if by_orders else t.min_spend_fen for t in programme.tiers]
-        self.ascending = all(a < b for a, b in zip(self.floors, self.floors[1:], strict=False))
+        self.sums = [0, *accumulate((fen > 0) if rules.by_orders else fen for _, fen in facts)]
 
     def tier(self, at: datetime) -> Tier:
-        start = add_months(at, -self.months) if self.months is not None else \
-            window_start(self.programme, at, self.joined)
+        rules = self.rules
+        start = add_months(at, -rules.months) if rules.months is not None else \
+            window_start(rules.programme, at, self.joined)
         times = self.times
-        lo = (bisect_right if self.strict else bisect_left)(times, start)
+        lo = (bisect_right if rules.strict else bisect_left)(times, start)
         hi = bisect_right(times, at)
         have = self.sums[hi] - self.sums[lo] if hi > lo else 0
-        if self.ascending:  # the last tier whose floor is reached, as ``_tier_of`` picks it
-            return self.programme.tiers[max(bisect_right(self.floors, have) - 1, 0)]
-        return _tier_of(self.programme, have)
+        if rules.ascending:  # the last tier whose floor is reached, as ``_tier_of`` picks it
+            return rules.programme.tiers[max(bisect_right(rules.floors, have) - 1, 0)]
+        return _tier_of(rules.programme, have)
 
 
 def timeline(programme: Programme, joined: datetime, facts: list[tuple[datetime, int]], until: datetime
@@ -133,6 +140,7 @@ class Walker:
 
     def __init__(self, programme: Programme, joined: datetime) -> None:
         self.programme, self.joined = programme, joined
+        self.rules = _Rules(programme)
         self.facts: list[tuple[datetime, int]] = []
         self.sums: _Sums | None = None
         self.current = programme.tiers[0]
@@ -148,7 +156,7 @@ class Walker:
         differ from the last call's only at or after ``since`` (None: the same facts)."""
         if since is not None or self.sums is None:
             self.facts = [f for f in facts if f[0] >= self.joined]
-            self.sums = _Sums(self.programme, self.facts, self.joined)
+            self.sums = _Sums(self.rules, self.facts, self.joined)
             if since is not None:
                 k = bisect_left(self.marks, since, key=lambda m: m[0])
                 if k < len(self.marks):

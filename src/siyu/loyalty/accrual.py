@@ -145,7 +145,13 @@ def book_orders(ob: Bookkeeper, mine: dict[str, tuple[int, Any]], gone: list[tup
 
     changes = []
     for ref, (want, o) in mine.items():
-        have = sum(p for m, p in booked.get(ref, {}).items() if mine_too(m))
+        held = booked.get(ref)
+        if not held:
+            have = 0
+        elif len(held) == 1 and mid in held:  # the usual case: only this member ever held it
+            have = held[mid]
+        else:
+            have = sum(p for m, p in held.items() if mine_too(m))
         if want != have:
             changes.append((ref, want, have, o))
     if not changes and not gone:

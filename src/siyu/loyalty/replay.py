@@ -280,8 +280,8 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     mb.at = until
     mb.book.catch_up(until)
     mb.flush()
-    final = sorted(accrual.tier_facts(member, [s for o in counted if (s := o.at(until)) is not None]))
-    # the timeline last walked is the whole one when its facts are these and no review falls due by ``until``
-    if final != facts or (review is not None and review <= until):
-        changes = tiers.timeline(programme, member.joined_at, final, until)
+    # Every moment up to ``until`` was replayed, and every change of a fact walked the timeline again, so
+    # its facts are the member's facts at ``until``: it only has to reach ``until`` (reviews due by then).
+    if facts is None or (review is not None and review <= until):
+        changes, review = walker.advance(facts or [], None, until)
     return Outcome(mb, changes, refused)

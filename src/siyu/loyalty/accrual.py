@@ -53,8 +53,14 @@ def completion(o: Any) -> datetime:
 def tier_facts(member: Any, orders: list[Any]) -> list[tuple[datetime, int]]:
     """(when, net fen) of the member's finished orders, for the tier rules: a claimed order from before
     they joined counts from the day they joined."""
-    return [(max(o.paid_at, member.joined_at) if o.claimed else o.paid_at, max(o.paid_fen - o.refunded_fen, 0))
-            for o in orders if o.status in FINISHED and o.paid_at is not None]
+    return [f for o in orders if (f := tier_fact(member, o)) is not None]
+
+
+def tier_fact(member: Any, o: Any) -> tuple[datetime, int] | None:
+    """One order's fact for ``tier_facts`` (None: not finished, it does not count yet)."""
+    if o.status not in FINISHED or o.paid_at is None:
+        return None
+    return (max(o.paid_at, member.joined_at) if o.claimed else o.paid_at, max(o.paid_fen - o.refunded_fen, 0))
 
 
 def qualifying_orders(session: Session, programme: Programme, member_ids: list[int], own: dict[int, list[Any]]

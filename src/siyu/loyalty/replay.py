@@ -238,8 +238,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                                                                  if o.id in counted_state]
             since = None
             for s in counted_now:
-                new_fact = accrual.tier_facts(member, [s])
-                fact = new_fact[0] if new_fact else None
+                fact = accrual.tier_fact(member, s)
                 old_fact = fact_of.get(s.id)
                 if fact != old_fact:
                     if fact is None:
@@ -261,8 +260,9 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                 if since is not None and changes != before:
                     seen = {s.id for s in touched}
                     touched += [s for s in state.values() if s.paid_at >= since and s.id not in seen]  # type: ignore[operator]
-            mine = {str(s.id): (accrual.order_target(programme, member, s, birth_month, changes), s)
-                    for s in sorted(touched, key=lambda s: (s.paid_at, s.id))}
+            if len(touched) > 1:
+                touched.sort(key=lambda s: (s.paid_at, s.id))
+            mine = {str(s.id): (accrual.order_target(programme, member, s, birth_month, changes), s) for s in touched}
             accrual.book_orders(mb, mine, [], mb.booked, mb.counts, {}, window, programme, report)
         else:
             for op in here:

@@ -87,6 +87,9 @@ def seed(rt, members: int, orders: int) -> datetime:  # type: ignore[no-untyped-
                                          "completed_at": when, "embedded": False, "updated_at": when}
                                         for oid, amt, when in refunds])
             bar.advance(task, len(rows))
+    if rt.db.dialect == "sqlite":  # a database in use keeps its write-ahead log short; seeding left it long
+        with rt.db.engine.connect() as con:
+            con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return START + timedelta(minutes=span + 60 * 24 * 40)
 
 
@@ -97,6 +100,7 @@ def main() -> None:
     ap.add_argument("--pg", help="a PostgreSQL URL whose database is emptied and used")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for the parallel run")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--keep", help="a folder for the SQLite database, kept and reused by the next run with it")
     ap.add_argument("--parallel-only", action="store_true",
                     help="skip the one-process run (at 10M orders it alone takes about ten minutes)")
     args = ap.parse_args()
@@ -109,8 +113,20 @@ def main() -> None:
 
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
-        rt = fresh_runtime(Path(tmp), args.pg)
-        until = seed(rt, args.members, args.orders)
+        home = Path(args.keep or tmp)
+        mark = home / "seeded-until.txt"  # a kept database seeded before: replayed again, not seeded again
+        if args.keep and mark.exists() and not args.pg:
+            from siyu.bootstrap import start
+            from siyu.core.config import Settings
+
+            rt = start(Settings(home=home, database_url=f"sqlite:///{home / 'siyu.db'}"))  # type: ignore[call-arg]
+            until = datetime.fromisoformat(mark.read_text())
+        else:
+            home.mkdir(parents=True, exist_ok=True)
+            rt = fresh_runtime(home, args.pg)
+            until = seed(rt, args.members, args.orders)
+            if args.keep:
+                mark.write_text(until.isoformat())
         runs = {}
         for workers in [args.workers] if args.parallel_only else sorted({1, args.workers}):
             t = time.perf_counter()

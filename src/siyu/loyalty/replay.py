@@ -217,7 +217,14 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     changes: list[tiers.Change] = []
     review: datetime | None = None  # the next review after the timeline ``changes`` was walked
     walker = tiers.Walker(programme, member.joined_at)
+    # A member whose orders, counted in full, cannot reach the first tier above the base holds the base tier
+    # at every moment: the timeline is the join alone and is not walked (a third of the members of a brand).
+    fixed = walker.out_of_reach([o.paid_fen for o in counted])
+    if fixed:
+        facts = []
+        changes, review = walker.advance(facts, None, member.joined_at)
     refused = 0
+    worth: dict[int, tuple[tuple[Any, ...], int]] = {}  # order → (what its points depend on, its points)
     for t, rank, here, there in moments:
         mb.at = t
         mb.book.catch_up(t)
@@ -237,7 +244,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
             counted_now = touched if counted is orders else [counted_state[o.id] for o in there
                                                                  if o.id in counted_state]
             since = None
-            for s in counted_now:
+            for s in [] if fixed else counted_now:
                 fact = accrual.tier_fact(member, s)
                 old_fact = fact_of.get(s.id)
                 if fact != old_fact:
@@ -252,7 +259,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
             # held before an order depends only on what happened before it); the timeline is walked again
             # when the facts changed or an order was paid after the next review it had to come.
             stale = review is not None and any(s.paid_at > review for s in touched)  # type: ignore[operator]
-            if since is not None or facts is None or stale:
+            if not fixed and (since is not None or facts is None or stale):
                 facts = sorted(fact_of.values())
                 before = changes
                 changes, review = walker.advance(facts, since, t)
@@ -262,7 +269,15 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
                     touched += [s for s in state.values() if s.paid_at >= since and s.id not in seen]  # type: ignore[operator]
             if len(touched) > 1:
                 touched.sort(key=lambda s: (s.paid_at, s.id))
-            mine = {str(s.id): (accrual.order_target(programme, member, s, birth_month, changes), s) for s in touched}
+            mine = {}
+            for s in touched:
+                # what an order should hold depends on whether it earns, its refunds, its claim and the
+                # timeline; an order touched again with none of them moved (most completions) holds the same
+                key = (s.status in accrual.EARNING, s.refunded_fen, s.claimed, changes)
+                last = worth.get(s.id)
+                if last is None or last[0] != key:
+                    last = worth[s.id] = (key, accrual.order_target(programme, member, s, birth_month, changes))
+                mine[str(s.id)] = (last[1], s)
             accrual.book_orders(mb, mine, [], mb.booked, mb.counts, {}, window, programme, report)
         else:
             for op in here:

@@ -150,6 +150,13 @@ class Walker:
         # before each event walked: (its time, facts walked, tier, next review, changes so far)
         self.marks: list[tuple[datetime, int, Tier, datetime | None, int]] = []
 
+    def out_of_reach(self, fens: list[int]) -> bool:
+        """Whether orders of these amounts, all finished and never refunded, stay below every tier above the
+        base in any window: then the member holds the base tier throughout."""
+        floors = self.rules.floors[1:]
+        most = sum(1 for f in fens if f > 0) if self.rules.by_orders else sum(fens)
+        return not floors or most < min(floors)
+
     def advance(self, facts: list[tuple[datetime, int]], since: datetime | None, until: datetime
                 ) -> tuple[list[Change], datetime | None]:
         """The timeline up to ``until`` (never earlier than the last call's) over ``facts`` (sorted), which

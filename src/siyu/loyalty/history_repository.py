@@ -78,11 +78,16 @@ def _utc(value: str | datetime | None) -> datetime | None:
 def _driver_rows(session: Session, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """``sql`` with ``{ids}`` as "is one of ``ids``", through the driver (no ORM, no type processing)."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        result = conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),))
-    else:
-        result = conn.exec_driver_sql(sql.format(ids=f"IN ({','.join('?' * len(ids))})"), tuple(ids))
-    return result.fetchall()  # type: ignore[return-value]  (all at once: row by row cost 4 % of a replay)
+    # the DBAPI cursor's own tuples, fetched all at once: SQLAlchemy's rows were 7 % of a replay (py-spy)
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(sql.format(ids="= ANY(%s)"), (list(ids),))
+        else:
+            cursor.execute(sql.format(ids=f"IN ({','.join('?' * len(ids))})"), tuple(ids))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _orders(session: Session, sql: str, ids: Sequence[int]) -> list[OrderRow]:

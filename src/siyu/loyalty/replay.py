@@ -122,6 +122,8 @@ class MemoryBook:
         return [lt for lt in self.book.lots if (lt.source_type, lt.source_ref) == source]
 
     def flush(self) -> None:
+        if not self.book.entries:  # most moments book nothing more (a new lot always comes with its entry)
+            return
         mid = self.book.member_id
         for e in self.book.entries:
             if e["source_type"] == "order":

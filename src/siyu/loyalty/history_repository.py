@@ -42,6 +42,16 @@ class OrderRow(NamedTuple):
     claimer: int | None
 
 
+class MemberRow(NamedTuple):
+    """A member as a replay reads it (``repository.active_members``' columns)."""
+
+    id: int
+    person_id: int
+    joined_at: datetime
+    tier: str
+    tier_since: datetime | None
+
+
 class RefundRow(NamedTuple):
     order_id: int
     amount_fen: int
@@ -57,6 +67,7 @@ _OWN = ("SELECT m.id, o.id, o.status, o.paid_fen, o.refunded_fen, o.paid_at, o.c
 _CLAIMED = ("SELECT c.member_id, o.id, o.status, o.paid_fen, o.refunded_fen, o.paid_at, o.created_at, "
             "o.completed_at, c.claimed_at, c.member_id FROM order_claims c JOIN orders o ON o.id = c.order_id "
             "WHERE c.member_id {ids}")
+_MEMBERS = "SELECT id, person_id, joined_at, tier, tier_since FROM members WHERE id {ids} AND status = 'active'"
 _REFUNDS = ("SELECT order_id, amount_fen, completed_at, requested_at FROM refunds WHERE order_id {ids} "
             "AND status = 'success'")
 _from_text = datetime.fromisoformat
@@ -123,6 +134,13 @@ def orders_with_claims(session: Session, member_ids: Sequence[int]) -> dict[int,
     for (mid, _), pair in found.items():
         out.setdefault(mid, []).append(pair)
     return out
+
+
+def active_members(session: Session, member_ids: Sequence[int]) -> dict[int, MemberRow]:
+    """``repository.active_members`` through the driver, for a replay's slices."""
+    return {mid: MemberRow(mid, person, _utc(joined), tier, _utc(since))  # type: ignore[arg-type]
+            for part in chunks(list(member_ids))
+            for mid, person, joined, tier, since in _driver_rows(session, _MEMBERS, part)}
 
 
 def refunds_of(session: Session, order_ids: Sequence[int]) -> dict[int, list[Any]]:

@@ -220,7 +220,7 @@ def replay_member(programme: Programme, member: Any, birth_month: int | None, or
     review: datetime | None = None  # the next review after the timeline ``changes`` was walked
     walker = tiers.Walker(programme, member.joined_at)
     # A member whose orders, counted in full, cannot reach the first tier above the base holds the base tier
-    # at every moment: the timeline is the join alone and is not walked (a third of the members of a brand).
+    # at every moment: the timeline is the join alone and is not walked (members with a few small orders).
     fixed = walker.out_of_reach([o.paid_fen for o in counted])
     if fixed:
         facts = []

@@ -30,6 +30,12 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
         links += [(p, f"card:{p}"), (p + 1, f"card:{p}")]
     receiver = [(rng.randrange(1, n + 1), f"phone:{rng.randrange(250)}", rng.randint(1, 3), rng.randint(1, 5))
                 for _ in range(300)]
+    # one platform account seen as five profiles of its channel (an account kind: ACCOUNT_KINDS in the
+    # tests): more than max_per_channel, yet one account, so it joins them
+    own = random.Random(seed + 1000)
+    first_channel = [p for p, c in enumerate(profiles["channel_id"].to_pylist(), start=1) if c == 1]
+    for k in range(10):
+        links += [(p, f"nick:{k}") for p in own.sample(first_channel, 5)]
     return (profiles,
             pa.table({"profile_id": pa.array([p for p, _ in links], pa.int64()),
                       "node": pa.array([x for _, x in links], pa.string())}),

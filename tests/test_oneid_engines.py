@@ -21,13 +21,17 @@ def _rows(t: pa.Table, *cols: str) -> list[tuple]:  # type: ignore[type-arg]
 @pytest.mark.parametrize("seed", range(6))
 def test_small_components_equal_duckdb(seed: int) -> None:
     profiles, links, receiver, blocked = random_graph(seed)
-    args = {"max_fanout": 12, "max_per_channel": 4}
+    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",)}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, blocked=blocked, **args)
         py = small.components(profiles, links, receiver, blocked=blocked, **args)
         assert py.labels == dict(_rows(duck.labels, "profile_id", "component"))
         assert py.super_nodes == _rows(duck.super_nodes, "node", "fanout", "blocked")
         assert py.split_by_name == duck.split_by_name > 0
+        # an account's five profiles of one channel join; without the exemption they would not
+        assert not any(n.startswith("nick:") for n in duck.super_nodes["node"].to_pylist())
+        strict = small.components(profiles, links, receiver, blocked=blocked, **{**args, "account_kinds": ()})
+        assert any(n.startswith("nick:") for n, _, _ in strict.super_nodes)
 
         # persons: some profiles already have one (several persons now in one component, one person
         # now across components, ties), the others none

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from siyu.analytics.engine import connect
@@ -90,6 +91,31 @@ def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
     label = dict(zip(comps.labels["profile_id"].to_pylist(), comps.labels["component"].to_pylist(), strict=True))
     assert label[11] == label[2]
     assert len({label[1], label[2], label[10]}) == 3
+
+
+def test_a_tmall_account_seen_three_ways_is_one_person_but_a_walkin_phone_joins_nobody(rt) -> None:  # type: ignore[no-untyped-def]
+    """One Tmall buyer: the CSV export keys them by nick, TOP by open uid (with the nick), the member
+    centre as ``member:nick`` (nick, open uid, phone). Three Tmall profiles carry the nick, more than
+    the per-channel guard allows, yet they are one account, joined to the mini-program member with
+    that phone. Three POS cards on one phone stay apart: that guard still holds for phones."""
+    from siyu.ingest.schemas import CARD, PHONE, TAOBAO_NICK, TAOBAO_OUID, Ident, ProfileIn
+    from siyu.ingest.service import Importer
+
+    nick, ouid, phone = "tb0001234567", "AAHsomeOpenUid000000000X", "13912345601"
+    with rt.db.unit_of_work() as s:
+        Importer(s, rt.vault).write([
+            ProfileIn("tmall", nick, [Ident(TAOBAO_NICK, nick)]),
+            ProfileIn("tmall", ouid, [Ident(TAOBAO_OUID, ouid), Ident(TAOBAO_NICK, nick)]),
+            ProfileIn("tmall", f"member:{nick}", [Ident(TAOBAO_NICK, nick), Ident(TAOBAO_OUID, ouid),
+                                                  Ident(PHONE, phone)]),
+            ProfileIn("miniprogram", "oMini00000000000000000077", [Ident(PHONE, phone)]),
+            *(ProfileIn("pos", f"C{k}", [Ident(CARD, f"C{k}"), Ident(PHONE, "13912345699")]) for k in range(3))])
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    with rt.db.read_only() as s:
+        person = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+    assert person[nick] == person[ouid] == person[f"member:{nick}"] == person["oMini00000000000000000077"]
+    assert len({person["C0"], person["C1"], person["C2"]}) == 3
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_spark_components_equal_duckdb(spark: Any, seed: int) -> None:
     profiles, links, receiver, blocked = random_graph(seed)
-    args = {"max_fanout": 12, "max_per_channel": 4, "blocked": blocked}
+    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",), "blocked": blocked}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, **args)
     sp = connected_components(SparkTables(spark), profiles, links, receiver, **args)
@@ -31,6 +31,7 @@ def test_spark_components_equal_duckdb(spark: Any, seed: int) -> None:
     # the graph really exercises what it is built for
     assert duck.split_by_name > 0 and duck.rounds >= 4
     assert {"phone:13800000000", "phone:walkin"} <= set(duck.super_nodes["node"].to_pylist())
+    assert not any(n.startswith("nick:") for n in duck.super_nodes["node"].to_pylist())
     assert len(set(duck.labels["component"].to_pylist())) < profiles.num_rows // 2
 
 

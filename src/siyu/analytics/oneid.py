@@ -41,13 +41,16 @@ def match_links(profile_a: pa.Array | pa.ChunkedArray, profile_b: pa.Array | pa.
 
 def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.Table, links: pa.Table,
                          receiver: pa.Table, *, max_fanout: int, max_per_channel: int,
-                         blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email")) -> Components:
+                         blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email"),
+                         account_kinds: tuple[str, ...] = ()) -> Components:
     """profiles(profile_id, channel_id, name_bidx) · links(profile_id, node) ·
     receiver(profile_id, node, orders, total_orders).
 
     ``shared_kinds``: identifiers a family shares (one phone for mother and son). Such a node joins only
     profiles that agree on the real name: where its named profiles disagree, each name forms its own
     node and profiles without a name join nobody through it (they could belong to either).
+    ``account_kinds``: a platform's account ids, exempt from the per-channel fan-out guard (one account
+    may be several profiles of its channel).
 
     Runs on DuckDB or on Spark (``analytics.tables``): the statements are the same, so is the partition.
     """
@@ -57,6 +60,7 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     t.put("in_receiver", receiver)
     t.put("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
     t.put("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
+    t.put("in_account", pa.table({"kind": pa.array(list(account_kinds), type=pa.string())}))
     t.make("raw_edges", """
         SELECT profile_id, node FROM in_links
         UNION  -- distinct rows of both sides at once
@@ -88,8 +92,9 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
             SELECT node, sum(n) AS fanout, max(n) AS channel_fanout, min(first) AS first FROM per_channel GROUP BY node
         )
         SELECT f.node, f.fanout, f.channel_fanout, f.first, b.node IS NOT NULL AS blocked,
-               b.node IS NOT NULL OR f.fanout > ? OR f.channel_fanout > ? AS super
+               b.node IS NOT NULL OR f.fanout > ? OR (f.channel_fanout > ? AND a.kind IS NULL) AS super
         FROM per_node f LEFT JOIN in_blocked b ON b.node = split_part(f.node, '#', 1)
+        LEFT JOIN in_account a ON a.kind = split_part(f.node, ':', 1)
     """, [max_fanout, max_per_channel])
     t.make("star", """
         SELECT e.profile_id AS a, f.first AS b

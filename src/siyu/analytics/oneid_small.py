@@ -24,7 +24,8 @@ class SmallComponents:
 
 def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *, max_fanout: int,
                max_per_channel: int, blocked: Iterable[str],
-               shared_kinds: tuple[str, ...] = ("phone", "email")) -> SmallComponents:
+               shared_kinds: tuple[str, ...] = ("phone", "email"),
+               account_kinds: tuple[str, ...] = ()) -> SmallComponents:
     """The inputs of ``analytics.oneid.connected_components`` (profiles(profile_id, channel_id,
     name_bidx) · links(profile_id, node) · receiver(profile_id, node, orders, total_orders)), and its
     rules."""
@@ -68,7 +69,8 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
             per_channel[profiles[p][0]] = per_channel.get(profiles[p][0], 0) + 1
         is_blocked = node.split("#", 1)[0] in blocklist
         fanout = len(members)
-        if is_blocked or fanout > max_fanout or max(per_channel.values()) > max_per_channel:
+        crowded = max(per_channel.values()) > max_per_channel and node.split(":", 1)[0] not in account_kinds
+        if is_blocked or fanout > max_fanout or crowded:
             supers.append((node, fanout, is_blocked))
             continue
         first, *rest = members

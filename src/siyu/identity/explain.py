@@ -20,7 +20,7 @@ from siyu.core.crypto import Vault
 from siyu.core.errors import NotFound
 from siyu.identity import repository as repo
 from siyu.identity.service import blocked_nodes
-from siyu.ingest.schemas import JOINING_KINDS, PHONE
+from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS, PHONE
 
 SHARED_KINDS = ("phone", "email")  # as analytics.oneid.connected_components: families share these
 
@@ -102,7 +102,7 @@ def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], setting
         return "blocklist", 0
     if e["fanout"] > settings.oneid_max_fanout:
         return "fanout", e["fanout"]
-    if e["channel_fanout"] > settings.oneid_max_per_channel:
+    if e["channel_fanout"] > settings.oneid_max_per_channel and kind not in ACCOUNT_KINDS:
         return "channel_fanout", e["channel_fanout"]
     if kind in SHARED_KINDS and e["names"] > 1:
         return "one_name", 0

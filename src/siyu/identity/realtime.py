@@ -27,7 +27,7 @@ from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
-from siyu.ingest.schemas import JOINING_KINDS
+from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS
 
 
 def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
@@ -98,7 +98,8 @@ def _components(session: Session, settings: Settings, closure: set[int], decisio
     links, receiver = apply_decisions(decisions, links, receiver)
     profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
-                             max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
+                             max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
+                             account_kinds=tuple(sorted(ACCOUNT_KINDS)))
     return profiles, comps.labels
 
 

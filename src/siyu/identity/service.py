@@ -20,7 +20,7 @@ from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
 from siyu.identity.profiles import NICKNAME_CHANNELS, name_index
-from siyu.ingest.schemas import JOINING_KINDS, PHONE
+from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS, PHONE
 
 
 @dataclass
@@ -67,7 +67,8 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     with open_tables(settings.engine) as tables:
         comps = connected_components(tables, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
-                                     max_per_channel=settings.oneid_max_per_channel, blocked=blocked)
+                                     max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
+                                     account_kinds=tuple(sorted(ACCOUNT_KINDS)))
     with connect() as con:
         plan = assign_persons(con, comps.labels, profiles.select(["profile_id", "person_id"])).cast(PLAN)
     report.rounds = comps.rounds

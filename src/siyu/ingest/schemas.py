@@ -31,6 +31,11 @@ ANONYMOUS = "anonymous_id"
 PII_KINDS = frozenset({PHONE, EMAIL, MASKED_PHONE})
 JOINING_KINDS = frozenset({PHONE, EMAIL, UNIONID, OPENID_MP, WECOM, TAOBAO_NICK, TAOBAO_OUID, OAID, JD_PIN,
                            DOUYIN, YOUZAN, CARD, POS_CUSTOMER, BRAND_USER, ANONYMOUS})
+# A platform's account ids. Several profiles of one channel carrying one of them are one account seen
+# through several doors (a Tmall buyer's CSV export keyed by nick, the TOP trades keyed by open uid, the
+# member centre's ``member:nick``), not strangers behind a placeholder, so OneID's per-channel fan-out
+# guard, which catches three POS cards on a walk-in phone, does not apply to them (the total one does).
+ACCOUNT_KINDS = frozenset({TAOBAO_NICK, TAOBAO_OUID, JD_PIN, DOUYIN, YOUZAN, OPENID_MP, WECOM})
 
 # code, Chinese name, English name, kind
 CHANNELS = (

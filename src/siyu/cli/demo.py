@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -52,10 +54,30 @@ def prepare_demo(rt: Runtime, members: int, seed: int) -> dict[str, float]:
     t = time.perf_counter()
     print_outcomes(replay_in_process(rt, brand / "_pushes"))
     timings["pushes"] = time.perf_counter() - t
+    t = time.perf_counter()
+    _douyin_indexes(rt, brand / "_pushes" / "apps.json")
+    timings["douyin index"] = time.perf_counter() - t
     timings.update(after_import(rt))
     with rt.db.unit_of_work() as s:
         advance_watermark(s, PREPARED, digest)
     return timings
+
+
+def _douyin_indexes(rt: Runtime, apps_file: Path) -> None:
+    """The search indexes of the brand's phones, from its Douyin shop as the platform would answer
+    (``synth.douyin_shop``, called in process over the real protocol); OneID runs next."""
+    import httpx
+
+    from siyu.cli.oneid import learn_douyin_indexes
+    from siyu.ingest.douyin_api import DouyinShopApi
+    from siyu.synth.douyin_shop import DouyinShop
+
+    if not apps_file.exists():
+        return
+    apps = json.loads(apps_file.read_text())
+    key, secret, shop_id = apps["douyin_app_key"], apps["douyin_app_secret"], apps["douyin_shop_id"]
+    http = httpx.Client(transport=httpx.WSGITransport(app=DouyinShop(key, secret, shop_id)))
+    learn_douyin_indexes(rt, DouyinShopApi("http://douyin.demo", key, secret, shop_id, http=http), resolve=False)
 
 
 def demo(

@@ -172,3 +172,54 @@ def _decide(act, by: str | None) -> None:  # type: ignore[no-untyped-def]
     with refusals(), rt.db.unit_of_work() as s:
         rep = act(s, rt, by or getpass.getuser())
     _print_resolution(rep)
+
+
+def learn_douyin_indexes(rt, source, *, batch: int = 1000, resolve: bool = True):  # type: ignore[no-untyped-def]
+    """Every known phone's Douyin search index, ``batch`` phones per unit of work (a crash keeps what was
+    learned); with ``resolve`` the buyers whose orders now name a phone are resolved in the same unit."""
+    from siyu.cli.progress import step_progress
+    from siyu.identity.realtime import resolve_arrivals
+    from siyu.identity.search_index import IndexReport, learn_search_indexes, phones_to_index
+
+    total = IndexReport()
+    with rt.db.read_only() as s:
+        todo = phones_to_index(s, "douyin")
+    with step_progress("Douyin search indexes") as update:
+        def step(n: int) -> None:
+            total.seen += n
+            update("phones", total.seen, todo)
+
+        while True:
+            with rt.db.unit_of_work() as s:
+                rep = learn_search_indexes(s, rt.vault, source, "douyin", after=total.last_id, limit=batch,
+                                           step=step)
+                if resolve:
+                    resolve_arrivals(s, rt.vault, rt.settings)
+            total.last_id = rep.last_id
+            total.learned += rep.learned
+            total.orders += rep.orders
+            total.buyers += rep.buyers
+            if rep.seen == 0:
+                break
+    console.print(f"Douyin: {total.learned:,} of {total.seen:,} phones indexed; {total.orders:,} orders now name "
+                  f"their receiver's phone, for {total.buyers:,} buyers")
+    return total
+
+
+@app.command("douyin-index")
+def douyin_index_command(
+    batch: int = typer.Option(1000, "--batch", min=1, help="Phones per unit of work."),
+) -> None:
+    """Ask Douyin (order.getSearchIndex) for the search index of every known phone not asked before: Douyin
+    orders to those phones then count as receiver phones, and OneID resolves their buyers."""
+    from siyu.core.errors import NotConfigured
+    from siyu.ingest.douyin_api import DouyinShopApi
+
+    rt = start()
+    cfg = rt.settings
+    with refusals():
+        if not (cfg.douyin_app_key and cfg.douyin_app_secret and cfg.douyin_shop_id):
+            raise NotConfigured("set SIYU_DOUYIN_APP_KEY, SIYU_DOUYIN_APP_SECRET and SIYU_DOUYIN_SHOP_ID "
+                                "(the shop's self-built app) to ask Douyin for search indexes")
+        api = DouyinShopApi(cfg.douyin_api_url, cfg.douyin_app_key, cfg.douyin_app_secret, cfg.douyin_shop_id)
+        learn_douyin_indexes(rt, api, batch=batch)

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     youzan_client_secret: str | None = None
     douyin_app_key: str | None = None
     douyin_app_secret: str | None = None
+    # The same self-built app calling the shop open platform (order.getSearchIndex), for the shop it
+    # was authorised by; the URL is the platform's gateway (a test or the demo points it elsewhere).
+    douyin_shop_id: str | None = None
+    douyin_api_url: str = "https://openapi-fxg.jinritemai.com"
     # Douyin open platform app whose SPI tells the brand of members joining in its Douyin shop.
     douyin_client_key: str | None = None
     douyin_client_secret: str | None = None

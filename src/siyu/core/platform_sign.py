@@ -9,6 +9,7 @@ which signs the demo brand's captured deliveries and must sign them exactly as t
   over the query parameters other than ``sign``, sorted by name.
 - Douyin open platform SPI (member join): header ``x-life-sign = sha256(client_secret & k1=v1 & k2=v2 …
   & http_body=<raw body>)`` over the URL parameters other than ``sign``, sorted by name, the raw body last.
+- Douyin shop open platform API (calls Siyu makes, and the demo's simulated shop checks): below.
 """
 
 from __future__ import annotations
@@ -41,3 +42,12 @@ def douyin_spi_sign(client_secret: str, params: dict[str, str], body: bytes) -> 
     parts = [client_secret, *(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")]
     text = "&".join(parts).encode() + b"&http_body=" + body
     return hashlib.sha256(text).hexdigest()
+
+
+def douyin_api_sign(app_key: str, secret: str, method: str, param_json: str, timestamp: str, v: str = "2") -> str:
+    """Douyin shop open platform (抖店) API calls, ``sign_method=hmac-sha256``: HMAC-SHA256 keyed with the
+    app secret over ``secret + "app_key" + key + "method" + method + "param_json" + json + "timestamp" +
+    timestamp + "v" + v + secret``, where ``param_json`` is the business parameters as compact JSON with
+    sorted keys (what is sent is what is signed)."""
+    text = f"{secret}app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v{v}{secret}"
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()

@@ -24,6 +24,7 @@ from siyu.models import (
     Order,
     Person,
     PersonMerge,
+    PhoneSearchIndex,
     Profile,
     ProfileIdentity,
     Shop,
@@ -482,3 +483,52 @@ def phones_of_persons(session: Session, person_ids: Sequence[int]) -> list[Any]:
             .join(Identity, Identity.id == ProfileIdentity.identity_id)
             .where(Identity.kind == "phone", one_of(session, Profile.person_id, part))))
     return out
+
+
+def phones_without_index(session: Session, platform: str, after: int, limit: int) -> list[Any]:
+    """(id, bidx, value_enc) of known phones after identity ``after`` whose index the platform has not
+    given yet, in id order."""
+    asked = select(PhoneSearchIndex.phone_bidx).where(PhoneSearchIndex.platform == platform)
+    return list(session.execute(
+        select(Identity.id, Identity.bidx, Identity.value_enc)
+        .where(Identity.kind == PHONE, Identity.id > after, Identity.value_enc.is_not(None),
+               Identity.bidx.not_in(asked))
+        .order_by(Identity.id).limit(limit)))
+
+
+def add_search_indexes(session: Session, platform: str, rows: list[tuple[str, str]], stamp: datetime) -> None:
+    """(phone bidx, search index) pairs; an index already stored is kept (the platform's never changes)."""
+    insert_many(session, PhoneSearchIndex, [{"platform": platform, "phone_bidx": b, "search_index": i,
+                                             "created_at": stamp} for b, i in rows],
+                skip_conflicts_on=("platform", "search_index"))
+
+
+def point_orders_at_phones(session: Session, platform: str, indexes: Sequence[str]) -> list[int]:
+    """Orders of ``platform`` whose receiver is known only by one of these learned indexes get the
+    phone's blind index; returns their buyers' profile ids."""
+    buyers: set[int] = set()
+    channel = select(Channel.id).where(Channel.code == platform).scalar_subquery()
+    shops = select(Shop.id).where(Shop.channel_id == channel)
+    for part in chunks(list(indexes)):
+        phone = (select(PhoneSearchIndex.phone_bidx)
+                 .where(PhoneSearchIndex.platform == platform,
+                        PhoneSearchIndex.search_index == Order.receiver_phone_index).scalar_subquery())
+        where = (Order.receiver_phone_index.in_(part), Order.receiver_phone_bidx.is_(None), Order.shop_id.in_(shops))
+        buyers.update(p for p in session.scalars(select(Order.profile_id).where(*where).distinct()) if p is not None)
+        session.execute(update(Order).where(*where).values(receiver_phone_bidx=phone)
+                        .execution_options(synchronize_session=False))
+    return sorted(buyers)
+
+
+def orders_pointed(session: Session, platform: str) -> int:
+    """Orders of ``platform`` known only by a search index whose phone is now known."""
+    channel = select(Channel.id).where(Channel.code == platform).scalar_subquery()
+    return int(session.scalar(select(func.count()).select_from(Order).where(
+        Order.receiver_phone_index.is_not(None), Order.receiver_phone_bidx.is_not(None),
+        Order.shop_id.in_(select(Shop.id).where(Shop.channel_id == channel)))) or 0)
+
+
+def count_phones_without_index(session: Session, platform: str) -> int:
+    asked = select(PhoneSearchIndex.phone_bidx).where(PhoneSearchIndex.platform == platform)
+    return int(session.scalar(select(func.count()).select_from(Identity).where(
+        Identity.kind == PHONE, Identity.value_enc.is_not(None), Identity.bidx.not_in(asked))) or 0)

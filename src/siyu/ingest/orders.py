@@ -41,7 +41,7 @@ def _order_hash(o: OrderIn, profile_key: tuple[str, str] | None) -> str:
     head = (o.status, o.platform_status, o.created_at, o.paid_at, o.completed_at, o.total_fen, o.discount_fen,
             o.shipping_fen, o.paid_fen, o.receiver_name, o.receiver_phone, o.address, o.province, o.city,
             o.district, o.store_code, o.guide_code, f"{profile_key[0]}:{profile_key[1]}" if profile_key else None,
-            "-" if o.items is None else "+")
+            "-" if o.items is None else "+") + ((o.receiver_phone_index,) if o.receiver_phone_index else ())
     items = RS.join(US.join(map(t, (i.line_no, i.external_id, i.sku_code, i.quantity, i.unit_price_fen, i.paid_fen)))
                     for i in o.items or [])
     refunds = RS.join(US.join(map(t, r)) for r in
@@ -67,6 +67,9 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
     for o in latest.values():
         by_shop.setdefault(imp._shop(o.channel, o.shop_code, o.shop_name), []).append(o)
     by_shop = _home_shops(imp, by_shop)
+    # receivers known only by a platform's phone index: the phone, where the index has been learned
+    learned = repo.learned_phones(imp.s, {(o.channel, o.receiver_phone_index) for o in latest.values()
+                                          if o.receiver_phone_index and not o.receiver_phone})
     touched: list[int] = []
     stamp = now()
     for shop_id, orders in by_shop.items():
@@ -80,6 +83,8 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
                 counts["unchanged"] += 1
                 continue
             row = _order_row(imp, shop_id, o, profile_ids.get(pkey) if pkey else None, h, stamp)
+            if row["receiver_phone_bidx"] is None and o.receiver_phone_index:
+                row["receiver_phone_bidx"] = learned.get((o.channel, o.receiver_phone_index))
             if old is None:
                 row["imported_at"] = stamp
                 new_rows.append(row)
@@ -149,6 +154,7 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         "receiver_name_bidx": name_index(v, o.channel, o.receiver_name),
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
+        "receiver_phone_index": o.receiver_phone_index,
         "address_enc": v.encrypt(o.address, "order.address"), "province": o.province, "city": o.city,
         "district": o.district, "row_hash": h, "updated_at": stamp,
     }

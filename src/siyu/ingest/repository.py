@@ -19,6 +19,7 @@ from siyu.models import (
     InboxMessage,
     Order,
     OrderItem,
+    PhoneSearchIndex,
     Product,
     Profile,
     Refund,
@@ -91,6 +92,21 @@ def orders_by_key(session: Session, shop_id: int, external_ids: Sequence[str]) -
         for row in session.execute(select(Order.id, Order.external_id, Order.row_hash)
                                    .where(Order.shop_id == shop_id, Order.external_id.in_(part))):
             found[row.external_id] = row
+    return found
+
+
+def learned_phones(session: Session, indexes: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(platform, search index) → the phone's blind index, for the indexes already learned."""
+    found: dict[tuple[str, str], str] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, index in indexes:
+        by_platform.setdefault(platform, []).append(index)
+    for platform, values in by_platform.items():
+        for part in chunks(sorted(values)):
+            for index, bidx in session.execute(
+                    select(PhoneSearchIndex.search_index, PhoneSearchIndex.phone_bidx)
+                    .where(PhoneSearchIndex.platform == platform, PhoneSearchIndex.search_index.in_(part))):
+                found[(platform, index)] = bidx
     return found
 
 

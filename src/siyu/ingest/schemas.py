@@ -123,6 +123,9 @@ class OrderIn:
     paid_fen: int = 0
     receiver_name: str | None = None
     receiver_phone: str | None = None
+    # A platform's search index of the receiver's phone, where the platform gives one instead of the
+    # phone (Douyin): the same for every parcel to that phone; OneID learns which phone it is.
+    receiver_phone_index: str | None = None
     address: str | None = None
     province: str | None = None
     city: str | None = None

@@ -10,6 +10,7 @@ from siyu.models.identity import (
     IdentityMatch,
     Person,
     PersonMerge,
+    PhoneSearchIndex,
     Profile,
     ProfileIdentity,
 )
@@ -34,6 +35,6 @@ from siyu.models.tags import ManualTag
 
 __all__ = [
     "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
+    "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

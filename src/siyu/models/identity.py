@@ -123,3 +123,18 @@ class IdentityDecision(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_col()
+
+
+class PhoneSearchIndex(Base):
+    """A platform's search index of a phone the brand knows (Douyin's ``order.getSearchIndex``): orders
+    carrying that index went to that phone. Learned once per phone; the platform's key never changes
+    an index, so a row is never rewritten."""
+
+    __tablename__ = "phone_search_indexes"
+    __table_args__ = (UniqueConstraint("platform", "search_index"),
+                      Index("ix_phone_search_indexes_phone", "platform", "phone_bidx"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    search_index: Mapped[str] = mapped_column(String(64))
+    phone_bidx: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = created_col()

@@ -27,6 +27,8 @@ class Order(Base):
         Index("ix_orders_paid_at", "paid_at"),
         # real-time OneID asks which buyers sent parcels to a phone
         Index("ix_orders_receiver_phone_bidx", "receiver_phone_bidx"),
+        # learning a phone's platform index finds the orders that went to it
+        Index("ix_orders_receiver_phone_index", "receiver_phone_index"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
@@ -52,6 +54,9 @@ class Order(Base):
     # OneID only when one phone dominates a buyer's orders.
     receiver_phone_bidx: Mapped[str | None] = mapped_column(String(32))
     receiver_name_bidx: Mapped[str | None] = mapped_column(String(32))  # real names only (not 张**)
+    # The platform's search index of the receiver's phone where it sends no phone (Douyin); once the
+    # index's phone is known (``PhoneSearchIndex``), ``receiver_phone_bidx`` is set from it.
+    receiver_phone_index: Mapped[str | None] = mapped_column(String(64))
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))

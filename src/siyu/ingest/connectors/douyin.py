@@ -1,13 +1,18 @@
 """Douyin shop (抖店) ``order.searchList`` responses (one per line, or one response per file).
 
 Amounts are fen, times Unix seconds. The buyer is ``doudian_open_id``; the receiver's phone is only
-masked (``1********35``) or platform-encrypted, so it never joins people. A sub-order whose
+masked (``1********35``) or platform-encrypted. The ciphertext ``encrypt_post_tel`` begins with the
+platform's search index of the phone (``#<index>#<cipher>…``), kept as the order's
+``receiver_phone_index``: once the shop has asked Douyin for the index of a phone it knows
+(``order.getSearchIndex``), the order's receiver is that phone, evidence of the buyer as any receiver
+phone is. A sub-order whose
 ``after_sale_info.refund_status`` is 3 (退款成功) was refunded in full; a fully refunded order
 (``main_status`` 21 / 22 / 39) also returns what its lines do not cover (shipping).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from siyu.ingest.schemas import (
 # order_status → canonical; 4 (已取消) is refined by whether the order was ever paid.
 ORDER_STATUS = {1: "created", 105: "paid", 2: "paid", 101: "shipped", 3: "shipped", 4: "closed", 5: "completed"}
 REFUNDED_MAIN = {21, 22, 39}
+SEARCHABLE = re.compile(r"#([A-Za-z0-9+/=]{8,64})#")
 
 
 def _int(raw: Any) -> int:
@@ -97,6 +103,13 @@ class DouyinOrders:
         masked = opt(obj, "mask_post_tel", _text)
         if masked:
             profile.idents.append(Ident(MASKED_PHONE, masked))
+        index = None
+        cipher = opt(obj, "encrypt_post_tel", _text)
+        if cipher:
+            found = SEARCHABLE.match(cipher)
+            if found is None:
+                raise FieldError("encrypt_post_tel", cipher[:24], "not Douyin's #<search index>#<cipher> form")
+            index = found.group(1)
         addr = obj.get("mask_post_addr") or obj.get("post_addr") or {}
         region = {k: (addr.get(k) or {}).get("name") if isinstance(addr.get(k), dict) else None
                   for k in ("province", "city", "town")} if isinstance(addr, dict) else {}
@@ -138,4 +151,4 @@ class DouyinOrders:
             total_fen=opt(obj, "order_amount", nz.fen_from_fen) or paid,
             discount_fen=opt(obj, "promotion_amount", nz.fen_from_fen) or 0, shipping_fen=shipping, paid_fen=paid,
             province=region.get("province"), city=region.get("city"), district=region.get("town"),
-            items=items, refunds=refunds)
+            receiver_phone_index=index, items=items, refunds=refunds)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from siyu.synth.behaviour import COMPLETED, CREATED_CANCELLED, DOUYIN, PAID, SHIPPED
+from siyu.synth.douyin_shop import search_index
 from siyu.synth.text import (
     Json,
     concat,
@@ -117,6 +118,16 @@ def _last_week(brand, all_orders: np.ndarray, all_lines: np.ndarray) -> list[dic
     return out
 
 
+def _encrypted_tel(rng: np.random.Generator, phone: pa.StringArray) -> pa.StringArray:
+    """``#<search index>#<cipher>*<key version>``: the index is the platform's, the same for every order
+    to one phone (``douyin_shop.search_index``); the cipher differs per order."""
+    random_tokens(rng, len(phone), 40)  # drawn as before, so the fields after it keep their bytes
+    distinct = pc.unique(phone)
+    index = pa.array([search_index(p) for p in distinct.to_pylist()], pa.string())
+    return concat("#", index.take(pc.index_in(phone, distinct)), "#", random_tokens(rng, len(phone), 44),
+                  "==*CgwIARCtHBiq")
+
+
 def _pages(brand, rng, oi: np.ndarray, li: np.ndarray, first_page: int, total: int) -> pa.Array:  # type: ignore[no-untyped-def]
     o, ln, ids, cat = brand.orders, brand.lines, brand.ids, brand.cat
     n = len(oi)
@@ -178,8 +189,7 @@ def _pages(brand, rng, oi: np.ndarray, li: np.ndarray, first_page: int, total: i
                    .n("order_amount", o.goods_fen[oi] + o.shipping_fen[oi]).n("pay_amount", o.paid_fen[oi])
                    .n("post_amount", o.shipping_fen[oi]).n("promotion_amount", promo)
                    .s("doudian_open_id", ids.douyin_open_id.take(person))
-                   .s("encrypt_post_tel", concat("#", random_tokens(rng, n, 40, "", ), "=#",
-                                                 random_tokens(rng, n, 44), "==*CgwIARCtHBiq"))
+                   .s("encrypt_post_tel", _encrypted_tel(rng, phone))
                    .s("encrypt_post_receiver", concat("#", random_tokens(rng, n, 24), "#"))
                    .s("mask_post_tel", mask_middle(phone, 1, 2, 8))
                    .s("mask_post_receiver", mask_name(name))

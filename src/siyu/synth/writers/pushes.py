@@ -39,6 +39,7 @@ APPS = {
     "youzan_client_secret": "lantu-demo-youzan-secret-5f0e2c",
     "douyin_app_key": "7151238921365308935",
     "douyin_app_secret": "lantu-demo-douyin-secret-9b41d7",
+    "douyin_shop_id": "4263918",
     "douyin_client_key": "awlantu7k3x9q2demo",
     "douyin_client_secret": "lantu-demo-douyin-member-secret-3a8f06",
     "tmall_app_key": "34125678",

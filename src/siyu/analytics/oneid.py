@@ -104,9 +104,19 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     t.make("adj", """
         SELECT DISTINCT a, b FROM (SELECT a, b FROM star UNION ALL SELECT b, a FROM star) u WHERE a <> b
     """)
-    t.make("lab", "SELECT DISTINCT profile_id AS p, profile_id AS l FROM in_profiles")
+    # The first labels: each profile's smallest star centre (what one round from its own id would give,
+    # by an aggregation of the stars instead of a join of every profile's label)
+    t.make("lab", """
+        SELECT p.profile_id AS p, least(p.profile_id, coalesce(min(s.b), p.profile_id)) AS l
+        FROM (SELECT DISTINCT profile_id FROM in_profiles) p LEFT JOIN star s ON s.a = p.profile_id
+        GROUP BY p.profile_id
+    """)
     rounds = 0
-    while True:
+    # Done when every star edge has one label at both ends: labels are then constant on each component,
+    # and the component's smallest profile keeps its own id, so that is everyone's label. Checking is one
+    # scan of the stars, cheaper than the round that would find nothing to change.
+    while t.scalar("SELECT count(*) FROM star s JOIN lab x ON x.p = s.a JOIN lab y ON y.p = s.b "
+                   "WHERE x.l <> y.l") > 0 and rounds <= 100:
         rounds += 1
         t.make("step", """
             SELECT p, min(l) AS l FROM (
@@ -115,13 +125,9 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
             ) u GROUP BY p
         """)
         # Pointer jumping: take the label of your label; halves the remaining depth every round.
-        t.make("nxt", """
+        t.make("lab", """
             SELECT s.p, least(s.l, coalesce(t.l, s.l)) AS l FROM step s LEFT JOIN step t ON t.p = s.l
         """)
-        changed = t.scalar("SELECT count(*) FROM nxt JOIN lab ON lab.p = nxt.p WHERE nxt.l <> lab.l")
-        t.make("lab", "SELECT * FROM nxt")
-        if changed == 0 or rounds > 100:
-            break
     labels = t.fetch("SELECT p AS profile_id, l AS component FROM lab ORDER BY p")
     # a node split by name is reported once, under its own identifier
     supers = t.fetch("SELECT split_part(node, '#', 1) AS node, max(fanout) AS fanout, bool_or(blocked) AS blocked "

@@ -72,22 +72,21 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records)
     t.make("edges", """
         WITH ep AS (
-            SELECT e.profile_id, e.node, p.name_bidx, split_part(e.node, ':', 1) AS kind
+            SELECT e.profile_id, e.node, p.name_bidx, p.channel_id, split_part(e.node, ':', 1) AS kind
             FROM raw_edges e JOIN in_profiles p ON p.profile_id = e.profile_id
         ), named AS (
             SELECT node FROM ep WHERE kind IN (SELECT kind FROM in_shared)
             GROUP BY node HAVING min(name_bidx) <> max(name_bidx)
         )
         SELECT ep.profile_id, CASE WHEN n.node IS NOT NULL THEN ep.node || '#' || ep.name_bidx ELSE ep.node END AS node,
-               n.node IS NOT NULL AS split
+               n.node IS NOT NULL AS split, ep.channel_id
         FROM ep LEFT JOIN named n ON n.node = ep.node
         WHERE NOT (n.node IS NOT NULL AND ep.name_bidx IS NULL)
     """)
     # each node's smallest profile found with its counts (the star's centre), not by a window
     t.make("fan", """
         WITH per_channel AS (  -- a profile is on a node once in ``edges`` (distinct above): count(*)
-            SELECT e.node, p.channel_id, count(*) AS n, min(e.profile_id) AS first
-            FROM edges e JOIN in_profiles p ON p.profile_id = e.profile_id GROUP BY e.node, p.channel_id
+            SELECT node, channel_id, count(*) AS n, min(profile_id) AS first FROM edges GROUP BY node, channel_id
         ), per_node AS (
             SELECT node, sum(n) AS fanout, max(n) AS channel_fanout, min(first) AS first FROM per_channel GROUP BY node
         )
@@ -104,13 +103,11 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     t.make("adj", """
         SELECT DISTINCT a, b FROM (SELECT a, b FROM star UNION ALL SELECT b, a FROM star) u WHERE a <> b
     """)
+    # Only profiles on a star take part; the rest are alone and keep their own id (added at the end).
     # The first labels: each profile's smallest star centre (what one round from its own id would give,
-    # by an aggregation of the stars instead of a join of every profile's label)
-    t.make("lab", """
-        SELECT p.profile_id AS p, least(p.profile_id, coalesce(min(s.b), p.profile_id)) AS l
-        FROM (SELECT DISTINCT profile_id FROM in_profiles) p LEFT JOIN star s ON s.a = p.profile_id
-        GROUP BY p.profile_id
-    """)
+    # by an aggregation of the stars instead of a join of every profile's label). A centre is on its own
+    # star, so every profile a round can reach has a label.
+    t.make("lab", "SELECT a AS p, least(a, min(b)) AS l FROM star GROUP BY a")
     rounds = 0
     # Done when every star edge has one label at both ends: labels are then constant on each component,
     # and the component's smallest profile keeps its own id, so that is everyone's label. Checking is one
@@ -128,7 +125,9 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         t.make("lab", """
             SELECT s.p, least(s.l, coalesce(t.l, s.l)) AS l FROM step s LEFT JOIN step t ON t.p = s.l
         """)
-    labels = t.fetch("SELECT p AS profile_id, l AS component FROM lab ORDER BY p")
+    labels = t.fetch("SELECT p.profile_id, coalesce(lab.l, p.profile_id) AS component "
+                     "FROM (SELECT DISTINCT profile_id FROM in_profiles) p LEFT JOIN lab ON lab.p = p.profile_id "
+                     "ORDER BY p.profile_id")
     # a node split by name is reported once, under its own identifier
     supers = t.fetch("SELECT split_part(node, '#', 1) AS node, max(fanout) AS fanout, bool_or(blocked) AS blocked "
                      "FROM fan WHERE super GROUP BY split_part(node, '#', 1) ORDER BY fanout DESC, node")

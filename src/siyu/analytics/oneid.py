@@ -4,9 +4,12 @@ Identifiers are nodes ``kind:blind_index``. An identifier is a *super-node* (a s
 13800000000) when it is on the blocklist, when more profiles than ``max_fanout`` share it, or when more
 than ``max_per_channel`` profiles *of one channel* share it: one person may well have a mini-program
 account, a POS card and a WeCom contact with the same phone, but three POS cards on one number are a
-cashier's placeholder, not a person. A super-node joins nobody and is reported with its fan-out. Each remaining identifier links its profiles as a star to the smallest profile id; labels then
-spread by min-label propagation with pointer jumping until nothing changes (a handful of rounds, as
-identity graphs are shallow).
+cashier's placeholder, not a person. A super-node joins nobody and is reported with its fan-out.
+
+Each remaining identifier links its profiles as a star to its smallest profile id. Only profiles on a
+star take part in what follows (the rest are alone and keep their own id): labels start at each
+profile's smallest star centre and spread by min-label propagation with pointer jumping until every
+star edge has one label at both ends (a handful of rounds, as identity graphs are shallow).
 
 A receiver phone on orders is weaker evidence (gifts go to other people): it counts only when it is on
 at least two of the buyer's orders or on more than half of them.

@@ -28,6 +28,15 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[i: i + size]
 
 
+def run(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+    """A statement built once, run on the session's connection: the ORM's execute path (its compile
+    state, its result loading) nearly doubled a small query's cost (60 µs against 34 µs, measured), and a
+    real-time resolution runs dozens. Pending ORM changes are flushed first, as the session would."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def table_of(model: Any) -> Table:
     return model.__table__ if hasattr(model, "__table__") else model
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 from sqlalchemy import bindparam, delete, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many, one_of, update_many
+from siyu.core.bulk import chunks, insert_many, one_of, run, update_many
 from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, update_column
 from siyu.core.tables import read_arrow, to_arrow
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
@@ -164,12 +164,16 @@ def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = N
     """Orders and events carry their profile's person for operational queries (member 360); all of them,
     or only those of ``profile_ids`` (the real-time path, where a full pass cost 38 ms a call)."""
     for model in (Order, Event):
-        person = select(Profile.person_id).where(Profile.id == model.profile_id).scalar_subquery()
-        parts = [None] if profile_ids is None else list(chunks(sorted(set(profile_ids))))
-        for part in parts:
-            scope = model.profile_id.is_not(None) if part is None else model.profile_id.in_(list(part))
-            session.execute(update(model).where(scope, model.person_id.is_distinct_from(person))
-                            .values(person_id=person).execution_options(synchronize_session=False))
+        if profile_ids is None:
+            run(session, _refresh_persons(model, model.profile_id.is_not(None)))
+            continue
+        for part in chunks(sorted(set(profile_ids))):
+            run(session, _REFRESH_PERSONS_OF[model], {"ids": list(part)})
+
+
+def _refresh_persons(model: Any, scope: Any) -> Any:
+    person = select(Profile.person_id).where(Profile.id == model.profile_id).scalar_subquery()
+    return update(model).where(scope, model.person_id.is_distinct_from(person)).values(person_id=person)
 
 
 def refresh_order_persons(session: Session, order_ids: Iterable[int]) -> None:
@@ -304,10 +308,11 @@ def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -
     """Rows of ``stmt`` for every chunk of the keys (bounded IN lists)."""
     out: list[Any] = []
     for part in chunks(sorted(set(ids))):
-        out.extend(session.execute(stmt, {"ids": list(part), **params}))
+        out.extend(run(session, stmt, {"ids": list(part), **params}))
     return out
 
 
+_REFRESH_PERSONS_OF = {m: _refresh_persons(m, m.profile_id.in_(_IDS)) for m in (Order, Event)}
 _PERSONS_OF = select(Profile.person_id).where(Profile.id.in_(_IDS), Profile.person_id.is_not(None))
 _PROFILES_OF_PERSONS = select(Profile.id).where(Profile.person_id.in_(_IDS))
 _NODE = Identity.kind + ":" + Identity.bidx

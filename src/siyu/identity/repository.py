@@ -39,9 +39,7 @@ PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name
 def profiles_by_key(session: Session, channel_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
     found = {}
     for part in chunks(list(external_ids)):
-        rows = session.execute(select(*PROFILE_STATE).where(Profile.channel_id == channel_id,
-                                                            Profile.external_id.in_(part)))
-        for row in rows:
+        for row in run(session, _PROFILES_BY_KEY, {"channel": channel_id, "ids": list(part)}):
             found[row.external_id] = row
     return found
 
@@ -60,8 +58,7 @@ def identities_by_bidx(session: Session, keys: Sequence[tuple[str, str]]) -> dic
     # The blind index already mixes in the kind, so ``bidx IN (…)`` is selective and uses the
     # (bidx, kind) unique index; a row-value IN over (kind, bidx) is not indexed by SQLite.
     for part in chunks(sorted({b for _, b in wanted})):
-        rows = session.execute(select(Identity.id, Identity.kind, Identity.bidx).where(Identity.bidx.in_(part)))
-        for row in rows:
+        for row in run(session, _IDENTITIES_BY_BIDX, {"ids": list(part)}):
             if (row.kind, row.bidx) in wanted:
                 found[(row.kind, row.bidx)] = row.id
     return found
@@ -74,10 +71,16 @@ def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
 def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int]]:
     found = set()
     for part in chunks(list(profile_ids)):
-        rows = session.execute(select(ProfileIdentity.profile_id, ProfileIdentity.identity_id)
-                               .where(ProfileIdentity.profile_id.in_(part)))
-        found.update((r.profile_id, r.identity_id) for r in rows)
+        found.update((r.profile_id, r.identity_id) for r in run(session, _LINKS_OF, {"ids": list(part)}))
     return found
+
+
+# Built once: an import writes many chunks, a push one record, and building each anew was most of the
+# cost of a push's lookups (profiled). ``ids`` is an expanding IN parameter.
+_IDS = bindparam("ids", expanding=True)
+_PROFILES_BY_KEY = select(*PROFILE_STATE).where(Profile.channel_id == bindparam("channel"), Profile.external_id.in_(_IDS))
+_IDENTITIES_BY_BIDX = select(Identity.id, Identity.kind, Identity.bidx).where(Identity.bidx.in_(_IDS))
+_LINKS_OF = select(ProfileIdentity.profile_id, ProfileIdentity.identity_id).where(ProfileIdentity.profile_id.in_(_IDS))
 
 
 def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -242,8 +245,11 @@ def matches_of(session: Session, profile_ids: Sequence[int]) -> list[Any]:
 
 # -- operators' decisions ------------------------------------------------------------------------------
 def decisions(session: Session) -> list[Any]:
-    return list(session.execute(select(IdentityDecision.id, IdentityDecision.action, IdentityDecision.profile_ids)
-                                .order_by(IdentityDecision.id)))
+    return list(run(session, _DECISIONS))
+
+
+# built once: every real-time resolution reads the operators' decisions (profiled, demo pushes)
+_DECISIONS = select(IdentityDecision.id, IdentityDecision.action, IdentityDecision.profile_ids).order_by(IdentityDecision.id)
 
 
 def add_decision(session: Session, row: dict[str, Any]) -> None:
@@ -301,7 +307,6 @@ def lock_resolution(session: Session) -> None:
 
 # Statements built once with an expanding IN parameter: on a call that runs three dozen small queries,
 # building and compiling each statement anew cost about as much as running it (profiled).
-_IDS = bindparam("ids", expanding=True)
 
 
 def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:

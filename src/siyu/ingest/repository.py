@@ -32,7 +32,16 @@ from siyu.models import (
 
 
 def code_map(session: Session, model: Any) -> dict[str, int]:
-    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+    return {code: id_ for id_, code in run(session, _codes(model))}
+
+
+@lru_cache(maxsize=32)
+def _codes(model: Any) -> Any:
+    # built once: every push reads the channel, shop, store and guide maps (profiled, demo pushes)
+    return select(model.id, model.code)
+
+
+_SHOPS = select(Shop.id, Shop.channel_id, Shop.code)
 
 
 def ensure_channels(session: Session, channels: Sequence[tuple[str, str, str, str]]) -> dict[str, int]:
@@ -46,7 +55,7 @@ def ensure_channels(session: Session, channels: Sequence[tuple[str, str, str, st
 
 
 def shop_map(session: Session) -> dict[tuple[int, str], int]:
-    return {(cid, code): sid for sid, cid, code in session.execute(select(Shop.id, Shop.channel_id, Shop.code))}
+    return {(cid, code): sid for sid, cid, code in run(session, _SHOPS)}
 
 
 def add_shop(session: Session, channel_id: int, code: str, name: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many, insert_statement, one_of, update_many
+from siyu.core.bulk import chunks, insert_many, insert_statement, one_of, run, update_many
 from siyu.ingest.schemas import CARD
 from siyu.models import (
     Channel,
@@ -453,8 +453,12 @@ def programme_versions(session: Session) -> list[Any]:
 
 
 def latest_programme(session: Session) -> Any:
-    return session.execute(select(ProgrammeVersion.id, ProgrammeVersion.version, ProgrammeVersion.sha256,
-                                  ProgrammeVersion.content).order_by(ProgrammeVersion.id.desc()).limit(1)).one_or_none()
+    return run(session, _LATEST_PROGRAMME).one_or_none()
+
+
+# built once: every push that makes a member reads the programme in force (profiled, demo pushes)
+_LATEST_PROGRAMME = (select(ProgrammeVersion.id, ProgrammeVersion.version, ProgrammeVersion.sha256,
+                            ProgrammeVersion.content).order_by(ProgrammeVersion.id.desc()).limit(1))
 
 
 def add_programme_version(session: Session, row: dict[str, Any]) -> None:

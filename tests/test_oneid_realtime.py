@@ -14,8 +14,10 @@ from siyu.bootstrap import start
 from siyu.cli.importer import run_import
 from siyu.core.clock import now
 from siyu.identity import repository as identity_repo
+from siyu.identity.reads import Reads
 from siyu.identity.realtime import resolve_profiles
 from siyu.identity.service import resolve_identities
+from siyu.ingest.schemas import JOINING_KINDS
 from siyu.models import Channel, Profile
 
 
@@ -128,3 +130,46 @@ def test_api_records_are_resolved_on_arrival_even_concurrently(rt) -> None:  # t
     with rt.db.unit_of_work() as s:
         report = resolve_identities(s, rt.vault, rt.settings)
     assert (report.moved_profiles, report.new_persons, report.merged) == (0, 0, 0)
+
+
+def test_a_resolutions_reads_ask_each_key_once_and_answer_as_the_repository(small_brand: Path, tmp_path: Path,
+                                                                           monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rt = start(make_settings(tmp_path, f"sqlite:///{tmp_path / 'siyu.db'}", oneid_probabilistic=False))
+    run_import(rt, small_brand)
+    with rt.db.unit_of_work() as s:  # stored matches, as a probabilistic run leaves (this brand is too small)
+        ids = sorted(s.scalars(select(Profile.id)))
+        identity_repo.replace_matches(s, [{"profile_a": a, "profile_b": a + 7, "match_weight": 9.0, "evidence": "test",
+                                           "created_at": now()} for a in ids[:-7:40]])
+    asked: list[set[object]] = []
+
+    def counting(fn):  # type: ignore[no-untyped-def]
+        def wrapped(session, keys, *rest):  # type: ignore[no-untyped-def]
+            asked.append(set(keys))
+            return fn(session, keys, *rest)
+        return wrapped
+
+    with rt.db.read_only() as s:
+        links = identity_repo.node_links(s, ids, JOINING_KINDS)
+        idents = sorted({i for _, i, _, _ in links})
+        phones = sorted({node.split(":", 1)[1] for _, _, node, _ in links if node.startswith("phone:")})
+        cases = [
+            ("node_links", "node_links", ids, lambda keys: identity_repo.node_links(s, keys, JOINING_KINDS)),
+            ("carriers", "carriers", idents, lambda keys: identity_repo.carriers(s, keys)),
+            ("buyers_sending_to", "senders", phones,
+             lambda keys: {p for _, p in identity_repo.buyers_sending_to(s, keys)}),
+            ("receiver_rows_of", "receivers", ids, lambda keys: identity_repo.receiver_rows_of(s, keys)),
+            ("phone_carriers", "phone_carriers", phones, lambda keys: identity_repo.phone_carriers(s, keys)),
+            ("match_rows_of", "matches", ids, lambda keys: identity_repo.match_rows_of(s, keys)),
+        ]
+        reads = Reads(s)
+        for repo_name, read_name, keys, direct in cases:
+            first, second = keys[: len(keys) // 2], keys[len(keys) // 4:]
+            want_first, want_second = direct(first), direct(second)
+            assert want_second, repo_name  # the small brand has rows of every kind
+            monkeypatch.setattr(identity_repo, repo_name, counting(getattr(identity_repo, repo_name)))
+            asked.clear()
+            got_first, got_second = getattr(reads, read_name)(first), getattr(reads, read_name)(second)
+            assert sorted(got_first) == sorted(want_first) and sorted(got_second) == sorted(want_second), repo_name
+            # the second call asks only for the keys the first did not
+            assert asked == [set(first), set(second) - set(first)], repo_name
+    rt.db.dispose()

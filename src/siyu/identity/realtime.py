@@ -14,6 +14,8 @@ profile's person is added and the step runs again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
@@ -26,8 +28,9 @@ from siyu.core.crypto import Vault
 from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
+from siyu.identity.reads import Reads
 from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
-from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS
+from siyu.ingest.schemas import ACCOUNT_KINDS
 
 
 def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
@@ -38,27 +41,28 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
     decisions = repo.decisions(session)
     closure, frontier = set(), set(profile_ids)
     followable: set[int] = set()
+    reads = Reads(session)
     while frontier:
         frontier |= repo.profiles_of_persons(session, repo.persons_of(session, frontier))
         frontier -= closure
         closure |= frontier
         nxt: set[int] = set()
-        rows = repo.node_links(session, frontier, JOINING_KINDS)
+        rows = reads.node_links(frontier)
         followable.update(ident for _, ident, node, fan in rows
                           if node not in blocked and fan <= settings.oneid_max_fanout)
-        nxt.update(p for p, _ in repo.carriers(session, {i for _, i, _, _ in rows if i in followable}))
+        nxt.update(p for _, p, _ in reads.carriers({i for _, i, _, _ in rows if i in followable}))
         phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
-        nxt.update(repo.buyers_sending_to(session, phones))
-        sent_to = {node.split(":", 1)[1] for _, node, _, _ in repo.receiver_rows_of(session, frontier)}
-        nxt.update(p for p, _ in repo.phone_carriers(session, sent_to))
-        for a, b in repo.match_rows_of(session, frontier):
+        nxt.update(reads.senders(phones))
+        sent_to = {node.split(":", 1)[1] for _, node, _, _ in reads.receivers(frontier)}
+        nxt.update(p for p, _ in reads.phone_carriers(sent_to))
+        for a, b in reads.matches(frontier):
             nxt.update((a, b))
         for d in decisions:
             if d.action == "merge" and frontier & set(d.profile_ids):
                 nxt.update(d.profile_ids)
         frontier = nxt - closure
     while True:
-        profiles, comp_of = _components(session, settings, closure, decisions, blocked)
+        profiles, comp_of = _components(session, reads, settings, closure, decisions, blocked)
         # An outside profile that lands in a component with the neighbourhood (through an identifier
         # past the fan-out limit that names split into small groups) joins it with its whole person.
         ours = {comp_of[p] for p in closure if p in comp_of}
@@ -75,22 +79,22 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
     return report
 
 
-def _components(session: Session, settings: Settings, closure: set[int], decisions: list,  # type: ignore[type-arg]
-                blocked: set[str]) -> tuple[pa.Table, dict[int, int]]:
+def _components(session: Session, reads: Reads, settings: Settings, closure: set[int],
+                decisions: list[Any], blocked: set[str]) -> tuple[pa.Table, dict[int, int]]:
     """Components over the neighbourhood and every profile carrying one of its identifiers (for the
     guards' global counts), by the batch's rules in plain Python (``analytics.oneid_small``)."""
     link_rows: dict[tuple[int, str], None] = {}
-    rows = repo.node_links(session, closure, JOINING_KINDS)
-    for p, node in repo.carriers(session, {i for _, i, _, _ in rows}):
+    rows = reads.node_links(closure)
+    for _, p, node in reads.carriers({i for _, i, _, _ in rows}):
         link_rows[(p, node)] = None
     # receiver phones both ways: the neighbourhood's parcels, and parcels sent to its phones
     phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
-    buyers = closure | repo.buyers_sending_to(session, phones)
-    sent = repo.receiver_rows_of(session, buyers)
-    for p, node in repo.phone_carriers(session, {node.split(":", 1)[1] for _, node, _, _ in sent}):
+    buyers = closure | reads.senders(phones)
+    sent = reads.receivers(buyers)
+    for p, node in reads.phone_carriers({node.split(":", 1)[1] for _, node, _, _ in sent}):
         link_rows[(p, node)] = None
     receiver = to_arrow(sent, repo.RECEIVER_COUNTS)
-    pairs = repo.match_rows_of(session, closure)
+    pairs = reads.matches(closure)
     links = pa.concat_tables([
         pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
                   "node": pa.array([n for _, n in link_rows], pa.string())}),

@@ -326,13 +326,13 @@ _NODE_LINKS = (select(ProfileIdentity.profile_id, Identity.id, _NODE)
                .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
 _FANOUT = (select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(_IDS))
            .group_by(ProfileIdentity.identity_id))
-_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
+_CARRIERS = (select(Identity.id, ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
              .where(Identity.id.in_(_IDS)))
 _PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
                    .where(Identity.kind == PHONE, Identity.bidx.in_(_IDS)))
 _PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(_IDS))
 _RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
-_BUYERS_SENDING_TO = select(Order.profile_id).where(Order.receiver_phone_bidx.in_(_IDS),
+_BUYERS_SENDING_TO = select(Order.receiver_phone_bidx, Order.profile_id).where(Order.receiver_phone_bidx.in_(_IDS),
                                                     Order.profile_id.is_not(None)).distinct()
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
     IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
@@ -356,7 +356,7 @@ def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str
 
 
 def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:
-    """(profile_id, node) of every profile carrying these identifiers."""
+    """(identity_id, profile_id, node) of every profile carrying these identifiers."""
     return _in_chunks(session, _CARRIERS, identity_ids)
 
 
@@ -374,8 +374,9 @@ def receiver_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
     return _in_chunks(session, _RECEIVER_ROWS_OF, profile_ids)
 
 
-def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> set[int]:
-    return {r[0] for r in _in_chunks(session, _BUYERS_SENDING_TO, phone_bidxs)}
+def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> list[Any]:
+    """(phone blind index, buyer) of the orders sent to these phones, each pair once."""
+    return _in_chunks(session, _BUYERS_SENDING_TO, phone_bidxs)
 
 
 def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:

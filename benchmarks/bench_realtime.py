@@ -3,6 +3,7 @@
     python benchmarks/bench_realtime.py --home siyu-data      # a prepared brand (`siyu demo --no-serve`)
     python benchmarks/bench_realtime.py --members 20000       # generates and imports one first
     python benchmarks/bench_realtime.py --smoke               # 1,500 members, 20 arrivals (CI)
+    python benchmarks/bench_realtime.py --pg postgresql://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
 The brand's database is copied first (SQLite) so the brand itself is not changed. Each arrival is a
 mini-program member (a new openid) carrying the phone of a random existing profile, written by
@@ -38,6 +39,12 @@ def runtime(args: argparse.Namespace, work: Path):  # type: ignore[no-untyped-de
 
     home = work / "home"
     home.mkdir()
+    if args.pg:  # the demo brand prepared in the emptied PostgreSQL database
+        from _fresh import fresh_runtime
+
+        rt = fresh_runtime(home, args.pg)
+        prepare_demo(rt, args.members, 7)
+        return rt
     if args.home:
         shutil.copy(Path(args.home) / "siyu.db", home / "siyu.db")
         shutil.copy(Path(args.home) / "secret.key", home / "secret.key")
@@ -96,9 +103,12 @@ def main() -> None:
     ap.add_argument("--home", help="SIYU_HOME of a prepared brand (its siyu.db and secret.key are copied)")
     ap.add_argument("--members", type=int, default=20000)
     ap.add_argument("--n", type=int, default=200, help="arrivals")
+    ap.add_argument("--pg", help="a PostgreSQL URL whose database is emptied and used (the demo brand is prepared in it)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--profile", help="write a cProfile of the arrivals to this file")
     args = ap.parse_args()
+    if args.pg and args.home:
+        ap.error("--home copies a SQLite brand; with --pg the brand is prepared in PostgreSQL")
     if args.smoke:
         args.members, args.n, args.home = 1500, 20, None
     console = Console()

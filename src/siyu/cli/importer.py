@@ -12,7 +12,7 @@ from rich.table import Table
 from siyu.bootstrap import Runtime, start
 from siyu.cli.progress import console, err_console
 from siyu.core.errors import UnreadableFile
-from siyu.ingest.service import FileReport, Importer, plan, plan_mapped
+from siyu.ingest.service import FileReport, Importer, after_bulk_write, plan, plan_mapped
 
 
 def run_import(rt: Runtime, path: Path, mapping: Path | None = None) -> list[FileReport]:
@@ -28,6 +28,9 @@ def run_import(rt: Runtime, path: Path, mapping: Path | None = None) -> list[Fil
                 report = importer.import_file(item, on_progress=lambda n, t=task: progress.advance(t, n))
             progress.update(task, total=report.read, completed=report.read)
             reports.append(report)
+    if any(r.inserted or r.updated for r in reports):
+        with rt.db.unit_of_work() as session:
+            after_bulk_write(session)
     return reports
 
 

@@ -12,6 +12,7 @@ from siyu.bootstrap import Runtime
 from siyu.cli.progress import console
 from siyu.core.clock import now
 from siyu.identity.service import resolve_identities
+from siyu.ingest.service import after_bulk_write
 from siyu.lake.service import export_lake
 from siyu.loyalty import versions
 from siyu.loyalty.members import sync_members
@@ -59,6 +60,11 @@ def after_import(rt: Runtime) -> dict[str, float]:
     if points.tiers:
         console.print("Tiers: " + " · ".join(f"{t.name} {points.tiers.get(t.name, 0):,}"
                                              for t in rules.tiers))
+
+    # OneID and loyalty rewrote every profile's person and filled members and the ledger: the planner's
+    # statistics from after the import would now mislead it (PostgreSQL; nothing on SQLite)
+    with rt.db.unit_of_work() as s:
+        after_bulk_write(s)
 
     def lake():  # type: ignore[no-untyped-def]
         with rt.db.unit_of_work() as s:

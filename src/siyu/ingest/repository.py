@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, insert_statement, run, update_many
@@ -274,6 +274,15 @@ def store_map(session: Session) -> dict[str, int]:
 
 def guide_map(session: Session) -> dict[str, int]:
     return code_map(session, Guide)
+
+
+def refresh_statistics(session: Session) -> None:
+    """PostgreSQL: refresh the planner's statistics after a bulk import. Without them the planner takes
+    freshly loaded tables for nearly empty ones, and a real-time resolution's identifier look-up became
+    a hash join over every identifier: 12.7 ms a call instead of 0.1 ms on the demo brand (measured, with
+    autovacuum off; with it on, until its next pass). SQLite plans these look-ups by its indexes alone."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE"))
 
 
 def add_import_run(session: Session, **fields: Any) -> None:

@@ -146,6 +146,11 @@ class MemoryReport:
         self.warnings[key] = self.warnings.get(key, 0) + n
 
 
+def after_bulk_write(session: Session) -> None:
+    """What a database needs after a bulk import before its look-ups are fast (``repo.refresh_statistics``)."""
+    repo.refresh_statistics(session)
+
+
 class Importer:
     """Writes canonical records through one session; caches code → id maps for the import's duration."""
 

@@ -208,27 +208,25 @@ def update_column(session: Session, model: Any, column: str, ids: pa.Array | np.
     t = table_of(model)
     if column not in t.c:
         raise ValueError(f"{t.name} has no column {column}")
-    sets = [f"{column} = :v"]
-    params: dict[str, Any] = {}
+    fixed, params = "", dict[str, Any]()  # the constants' assignments, and their bound values
     for i, (c, v) in enumerate((constants or {}).items()):
         if c not in t.c:
             raise ValueError(f"{t.name} has no column {c}")
-        sets.append(f"{c} = :c{i}")
+        fixed += f", {c} = :c{i}"
         params[f"c{i}"] = _sqlite_value(v) if conn.dialect.name == "sqlite" else v
+    # names checked against the model above; values bound
     if len(ids) <= FEW:
         # A real-time resolution moves a profile or two. PostgreSQL does not know the staged table's
         # size and joined it by scanning the whole target (7 ms a call on a 43,000-profile brand,
         # measured); a statement per row is an index probe each.
         keys, vals = pa.array(ids, pa.int64()).to_pylist(), pa.array(values, pa.int64()).to_pylist()
-        conn.execute(text(f"UPDATE {t.name} SET {', '.join(sets)} WHERE id = :k"),  # noqa: S608
+        conn.execute(text(f"UPDATE {t.name} SET {column} = :v{fixed} WHERE id = :k"),  # noqa: S608
                      [{**params, "k": k, "v": v} for k, v in zip(keys, vals, strict=True)])
         return
     conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_stage_update (k BIGINT, v BIGINT)")
     conn.exec_driver_sql("DELETE FROM siyu_stage_update")
     load(session, _STAGE_UPDATE, pa.table({"k": pa.array(ids, pa.int64()), "v": pa.array(values, pa.int64())}))
-    sets[0] = f"{column} = siyu_stage_update.v"
-    # names checked against the model above; values bound
-    conn.execute(text(f"UPDATE {t.name} SET {', '.join(sets)} FROM siyu_stage_update "  # noqa: S608
+    conn.execute(text(f"UPDATE {t.name} SET {column} = siyu_stage_update.v{fixed} FROM siyu_stage_update "  # noqa: S608
                       f"WHERE {t.name}.id = siyu_stage_update.k"), params)
 
 

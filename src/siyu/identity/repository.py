@@ -37,11 +37,7 @@ PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name
 
 
 def profiles_by_key(session: Session, channel_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
-    found = {}
-    for part in chunks(list(external_ids)):
-        for row in run(session, _PROFILES_BY_KEY, {"channel": channel_id, "ids": list(part)}):
-            found[row.external_id] = row
-    return found
+    return {row.external_id: row for row in _in_chunks(session, _PROFILES_BY_KEY, external_ids, channel=channel_id)}
 
 
 def insert_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -57,10 +53,9 @@ def identities_by_bidx(session: Session, keys: Sequence[tuple[str, str]]) -> dic
     wanted = set(keys)
     # The blind index already mixes in the kind, so ``bidx IN (…)`` is selective and uses the
     # (bidx, kind) unique index; a row-value IN over (kind, bidx) is not indexed by SQLite.
-    for part in chunks(sorted({b for _, b in wanted})):
-        for row in run(session, _IDENTITIES_BY_BIDX, {"ids": list(part)}):
-            if (row.kind, row.bidx) in wanted:
-                found[(row.kind, row.bidx)] = row.id
+    for row in _in_chunks(session, _IDENTITIES_BY_BIDX, {b for _, b in wanted}):
+        if (row.kind, row.bidx) in wanted:
+            found[(row.kind, row.bidx)] = row.id
     return found
 
 
@@ -69,14 +64,11 @@ def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int]]:
-    found = set()
-    for part in chunks(list(profile_ids)):
-        found.update((r.profile_id, r.identity_id) for r in run(session, _LINKS_OF, {"ids": list(part)}))
-    return found
+    return {(r.profile_id, r.identity_id) for r in _in_chunks(session, _LINKS_OF, profile_ids)}
 
 
-# Built once: an import writes many chunks, a push one record, and building each anew was most of the
-# cost of a push's lookups (profiled). ``ids`` is an expanding IN parameter.
+# Statements built once with an expanding IN parameter ``ids`` (run by ``_in_chunks``): a push runs three
+# dozen small queries, and building and compiling each anew cost about as much as running it (profiled).
 _IDS = bindparam("ids", expanding=True)
 _PROFILES_BY_KEY = select(*PROFILE_STATE).where(Profile.channel_id == bindparam("channel"), Profile.external_id.in_(_IDS))
 _IDENTITIES_BY_BIDX = select(Identity.id, Identity.kind, Identity.bidx).where(Identity.bidx.in_(_IDS))
@@ -307,10 +299,6 @@ def lock_resolution(session: Session) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK)))
 
 
-# Statements built once with an expanding IN parameter: on a call that runs three dozen small queries,
-# building and compiling each statement anew cost about as much as running it (profiled).
-
-
 def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:
     """Rows of ``stmt`` for every chunk of the keys (bounded IN lists)."""
     out: list[Any] = []
@@ -334,8 +322,8 @@ _PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Iden
                    .where(Identity.kind == PHONE, Identity.bidx.in_(_IDS)))
 _PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(_IDS))
 _RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
-_BUYERS_SENDING_TO = select(Order.receiver_phone_bidx, Order.profile_id).where(Order.receiver_phone_bidx.in_(_IDS),
-                                                    Order.profile_id.is_not(None)).distinct()
+_BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
+                      .where(Order.receiver_phone_bidx.in_(_IDS), Order.profile_id.is_not(None)).distinct())
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
     IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
 

@@ -2,11 +2,13 @@
 
 Tmall and JD show a buyer's phone masked (``138****1234``); the brand's own members carry full phones,
 whose mask is the same text. Records that share the mask are compared on the real name (a blind index:
-the profile's own, or the name its parcels usually go to) and on the usual city and district. Splink
-estimates the parameters from the brand's own data: u by random sampling, m by expectation maximisation
-within the mask blocks, the prior from exact (mask, name) agreement. A pair is kept at or above
+the profile's own, or the name its parcels usually go to), on the surname (the name's first character,
+which is all JD's and Tmall's order APIs leave of a receiver: ``张**``) and on the usual city and
+district. Splink estimates the parameters from the brand's own data: u by random sampling, m by
+expectation maximisation within the mask blocks, the prior from exact (mask, name) agreement. A pair is
+kept at or above
 ``min_weight`` (log2 Bayes factor) and never when both records hold full phones (different phones are
-different evidence, not a match) or when their names are both known and differ.
+different evidence, not a match) or when their names, or their surnames, are both known and differ.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import duckdb
 import pyarrow as pa
 
-FEATURES = ("unique_id", "mask7", "name", "city", "district", "has_full")
+FEATURES = ("unique_id", "mask7", "name", "surname", "city", "district", "has_full")
 # Below this many records Splink's estimates are not worth trusting (its EM fails outright on a few
 # hundred); the deterministic joins stand alone.
 MIN_RECORDS = 2000
@@ -24,44 +26,46 @@ MIN_RECORDS = 2000
 
 def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: pa.Table,
                    receivers: pa.Table) -> pa.Table:
-    """profiles(profile_id, name_bidx) · phones(profile_id, is_full, display) ·
-    receivers(profile_id, name_bidx, city, district, orders) → one row per profile with a 3+4 mask."""
+    """profiles(profile_id, name_bidx, surname_bidx) · phones(profile_id, is_full, display) ·
+    receivers(profile_id, name_bidx, surname_bidx, city, district, orders) → one row per profile with a
+    3+4 mask."""
     con.register("mf_profiles", profiles)
     con.register("mf_phones", phones)
     con.register("mf_receivers", receivers)
-    # A buyer's name and place come from where their parcels usually go: only a receiver on two or more
-    # of their orders and on most of them counts (one order, or one of several receivers, may be a gift:
-    # measured, single-order receivers made 1 in 50 matches wrong).
+    # A buyer's name, surname and place come from where their parcels usually go: only a receiver on two
+    # or more of their orders and on most of them counts (one order, or one of several receivers, may be a
+    # gift: measured, single-order receivers made 1 in 50 matches wrong).
     return con.sql("""
         WITH masks AS (  -- a full phone's mask first; a masked phone of the 3+4 form otherwise
             SELECT profile_id, first(display ORDER BY is_full DESC, display) AS mask7, bool_or(is_full) AS has_full
             FROM mf_phones WHERE regexp_full_match(display, '1[0-9]{2}\\*{4}[0-9]{4}') GROUP BY profile_id
         ), totals AS (
             SELECT profile_id, sum(orders) AS total FROM mf_receivers GROUP BY profile_id
-        ), names AS (
-            SELECT profile_id, name_bidx, sum(orders) AS n FROM mf_receivers WHERE name_bidx IS NOT NULL GROUP BY 1, 2
-        ), usual_name AS (
-            SELECT n.profile_id, first(n.name_bidx ORDER BY n.n DESC, n.name_bidx) AS name,
-                   max(n.n) AS n, any_value(t.total) AS total
-            FROM names n JOIN totals t USING (profile_id) GROUP BY n.profile_id
-        ), places AS (
-            SELECT profile_id, city, district, sum(orders) AS n FROM mf_receivers WHERE city IS NOT NULL GROUP BY 1, 2, 3
-        ), usual_place AS (
-            SELECT p.profile_id, first(p.city ORDER BY p.n DESC, p.city, p.district) AS city,
-                   first(p.district ORDER BY p.n DESC, p.city, p.district) AS district,
-                   max(p.n) AS n, any_value(t.total) AS total
-            FROM places p JOIN totals t USING (profile_id) GROUP BY p.profile_id
+        ), values_ AS (  -- (profile, what, value, orders) of each receiver value
+            SELECT profile_id, 'name' AS what, name_bidx AS value, sum(orders) AS n FROM mf_receivers
+            WHERE name_bidx IS NOT NULL GROUP BY 1, 3
+            UNION ALL
+            SELECT profile_id, 'surname', surname_bidx, sum(orders) FROM mf_receivers
+            WHERE surname_bidx IS NOT NULL GROUP BY 1, 3
+            UNION ALL
+            SELECT profile_id, 'place', city || '\x1f' || coalesce(district, ''), sum(orders) FROM mf_receivers
+            WHERE city IS NOT NULL GROUP BY 1, 3
+        ), usual AS (  -- the usual value of each: on two or more orders and on most of them
+            SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
+            FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
+            HAVING max(v.n) >= 2 AND max(v.n) * 2 > any_value(t.total)
+        ), feats AS (
+            SELECT m.profile_id AS unique_id, m.mask7,
+                   coalesce(p.name_bidx, n.value) AS name, coalesce(p.surname_bidx, s.value) AS surname,
+                   nullif(split_part(pl.value, '\x1f', 1), '') AS city,
+                   nullif(split_part(pl.value, '\x1f', 2), '') AS district, m.has_full
+            FROM masks m LEFT JOIN mf_profiles p USING (profile_id)
+            LEFT JOIN usual n ON n.profile_id = m.profile_id AND n.what = 'name'
+            LEFT JOIN usual s ON s.profile_id = m.profile_id AND s.what = 'surname'
+            LEFT JOIN usual pl ON pl.profile_id = m.profile_id AND pl.what = 'place'
         )
-        SELECT m.profile_id AS unique_id, m.mask7,
-               coalesce(p.name_bidx, CASE WHEN n.n >= 2 AND n.n * 2 > n.total THEN n.name END) AS name,
-               CASE WHEN pl.n >= 2 AND pl.n * 2 > pl.total THEN pl.city END AS city,
-               CASE WHEN pl.n >= 2 AND pl.n * 2 > pl.total THEN pl.district END AS district,
-               m.has_full
-        FROM masks m JOIN mf_profiles p USING (profile_id)
-        LEFT JOIN usual_name n USING (profile_id) LEFT JOIN usual_place pl USING (profile_id)
-        -- a masked phone alone names no one: such a record needs a name to be compared at all
-        WHERE m.has_full OR coalesce(p.name_bidx, CASE WHEN n.n >= 2 AND n.n * 2 > n.total THEN n.name END) IS NOT NULL
-        ORDER BY unique_id
+        -- a masked phone alone names no one: such a record needs a name or a surname to be compared at all
+        SELECT * FROM feats WHERE has_full OR name IS NOT NULL OR surname IS NOT NULL ORDER BY unique_id
     """).to_arrow_table()
 
 
@@ -86,13 +90,18 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
     from splink.backends.duckdb import DuckDBAPI
 
     logging.getLogger("splink").setLevel(logging.WARNING)
+    # Within name blocks the surname always agrees, so that session cannot train its disagreement (Splink
+    # warns on stderr); the session within mask blocks trains it.
+    logging.getLogger("splink.internals.expectation_maximisation").setLevel(logging.ERROR)
     api = DuckDBAPI(con)
     sdf = api.register(records.select(list(FEATURES)), table_name="siyu_match_records")
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[block_on("mask7")],
-        # the mask with term-frequency adjustment: sharing a mask few records have says more
+        # the mask and the surname with term-frequency adjustment: sharing a mask few records have, or a
+        # rare surname, says more than sharing 王
         comparisons=[cl.ExactMatch("mask7").configure(term_frequency_adjustments=True), cl.ExactMatch("name"),
+                     cl.ExactMatch("surname").configure(term_frequency_adjustments=True),
                      cl.ExactMatch("city"), cl.ExactMatch("district")],
         additional_columns_to_retain=["has_full"],
         retain_matching_columns=True,
@@ -114,7 +123,7 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
     pred = linker.inference.predict(threshold_match_weight=min_weight)
     table = pred.physical_name  # a table Splink created in ``con``
     columns = set(con.sql(f"SELECT * FROM {table} LIMIT 0").columns)  # noqa: S608
-    if not {"name_l", "gamma_name", "gamma_city", "gamma_district"} <= columns:
+    if not {"name_l", "surname_l", "gamma_name", "gamma_surname", "gamma_city", "gamma_district"} <= columns:
         # Splink leaves out a comparison its training found no use for (seen on a 1,500-member brand);
         # without the name the guards below cannot be checked, so nothing is joined.
         logging.getLogger(__name__).warning("probabilistic OneID: the model has no name comparison; no joins")
@@ -123,10 +132,11 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
         SELECT least(unique_id_l, unique_id_r) AS profile_a, greatest(unique_id_l, unique_id_r) AS profile_b,
                match_weight,
                concat_ws(' + ', 'masked phone', CASE WHEN gamma_name = 1 THEN 'name' END,
-                         CASE WHEN gamma_city = 1 THEN 'city' END,
+                         CASE WHEN gamma_surname = 1 THEN 'surname' END, CASE WHEN gamma_city = 1 THEN 'city' END,
                          CASE WHEN gamma_district = 1 THEN 'district' END) AS evidence
         FROM {table}
         WHERE NOT (has_full_l AND has_full_r)
           AND NOT (name_l IS NOT NULL AND name_r IS NOT NULL AND name_l <> name_r)
+          AND NOT (surname_l IS NOT NULL AND surname_r IS NOT NULL AND surname_l <> surname_r)
         ORDER BY profile_a, profile_b
     """).to_arrow_table()  # noqa: S608 (a table name Splink generated)

@@ -27,7 +27,7 @@ from siyu.analytics.oneid import connected_components, match_links
 from siyu.analytics.oneid_match import probabilistic_matches
 from siyu.core.config import Settings
 from siyu.core.errors import InvalidInput, UnreadableFile
-from siyu.identity.profiles import normalise_name
+from siyu.identity.profiles import normalise_name, surname_of
 from siyu.ingest import normalize as nz
 from siyu.ingest.readers import csv_rows, detect_encoding
 
@@ -77,6 +77,7 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
     profile, node, names, masks = [], [], [], []
     for i, row in enumerate(rows, 1):
         name = normalise_name(row.get(columns.get("name", "")))
+        surname = surname_of(row.get(columns.get("name", "")))
         names.append(name)
         full, masked = None, None
         if "phone" in columns:
@@ -100,17 +101,18 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
         city = district = None
         if "address" in columns:
             _, city, district, _ = nz.split_address(row.get(columns["address"]))
-        masks.append({"unique_id": i, "mask7": mask, "name": name, "city": city, "district": district,
-                      "has_full": full is not None})
+        masks.append({"unique_id": i, "mask7": mask, "name": name, "surname": surname, "city": city,
+                      "district": district, "has_full": full is not None})
     n = len(rows)
     profiles = pa.table({"profile_id": pa.array(range(1, n + 1), pa.int64()),
                          "channel_id": pa.array([1] * n, pa.int64()), "name_bidx": pa.array(names, pa.string())})
     links = pa.table({"profile_id": pa.array(profile, pa.int64()), "node": pa.array(node, pa.string())})
     with connect() as con:
-        records = pa.Table.from_pylist([m for m in masks if m["mask7"] and (m["has_full"] or m["name"])],
+        records = pa.Table.from_pylist([m for m in masks if m["mask7"] and (m["has_full"] or m["surname"])],
                                        schema=pa.schema([("unique_id", pa.int64()), ("mask7", pa.string()),
-                                                         ("name", pa.string()), ("city", pa.string()),
-                                                         ("district", pa.string()), ("has_full", pa.bool_())]))
+                                                         ("name", pa.string()), ("surname", pa.string()),
+                                                         ("city", pa.string()), ("district", pa.string()),
+                                                         ("has_full", pa.bool_())]))
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
         links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
         empty = pa.table({"profile_id": pa.array([], pa.int64()), "node": pa.array([], pa.string()),

@@ -92,10 +92,21 @@ def profile_persons(session: Session) -> pa.Table:
 
 
 def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
-    """(id, channel code, name_enc) of named profiles written before names were indexed."""
+    """(id, channel code, name_enc) of named profiles written before names were indexed. Keyed on the
+    surname index, which a masked name has too: on the name index, every masked name was decrypted again
+    on every run."""
     return list(session.execute(
         select(Profile.id, Channel.code, Profile.name_enc).join(Channel, Channel.id == Profile.channel_id)
-        .where(Profile.name_enc.is_not(None), Profile.name_bidx.is_(None), Channel.code.not_in(list(skip_channels)))))
+        .where(Profile.name_enc.is_not(None), Profile.surname_bidx.is_(None),
+               Channel.code.not_in(list(skip_channels)))))
+
+
+def profile_names(session: Session) -> pa.Table:
+    """(profile_id, name_bidx, surname_bidx) of every profile with a name."""
+    stmt = (select(Profile.id, Profile.name_bidx, Profile.surname_bidx).where(Profile.surname_bidx.is_not(None))
+            .order_by(Profile.id))
+    return read_arrow(session, stmt, pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()),
+                                                ("surname_bidx", pa.string())]))
 
 
 def profile_keys(session: Session) -> pa.Table:
@@ -201,21 +212,21 @@ def phone_displays(session: Session) -> pa.Table:
 
 
 def receiver_places(session: Session) -> pa.Table:
-    """(profile_id, receiver name index, city, district, orders) over each buyer's orders."""
-    stmt = (select(Order.profile_id, Order.receiver_name_bidx, Order.city, Order.district, func.count())
-            .where(Order.profile_id.is_not(None))
-            .group_by(Order.profile_id, Order.receiver_name_bidx, Order.city, Order.district))
+    """(profile_id, receiver name and surname indexes, city, district, orders) over each buyer's orders."""
+    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx, Order.city, Order.district)
+    stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
     return to_arrow(session.execute(stmt).yield_per(50_000),
-                    pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("city", pa.string()),
-                               ("district", pa.string()), ("orders", pa.int64())]))
+                    pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
+                               ("city", pa.string()), ("district", pa.string()), ("orders", pa.int64())]))
 
 
 def receiver_names_without_index(session: Session) -> list[Any]:
-    """(order id, channel code, receiver_name_enc) of orders written before receiver names were indexed."""
+    """(order id, channel code, receiver_name_enc) of orders written before receiver names were indexed
+    (keyed on the surname index, as ``names_without_index``)."""
     return list(session.execute(
         select(Order.id, Channel.code, Order.receiver_name_enc).join(Shop, Shop.id == Order.shop_id)
         .join(Channel, Channel.id == Shop.channel_id)
-        .where(Order.receiver_name_enc.is_not(None), Order.receiver_name_bidx.is_(None))))
+        .where(Order.receiver_name_enc.is_not(None), Order.receiver_surname_bidx.is_(None))))
 
 
 def update_orders(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
-from siyu.identity.profiles import NICKNAME_CHANNELS, name_index
+from siyu.identity.profiles import NICKNAME_CHANNELS, name_indexes
 from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS, PHONE
 
 
@@ -58,7 +58,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     links = repo.identity_links(session, sorted(JOINING_KINDS))
     receiver = repo.receiver_phone_counts(session)
     blocked = blocked_nodes(vault, settings)
-    matches = _probabilistic(session, vault, settings, profiles)
+    matches = _probabilistic(session, vault, settings)
     report.probabilistic = matches.num_rows
     links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
     links, receiver = apply_decisions(repo.decisions(session), links, receiver)
@@ -133,18 +133,18 @@ def _index_old_names(session: Session, vault: Vault) -> None:
     """Profiles stored before names were indexed get their index once (decrypting each name once)."""
     rows = repo.names_without_index(session, NICKNAME_CHANNELS)
     if rows:
-        repo.update_profiles(session, [{"id": pid, "name_bidx": name_index(vault, code, vault.decrypt(enc, "profile.name"))}
+        repo.update_profiles(session, [{"id": pid, **name_indexes(vault, code, vault.decrypt(enc, "profile.name"))}
                                        for pid, code, enc in rows])
 
 
-def _probabilistic(session: Session, vault: Vault, settings: Settings, profiles: pa.Table) -> pa.Table:
+def _probabilistic(session: Session, vault: Vault, settings: Settings) -> pa.Table:
     """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights."""
     _index_old_receiver_names(session, vault)
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
-        records = match_features(con, profiles.select(["profile_id", "name_bidx"]), repo.phone_displays(session),
+        records = match_features(con, repo.profile_names(session), repo.phone_displays(session),
                                  repo.receiver_places(session))
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
     stamp = now()
@@ -157,8 +157,8 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, profiles:
 def _index_old_receiver_names(session: Session, vault: Vault) -> None:
     rows = repo.receiver_names_without_index(session)
     if rows:
-        repo.update_orders(session, [{"id": oid, "receiver_name_bidx": name_index(
-            vault, code, vault.decrypt(enc, "order.receiver_name"))} for oid, code, enc in rows])
+        repo.update_orders(session, [{"id": oid, **name_indexes(vault, code, vault.decrypt(enc, "order.receiver_name"),
+                                                                "receiver_")} for oid, code, enc in rows])
 
 
 def apply_decisions(decisions: list[Any], links: pa.Table, receiver: pa.Table) -> tuple[pa.Table, pa.Table]:

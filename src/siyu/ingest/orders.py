@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
 from siyu.identity.arrivals import note_arrived, note_orders
-from siyu.identity.profiles import name_index, record_profiles
+from siyu.identity.profiles import name_indexes, record_profiles
 from siyu.ingest import repository as repo
 from siyu.ingest.schemas import OrderIn, RefundIn
 from siyu.models import Order, OrderItem, Refund
@@ -151,7 +151,7 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         "discount_fen": o.discount_fen, "shipping_fen": o.shipping_fen, "paid_fen": o.paid_fen,
         "refunded_fen": 0, "item_count": sum(i.quantity for i in o.items or []),
         "receiver_name_enc": v.encrypt(o.receiver_name, "order.receiver_name"),
-        "receiver_name_bidx": name_index(v, o.channel, o.receiver_name),
+        **name_indexes(v, o.channel, o.receiver_name, "receiver_"),
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
         "receiver_phone_index": o.receiver_phone_index,

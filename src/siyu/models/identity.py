@@ -48,6 +48,9 @@ class Profile(Base):
     # Blind index of the real name (normalised), so OneID can tell two people sharing a phone apart
     # without decrypting anything; null where the channel's "name" is a nickname (WeCom, WeChat).
     name_bidx: Mapped[str | None] = mapped_column(String(32))
+    # Blind index of the name's first character, which a platform's mask keeps (张** is 张): all there is
+    # to compare a JD or Tmall buyer on beside a masked phone (``analytics.oneid_match``).
+    surname_bidx: Mapped[str | None] = mapped_column(String(32))
     gender: Mapped[str | None] = mapped_column(String(1))
     birthday: Mapped[date | None] = mapped_column(Date)
     province: Mapped[str | None] = mapped_column(String(32))

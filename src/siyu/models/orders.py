@@ -54,6 +54,7 @@ class Order(Base):
     # OneID only when one phone dominates a buyer's orders.
     receiver_phone_bidx: Mapped[str | None] = mapped_column(String(32))
     receiver_name_bidx: Mapped[str | None] = mapped_column(String(32))  # real names only (not 张**)
+    receiver_surname_bidx: Mapped[str | None] = mapped_column(String(32))  # the first character, masked or not
     # The platform's search index of the receiver's phone where it sends no phone (Douyin); once the
     # index's phone is known (``PhoneSearchIndex``), ``receiver_phone_bidx`` is set from it.
     receiver_phone_index: Mapped[str | None] = mapped_column(String(64))

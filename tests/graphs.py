@@ -8,7 +8,7 @@ import pyarrow as pa
 
 
 def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
-    """Profiles on three channels, half named from a few names; phones shared within families and by
+    """Profiles on three channels, half named from a few names, half with one of two surnames; phones shared within families and by
     strangers; one walk-in phone on many POS cards; a blocklisted phone; long chains of accounts (depth
     for the pointer jumping); receiver phones on one, two or many orders."""
     rng = random.Random(seed)
@@ -17,6 +17,7 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
     profiles = pa.table({"profile_id": pa.array(range(1, n + 1), pa.int64()),
                          "channel_id": pa.array([rng.choice([1, 2, 3]) for _ in range(n)], pa.int64()),
                          "name_bidx": pa.array([rng.choice(names) for _ in range(n)], pa.string())})
+
     links: list[tuple[int, str]] = []
     for p in range(1, n + 1):
         links.append((p, f"phone:{rng.randrange(250)}"))
@@ -36,6 +37,11 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
     first_channel = [p for p, c in enumerate(profiles["channel_id"].to_pylist(), start=1) if c == 1]
     for k in range(10):
         links += [(p, f"nick:{k}") for p in own.sample(first_channel, 5)]
+    # surnames drawn apart from the names: the split by surname, then by name, on every mix; the walk-in
+    # phone's cards share one surname or none, so its guard is still the per-channel fan-out's
+    walkin = {p for p, x in links if x == "phone:walkin"}
+    surnames = [own.choice(["s1", None] if p in walkin else ["s1", "s2", None, None]) for p in range(1, n + 1)]
+    profiles = profiles.append_column("surname_bidx", pa.array(surnames, pa.string()))
     return (profiles,
             pa.table({"profile_id": pa.array([p for p, _ in links], pa.int64()),
                       "node": pa.array([x for _, x in links], pa.string())}),

@@ -182,7 +182,7 @@ def test_names_stored_before_the_index_are_indexed_by_the_next_run(rt, tmp_path:
         {"openid": OPENID_A, "phone": "13712345670", "name": "王芳", "registered_at": "2026-03-01T10:00:00+08:00"}])
     run_import(rt, tmp_path / "members.jsonl")
     with rt.db.unit_of_work() as s:
-        s.execute(update(Profile).values(name_bidx=None))
+        s.execute(update(Profile).values(name_bidx=None, surname_bidx=None))  # as before both indexes
     pipeline(rt)
     with rt.db.read_only() as s:
         assert s.scalars(select(Profile.name_bidx)).one() == rt.vault.blind_index("name", "王芳")

@@ -11,7 +11,7 @@ import pytest
 from graphs import random_graph
 from siyu.analytics import oneid_small as small
 from siyu.analytics.engine import connect
-from siyu.analytics.oneid import assign_persons, connected_components
+from siyu.analytics.oneid import assign_persons, connected_components, profile_surnames
 
 
 def _rows(t: pa.Table, *cols: str) -> list[tuple]:  # type: ignore[type-arg]
@@ -42,3 +42,30 @@ def test_small_components_equal_duckdb(seed: int) -> None:
             "profile_id": pa.array(list(current), pa.int64()), "person_id": pa.array(list(current.values()), pa.int64())}))
         assert plan == ref.to_pydict()
         assert any(plan["absorbed"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_surnames_equal_duckdb(seed: int) -> None:
+    """Own surnames, usual receivers' (ties, gifts, orders without a name) and accounts' (agreeing,
+    disagreeing, past the fan-out limit): both engines give every profile the same surname."""
+    rng = random.Random(seed)
+    n, values = 400, ["s1", "s2", "s3"]
+    own = {p: rng.choice([*values, None, None, None]) for p in range(1, n + 1)}
+    receivers = [(rng.randrange(1, n + 1), rng.choice([*values, None]), rng.randint(1, 3)) for _ in range(700)]
+    links = [(rng.randrange(1, n + 1), f"nick:{rng.randrange(150)}") for _ in range(500)]
+    links += [(p, "nick:crowded") for p in range(1, 40)] + [(p, f"phone:{rng.randrange(60)}") for p in range(1, n)]
+    links = list(dict.fromkeys(links))  # a profile carries an identifier once
+    args = {"account_kinds": ("nick",), "max_fanout": 12}
+    py = small.surnames(own, receivers, links, **args)
+    with connect() as con:
+        duck = profile_surnames(
+            con, pa.table({"profile_id": pa.array(list(own), pa.int64()), "surname_bidx": pa.array(list(own.values()),
+                                                                                                 pa.string())}),
+            pa.table({"profile_id": pa.array([r[0] for r in receivers], pa.int64()),
+                      "surname_bidx": pa.array([r[1] for r in receivers], pa.string()),
+                      "orders": pa.array([r[2] for r in receivers], pa.int64())}),
+            pa.table({"profile_id": pa.array([p for p, _ in links], pa.int64()),
+                      "node": pa.array([x for _, x in links], pa.string())}), **args)
+    assert py == dict(_rows(duck, "profile_id", "surname_bidx"))
+    by_own = sum(1 for p in py if own[p] is not None)
+    assert 0 < by_own < len(py)  # some from receivers or accounts, not only their own

@@ -50,14 +50,17 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     receiver(profile_id, node, orders, total_orders).
 
     ``shared_kinds``: identifiers a family shares (one phone for mother and son). Such a node joins only
-    profiles that agree on the real name: where its named profiles disagree, each name forms its own
-    node and profiles without a name join nobody through it (they could belong to either).
+    profiles that agree on the surname and on the real name: where its profiles disagree on either,
+    each surname (then each name) forms its own node, and profiles without one join nobody through it
+    (they could belong to either). ``profiles`` may carry ``surname_bidx`` (``profile_surnames``).
     ``account_kinds``: a platform's account ids, exempt from the per-channel fan-out guard (one account
     may be several profiles of its channel).
 
     Runs on DuckDB or on Spark (``analytics.tables``): the statements are the same, so is the partition.
     """
     t = as_tables(con)
+    if "surname_bidx" not in profiles.column_names:
+        profiles = profiles.append_column("surname_bidx", pa.nulls(profiles.num_rows, pa.string()))
     t.put("in_profiles", profiles)
     t.put("in_links", links)
     t.put("in_receiver", receiver)
@@ -72,19 +75,28 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders
     """)
     # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
-    # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records)
+    # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records). Surnames
+    # first, then names within each surname's node.
     t.make("edges", """
         WITH ep AS (
-            SELECT e.profile_id, e.node, p.name_bidx, p.channel_id, split_part(e.node, ':', 1) AS kind
+            SELECT e.profile_id, e.node, p.name_bidx, p.surname_bidx, p.channel_id, split_part(e.node, ':', 1) AS kind
             FROM raw_edges e JOIN in_profiles p ON p.profile_id = e.profile_id
-        ), named AS (
+        ), by_surname AS (  -- shared nodes whose profiles disagree on the surname
             SELECT node FROM ep WHERE kind IN (SELECT kind FROM in_shared)
+            GROUP BY node HAVING min(surname_bidx) <> max(surname_bidx)
+        ), ep2 AS (
+            SELECT ep.profile_id, CASE WHEN s.node IS NOT NULL THEN ep.node || '#' || ep.surname_bidx ELSE ep.node END AS node,
+                   ep.name_bidx, ep.channel_id, ep.kind, s.node IS NOT NULL AS split
+            FROM ep LEFT JOIN by_surname s ON s.node = ep.node
+            WHERE NOT (s.node IS NOT NULL AND ep.surname_bidx IS NULL)
+        ), named AS (  -- and those whose profiles disagree on the name
+            SELECT node FROM ep2 WHERE kind IN (SELECT kind FROM in_shared)
             GROUP BY node HAVING min(name_bidx) <> max(name_bidx)
         )
-        SELECT ep.profile_id, CASE WHEN n.node IS NOT NULL THEN ep.node || '#' || ep.name_bidx ELSE ep.node END AS node,
-               n.node IS NOT NULL AS split, ep.channel_id
-        FROM ep LEFT JOIN named n ON n.node = ep.node
-        WHERE NOT (n.node IS NOT NULL AND ep.name_bidx IS NULL)
+        SELECT ep2.profile_id, CASE WHEN n.node IS NOT NULL THEN ep2.node || '#' || ep2.name_bidx ELSE ep2.node END AS node,
+               ep2.split OR n.node IS NOT NULL AS split, ep2.channel_id
+        FROM ep2 LEFT JOIN named n ON n.node = ep2.node
+        WHERE NOT (n.node IS NOT NULL AND ep2.name_bidx IS NULL)
     """)
     # each node's smallest profile found with its counts (the star's centre), not by a window
     t.make("fan", """
@@ -136,6 +148,50 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
                      "FROM fan WHERE super GROUP BY split_part(node, '#', 1) ORDER BY fanout DESC, node")
     split = t.scalar("SELECT count(DISTINCT split_part(node, '#', 1)) FROM edges WHERE split")
     return Components(labels=labels, super_nodes=supers, rounds=rounds, split_by_name=split)
+
+
+def profile_surnames(con: duckdb.DuckDBPyConnection, own: pa.Table, receivers: pa.Table, links: pa.Table, *,
+                     account_kinds: tuple[str, ...], max_fanout: int) -> pa.Table:
+    """Each profile's surname as evidence for the split by surname: its own name's; else its parcels'
+    usual receiver's (on two orders or more and on most of them, as a receiver phone counts); else, if
+    the other profiles of its platform account (an account id shared, within the fan-out limit) agree
+    on one, theirs — a Tmall member centre's profile has the phone and no name, the same account's order
+    export has the receivers.
+
+    own(profile_id, surname_bidx) · receivers(profile_id, surname_bidx, orders), null surnames included
+    (every order counts in the total) · links(profile_id, node) → (profile_id, surname_bidx), non-null.
+    ``analytics.oneid_small.surnames`` is the same rule in plain Python."""
+    con.register("ps_own", own)
+    con.register("ps_receivers", receivers)
+    con.register("ps_links", links)
+    con.register("ps_account", pa.table({"kind": pa.array(list(account_kinds), pa.string())}))
+    return con.sql("""
+        WITH per AS (
+            SELECT profile_id, surname_bidx, sum(orders) AS n FROM ps_receivers GROUP BY 1, 2
+        ), usual AS (
+            SELECT profile_id, first(surname_bidx ORDER BY n DESC, surname_bidx) FILTER (surname_bidx IS NOT NULL) AS s,
+                   max(n) FILTER (surname_bidx IS NOT NULL) AS n, sum(n) AS total
+            FROM per GROUP BY profile_id
+        ), base AS (
+            SELECT coalesce(o.profile_id, u.profile_id) AS profile_id,
+                   coalesce(o.surname_bidx, CASE WHEN u.n >= 2 AND u.n * 2 > u.total THEN u.s END) AS s
+            FROM (SELECT * FROM ps_own WHERE surname_bidx IS NOT NULL) o FULL JOIN usual u USING (profile_id)
+        ), acc_all AS (
+            SELECT profile_id, node FROM ps_links WHERE split_part(node, ':', 1) IN (SELECT kind FROM ps_account)
+        ), acc AS (  -- account ids two profiles or more carry, within the fan-out limit
+            SELECT profile_id, node FROM acc_all
+            WHERE node IN (SELECT node FROM acc_all GROUP BY node HAVING count(*) BETWEEN 2 AND ?)
+        ), via AS (
+            SELECT a.profile_id, min(b.s) AS s, count(DISTINCT b.s) AS k
+            FROM acc a JOIN acc o ON o.node = a.node AND o.profile_id <> a.profile_id
+            JOIN base b ON b.profile_id = o.profile_id WHERE b.s IS NOT NULL GROUP BY a.profile_id
+        )
+        SELECT coalesce(b.profile_id, v.profile_id) AS profile_id,
+               coalesce(b.s, CASE WHEN v.k = 1 THEN v.s END) AS surname_bidx
+        FROM base b FULL JOIN via v USING (profile_id)
+        WHERE coalesce(b.s, CASE WHEN v.k = 1 THEN v.s END) IS NOT NULL
+        ORDER BY profile_id
+    """, params=[max_fanout]).to_arrow_table()
 
 
 def assign_persons(con: duckdb.DuckDBPyConnection, labels: pa.Table, current: pa.Table) -> pa.Table:

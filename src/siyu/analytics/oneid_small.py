@@ -30,9 +30,12 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
     name_bidx) · links(profile_id, node) · receiver(profile_id, node, orders, total_orders)), and its
     rules."""
     blocklist = set(blocked)
-    profiles: dict[int, tuple[int, str | None]] = dict(zip(
+    sur = (profiles_t["surname_bidx"].to_pylist() if "surname_bidx" in profiles_t.column_names
+           else [None] * profiles_t.num_rows)
+    profiles: dict[int, tuple[int, str | None, str | None]] = dict(zip(
         profiles_t["profile_id"].to_pylist(),
-        zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), strict=True), strict=True))
+        zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), sur, strict=True),
+        strict=True))
     links = zip(links_t["profile_id"].to_pylist(), links_t["node"].to_pylist(), strict=True)
     receiver = zip(*(receiver_t[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True)
     raw: dict[str, set[int]] = {}
@@ -42,18 +45,9 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
     for p, node, orders, total in receiver:
         if p in profiles and orders >= 2 and orders * 2 > total:  # the buyer's usual receiver phone
             raw.setdefault(node, set()).add(p)
-    edges: dict[str, set[int]] = {}
-    split = set()
-    for node, members in raw.items():
-        names = {profiles[p][1] for p in members} - {None}
-        if node.split(":", 1)[0] in shared_kinds and len(names) > 1:
-            split.add(node.split("#", 1)[0])
-            for p in members:
-                name = profiles[p][1]
-                if name is not None:  # unnamed: could be either person, joins nobody through it
-                    edges.setdefault(f"{node}#{name}", set()).add(p)
-        else:
-            edges[node] = members
+    split: set[str] = set()
+    # surnames first (index 2), then names (index 1) within each surname's node
+    edges = _split(_split(raw, profiles, 2, shared_kinds, split), profiles, 1, shared_kinds, split)
     parent = {p: p for p in profiles}
 
     def find(x: int) -> int:
@@ -87,6 +81,59 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         reported[base] = (max(f, fanout), b or is_blocked)
     ordered = sorted(((n, f, b) for n, (f, b) in reported.items()), key=lambda x: (-x[1], x[0]))
     return SmallComponents(labels, ordered, len(split))
+
+
+def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | None, str | None]], at: int,
+           shared_kinds: tuple[str, ...], split: set[str]) -> dict[str, set[int]]:
+    """A shared node whose profiles disagree on the value at ``at`` becomes a node per value; profiles
+    without one could be either person and join nobody through it."""
+    out: dict[str, set[int]] = {}
+    for node, members in nodes.items():
+        values = {profiles[p][at] for p in members} - {None}
+        if node.split(":", 1)[0] in shared_kinds and len(values) > 1:
+            split.add(node.split("#", 1)[0])
+            for p in members:
+                value = profiles[p][at]
+                if value is not None:
+                    out.setdefault(f"{node}#{value}", set()).add(p)
+        else:
+            out[node] = members
+    return out
+
+
+def surnames(own: Mapping[int, str | None], receivers: Iterable[tuple[int, str | None, int]],
+             links: Iterable[tuple[int, str]], *, account_kinds: tuple[str, ...], max_fanout: int) -> dict[int, str]:
+    """``analytics.oneid.profile_surnames`` over Python values: own {profile: surname} · receivers
+    (profile, surname or None, orders) · links (profile, node) → {profile: surname}."""
+    per: dict[int, dict[str | None, int]] = {}
+    for p, sur, n in receivers:
+        per.setdefault(p, {})
+        per[p][sur] = per[p].get(sur, 0) + n
+    base = {p: s for p, s in own.items() if s is not None}
+    for p, counts in per.items():
+        if p in base:
+            continue
+        named = [(-n, s) for s, n in counts.items() if s is not None]
+        if named:
+            n, s = min(named)
+            if -n >= 2 and -n * 2 > sum(counts.values()):
+                base[p] = s
+    carriers: dict[str, set[int]] = {}
+    for p, node in links:
+        if node.split(":", 1)[0] in account_kinds:
+            carriers.setdefault(node, set()).add(p)
+    seen: dict[int, set[str]] = {}
+    for members in carriers.values():
+        if 2 <= len(members) <= max_fanout:
+            for p in members:
+                for o in members - {p}:
+                    if o in base:
+                        seen.setdefault(p, set()).add(base[o])
+    out = dict(base)
+    for p, found in seen.items():
+        if p not in out and len(found) == 1:
+            out[p] = next(iter(found))
+    return out
 
 
 def assign(labels: Mapping[int, int], current: Mapping[int, int | None]) -> dict[str, list]:  # type: ignore[type-arg]

@@ -100,11 +100,26 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
                   "node": pa.array([n for _, n in link_rows], pa.string())}),
         match_links(pa.array([a for a, _ in pairs], pa.int64()), pa.array([b for _, b in pairs], pa.int64()))])
     links, receiver = apply_decisions(decisions, links, receiver)
-    profiles = repo.profile_persons_of(session, closure | set(links["profile_id"].to_pylist()))
+    ids = closure | set(links["profile_id"].to_pylist())
+    profiles = repo.profile_persons_of(session, ids)
+    profiles = profiles.append_column("surname_bidx", pa.array(
+        [*map(_surnames(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                              account_kinds=tuple(sorted(ACCOUNT_KINDS)))
     return profiles, comps.labels
+
+
+def _surnames(session: Session, reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:
+    """These profiles' surnames by the batch's rule (``analytics.oneid.profile_surnames``): their own,
+    their parcels', or those of the other profiles of their platform accounts."""
+    kinds = tuple(sorted(ACCOUNT_KINDS))
+    accounts = {i for _, i, node, fan in reads.node_links(ids)
+                if node.split(":", 1)[0] in kinds and 2 <= fan <= settings.oneid_max_fanout}
+    acc_links = [(p, node) for _, p, node in reads.carriers(accounts)]
+    everyone = ids | {p for p, _ in acc_links}
+    return small.surnames(repo.surnames_of(session, everyone), repo.receiver_surnames_of(session, everyone),
+                          acc_links, account_kinds=kinds, max_fanout=settings.oneid_max_fanout)
 
 
 def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> ResolutionReport:

@@ -335,6 +335,9 @@ _PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(_IDS))
 _RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
 _BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
                       .where(Order.receiver_phone_bidx.in_(_IDS), Order.profile_id.is_not(None)).distinct())
+_SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(Profile.id.in_(_IDS), Profile.surname_bidx.is_not(None))
+_RECEIVER_SURNAMES_OF = (select(Order.profile_id, Order.receiver_surname_bidx, func.count())
+                         .where(Order.profile_id.in_(_IDS)).group_by(Order.profile_id, Order.receiver_surname_bidx))
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
     IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
 
@@ -368,6 +371,16 @@ def phone_carriers(session: Session, bidxs: Iterable[str]) -> list[Any]:
 
 def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
     return to_arrow(_in_chunks(session, _PROFILE_PERSONS_OF, profile_ids), PROFILE_PERSONS)
+
+
+def surnames_of(session: Session, profile_ids: Iterable[int]) -> dict[int, str]:
+    """{profile: its own name's surname index} of these profiles, where they have one."""
+    return dict(_in_chunks(session, _SURNAMES_OF, profile_ids))  # type: ignore[arg-type]
+
+
+def receiver_surnames_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
+    """(profile_id, receiver surname index or None, orders) over these buyers' orders."""
+    return _in_chunks(session, _RECEIVER_SURNAMES_OF, profile_ids)
 
 
 def receiver_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics.engine import connect
-from siyu.analytics.oneid import assign_persons, connected_components, match_links
+from siyu.analytics.oneid import assign_persons, connected_components, match_links, profile_surnames
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
@@ -58,14 +58,20 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     links = repo.identity_links(session, sorted(JOINING_KINDS))
     receiver = repo.receiver_phone_counts(session)
     blocked = blocked_nodes(vault, settings)
-    matches = _probabilistic(session, vault, settings)
+    _index_old_receiver_names(session, vault)
+    names, places = repo.profile_names(session), repo.receiver_places(session)
+    matches = _probabilistic(session, settings, names, places)
     report.probabilistic = matches.num_rows
+    with connect() as con:
+        surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
+                                    places.select(["profile_id", "surname_bidx", "orders"]), links,
+                                    account_kinds=tuple(sorted(ACCOUNT_KINDS)), max_fanout=settings.oneid_max_fanout)
     links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
     links, receiver = apply_decisions(repo.decisions(session), links, receiver)
     # the components on the configured engine (SIYU_ENGINE: duckdb, or spark for a cluster's scale);
     # keeping ids stable is one join over the labels and stays on DuckDB
     with open_tables(settings.engine) as tables:
-        comps = connected_components(tables, profiles.select(["profile_id", "channel_id", "name_bidx"]), links,
+        comps = connected_components(tables, with_surnames(profiles, surnames), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                                      account_kinds=tuple(sorted(ACCOUNT_KINDS)))
@@ -137,15 +143,21 @@ def _index_old_names(session: Session, vault: Vault) -> None:
                                        for pid, code, enc in rows])
 
 
-def _probabilistic(session: Session, vault: Vault, settings: Settings) -> pa.Table:
+def with_surnames(profiles: pa.Table, surnames: pa.Table) -> pa.Table:
+    """(profile_id, channel_id, name_bidx, surname_bidx) for the components: each profile's surname
+    (``analytics.oneid.profile_surnames``) or null."""
+    at = pc.index_in(profiles["profile_id"], value_set=surnames["profile_id"].combine_chunks())
+    return profiles.select(["profile_id", "channel_id", "name_bidx"]).append_column(
+        "surname_bidx", pc.take(surnames["surname_bidx"], at))
+
+
+def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table) -> pa.Table:
     """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights."""
-    _index_old_receiver_names(session, vault)
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
-        records = match_features(con, repo.profile_names(session), repo.phone_displays(session),
-                                 repo.receiver_places(session))
+        records = match_features(con, names, repo.phone_displays(session), places)
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,

@@ -95,8 +95,9 @@ def write_orders(imp: Importer, batch: list[OrderIn]) -> dict[str, int]:
                 changed_orders.append((old.id, o))
         repo.insert_rows(imp.s, Order, new_rows)
         repo.update_rows(imp.s, Order, changed_rows)
-        # a receiver phone is identity evidence for the buyer (analytics.oneid counts usual ones)
-        note_arrived(imp.s, (r["profile_id"] for r in new_rows + changed_rows if r.get("receiver_phone_bidx")))
+        # a receiver phone, or name, is identity evidence for the buyer (analytics.oneid counts usual ones)
+        note_arrived(imp.s, (r["profile_id"] for r in new_rows + changed_rows
+                             if r.get("receiver_phone_bidx") or r.get("receiver_surname_bidx")))
         counts["inserted"] += len(new_rows)
         counts["updated"] += len(changed_rows)
         ids = {o.external_id: oid for oid, o in changed_orders}

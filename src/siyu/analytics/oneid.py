@@ -161,6 +161,9 @@ def profile_surnames(con: duckdb.DuckDBPyConnection, own: pa.Table, receivers: p
     own(profile_id, surname_bidx) · receivers(profile_id, surname_bidx, orders), null surnames included
     (every order counts in the total) · links(profile_id, node) → (profile_id, surname_bidx), non-null.
     ``analytics.oneid_small.surnames`` is the same rule in plain Python."""
+    if own["surname_bidx"].null_count == own.num_rows and receivers["surname_bidx"].null_count == receivers.num_rows:
+        # no surname anywhere (a brand without names): nothing to spread over 10M account links
+        return pa.table({"profile_id": pa.array([], pa.int64()), "surname_bidx": pa.array([], pa.string())})
     con.register("ps_own", own)
     con.register("ps_receivers", receivers)
     con.register("ps_links", links)

@@ -198,10 +198,29 @@ def test_explain_names_what_joined_a_person(rt, tmp_path: Path) -> None:
         ex = explain(s, rt.vault, rt.settings, person)
     assert sorted(p.external_id for p in ex.profiles) == ["LT0000000021", OPENID_A]
     phone = next(e for e in ex.evidence if e.kind == "phone")
-    assert phone.display == "137****5678" and phone.fanout == 4 and phone.verdict == "joins only profiles of one name"
+    # 王芳 and 李明: the phone splits by surname first (then, within 王, by name)
+    assert phone.display == "137****5678" and phone.fanout == 4 and phone.verdict == "joins only profiles of one surname"
     assert {e.kind: e.verdict for e in ex.evidence}["member_card"] == "own"
     with rt.db.read_only() as s, pytest.raises(NotFound):
         explain(s, rt.vault, rt.settings, 999_999)
+
+
+def test_explain_names_a_phone_split_by_name_within_one_surname(rt, tmp_path: Path) -> None:
+    """Two sisters, 王芳 and 王丽, on one phone: one surname, two names. Explain says the name split it."""
+    from siyu.identity.explain import explain
+
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        "LT0000000051,13712340000,王芳,F,1990-05-01,2026-01-01 10:00:00,,\n"
+        "LT0000000052,13712340000,王丽,F,1993-09-01,2026-01-02 10:00:00,,\n", encoding="utf-8")
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    assert pipeline(rt).split_by_name == 1
+    with rt.db.read_only() as s:
+        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        ex = explain(s, rt.vault, rt.settings, persons["LT0000000051"])
+    assert persons["LT0000000051"] != persons["LT0000000052"]
+    assert {e.kind: e.verdict for e in ex.evidence}["phone"] == "joins only profiles of one name"
 
 
 def test_split_and_merge_are_kept_by_later_runs(rt, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def after_import(rt: Runtime) -> dict[str, float]:
     rep = _step(timings, "oneid", "OneID: resolving identities…", oneid)
     console.print(f"OneID: {rep.profiles:,} profiles → {rep.persons:,} persons "
                   f"({rep.new_persons:,} new, {rep.merged:,} merged, {rep.rounds} rounds); "
-                  f"{rep.split_by_name:,} shared phones / emails joined only profiles of one name")
+                  f"{rep.split_by_name:,} shared phones / emails joined only profiles of one surname and name")
     if rep.super_nodes:
         table = Table("identifier", "value", "shared by", "why", title="identifiers not used to join")
         for n in rep.super_nodes[:10]:

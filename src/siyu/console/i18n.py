@@ -74,6 +74,7 @@ TEXT: dict[str, dict[str, str]] = {
     "role_blocklist": {"zh": "未使用：黑名单号码", "en": "not used: blocklist"},
     "role_fanout": {"zh": "未使用：{n} 个档案共用", "en": "not used: shared by {n} records"},
     "role_channel_fanout": {"zh": "未使用：同一渠道 {n} 个档案共用", "en": "not used: {n} records of one channel share it"},
+    "role_one_surname": {"zh": "姓氏不同的档案分开，仅连接同姓档案", "en": "joins only records of one surname"},
     "role_one_name": {"zh": "姓名不同的档案分开，仅连接同名档案", "en": "joins only records of one name"},
     "role_joins": {"zh": "连接 {n} 个档案", "en": "joins {n} records"},
     "role_own": {"zh": "本档案独有", "en": "own"},

@@ -1,8 +1,8 @@
 """``siyu oneid explain PERSON``: which records make one person, and what joined them.
 
 For each identifier of the person's profiles it says whether it joined profiles here, was not used
-(shared by too many people, on the blocklist, a masked phone, or a phone whose named profiles disagree
-on the name) or is simply the profile's own. Receiver phones that joined a buyer are listed with their
+(shared by too many people, on the blocklist, a masked phone, or a phone whose profiles disagree on the
+surname or the name) or is simply the profile's own. Receiver phones that joined a buyer are listed with their
 order counts, and the person's merge history (who was absorbed into it, or where it went) is given.
 The rules are the ones ``analytics.oneid`` applies; this reads the same tables, one person at a time.
 """
@@ -19,6 +19,8 @@ from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import NotFound
 from siyu.identity import repository as repo
+from siyu.identity.reads import Reads
+from siyu.identity.realtime import surnames_by_rule
 from siyu.identity.service import blocked_nodes
 from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS, PHONE
 
@@ -28,7 +30,8 @@ SHARED_KINDS = ("phone", "email")  # as analytics.oneid.connected_components: fa
 ROLE_TEXT = {
     "partial": "not used: partial identifier", "blocklist": "not used: blocklist",
     "fanout": "not used: shared by {n} profiles", "channel_fanout": "not used: {n} profiles of one channel share it",
-    "one_name": "joins only profiles of one name", "joins": "joins {n} profiles", "own": "own",
+    "one_surname": "joins only profiles of one surname", "one_name": "joins only profiles of one name",
+    "joins": "joins {n} profiles", "own": "own",
     "own_elsewhere": "own here; {n} profiles elsewhere",
 }
 
@@ -80,8 +83,10 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     by_ident: dict[tuple[str, str], dict[str, Any]] = {}
     for r in repo.identities_with_fanout(session, list(names)):
         e = by_ident.setdefault((r.kind, r.bidx), {"display": r.display, "profiles": [], "fanout": int(r.fanout),
-                                                   "channel_fanout": int(r.channel_fanout), "names": int(r.names)})
+                                                   "channel_fanout": int(r.channel_fanout), "names": int(r.names),
+                                                   "identity_id": r.identity_id})
         e["profiles"].append(r.profile_id)
+    _count_surnames(session, settings, blocked, by_ident)
     for (kind, bidx), e in sorted(by_ident.items(), key=lambda kv: (kv[0][0], -len(kv[1]["profiles"]))):
         out.evidence.append(Evidence(kind, e["display"], e["profiles"], e["fanout"],
                                      *_verdict(kind, bidx, e, blocked, settings)))
@@ -95,6 +100,24 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     return out
 
 
+def _count_surnames(session: Session, settings: Settings, blocked: set[str],
+                    by_ident: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """``surnames``: how many surnames the profiles carrying each shared phone or email hold as evidence
+    (their own, their parcels' or their account's: the rule the components split by), for the phones and
+    emails that could join at all."""
+    shared = {e["identity_id"]: e for (kind, bidx), e in by_ident.items()
+              if kind in SHARED_KINDS and f"{kind}:{bidx}" not in blocked and 2 <= e["fanout"] <= settings.oneid_max_fanout}
+    if not shared:
+        return
+    reads = Reads(session)
+    carriers: dict[int, set[int]] = {}
+    for ident, profile, _ in reads.carriers(shared):
+        carriers.setdefault(ident, set()).add(profile)
+    surname = surnames_by_rule(session, reads, settings, set().union(*carriers.values()))
+    for ident, e in shared.items():
+        e["surnames"] = len({surname[p] for p in carriers.get(ident, ()) if p in surname})
+
+
 def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], settings: Settings) -> tuple[str, int]:
     if kind not in JOINING_KINDS:
         return "partial", 0
@@ -104,6 +127,8 @@ def _verdict(kind: str, bidx: str, e: dict[str, Any], blocked: set[str], setting
         return "fanout", e["fanout"]
     if e["channel_fanout"] > settings.oneid_max_per_channel and kind not in ACCOUNT_KINDS:
         return "channel_fanout", e["channel_fanout"]
+    if kind in SHARED_KINDS and e.get("surnames", 0) > 1:
+        return "one_surname", 0
     if kind in SHARED_KINDS and e["names"] > 1:
         return "one_name", 0
     if len(e["profiles"]) >= 2:

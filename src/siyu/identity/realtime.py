@@ -103,16 +103,17 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
     ids = closure | set(links["profile_id"].to_pylist())
     profiles = repo.profile_persons_of(session, ids)
     profiles = profiles.append_column("surname_bidx", pa.array(
-        [*map(_surnames(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
+        [*map(surnames_by_rule(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                              account_kinds=tuple(sorted(ACCOUNT_KINDS)))
     return profiles, comps.labels
 
 
-def _surnames(session: Session, reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:
+def surnames_by_rule(session: Session, reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:
     """These profiles' surnames by the batch's rule (``analytics.oneid.profile_surnames``): their own,
-    their parcels', or those of the other profiles of their platform accounts."""
+    their parcels', or those of the other profiles of their platform accounts. Real time, and
+    ``identity.explain`` telling why a shared phone joined only one surname."""
     kinds = tuple(sorted(ACCOUNT_KINDS))
     accounts = {i for _, i, node, fan in reads.node_links(ids)
                 if node.split(":", 1)[0] in kinds and 2 <= fan <= settings.oneid_max_fanout}

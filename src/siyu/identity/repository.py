@@ -429,7 +429,7 @@ def person_profiles(session: Session, person_id: int) -> list[Any]:
 
 def identities_with_fanout(session: Session, profile_ids: Sequence[int]) -> list[Any]:
     """(profile_id, kind, bidx, display, profiles sharing it, most of them in one channel, distinct real
-    names among them)."""
+    names among them, identity_id)."""
     mine = (select(ProfileIdentity.profile_id, ProfileIdentity.identity_id)
             .where(ProfileIdentity.profile_id.in_(list(profile_ids))).subquery())
     ids = select(mine.c.identity_id).distinct()
@@ -445,7 +445,7 @@ def identities_with_fanout(session: Session, profile_ids: Sequence[int]) -> list
              .group_by(ProfileIdentity.identity_id).subquery())
     return list(session.execute(
         select(mine.c.profile_id, Identity.kind, Identity.bidx, Identity.display, share.c.fanout,
-               share.c.channel_fanout, names.c.names)
+               share.c.channel_fanout, names.c.names, mine.c.identity_id)
         .join(names, names.c.identity_id == mine.c.identity_id)
         .join(Identity, Identity.id == mine.c.identity_id).join(share, share.c.identity_id == mine.c.identity_id)
         .order_by(mine.c.profile_id, Identity.kind)))

@@ -39,7 +39,7 @@ class ResolutionReport:
     merged: int = 0
     moved_profiles: int = 0
     rounds: int = 0
-    split_by_name: int = 0  # shared phones / emails whose profiles disagree on the name
+    split_by_name: int = 0  # shared phones / emails whose profiles disagree on the surname or the name
     probabilistic: int = 0  # pairs joined by the probabilistic model
     super_nodes: list[SuperNode] = field(default_factory=list)
 

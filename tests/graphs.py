@@ -9,8 +9,8 @@ import pyarrow as pa
 
 def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
     """Profiles on three channels, half named from a few names, half with one of two surnames; phones shared within families and by
-    strangers; one walk-in phone on many POS cards; a blocklisted phone; long chains of accounts (depth
-    for the pointer jumping); receiver phones on one, two or many orders."""
+    strangers, and profiles with no phone; one walk-in phone on many POS cards; a blocklisted phone; long
+    chains of accounts (depth for the pointer jumping); receiver phones on one, two or many orders."""
     rng = random.Random(seed)
     n = 600
     names = ["n1", "n2", "n3", None]
@@ -20,7 +20,9 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
 
     links: list[tuple[int, str]] = []
     for p in range(1, n + 1):
-        links.append((p, f"phone:{rng.randrange(250)}"))
+        phone = f"phone:{rng.randrange(250)}"
+        if p % 7:  # one profile in seven has no phone of its own (a platform buyer)
+            links.append((p, phone))
         if rng.random() < 0.3:
             links.append((p, f"email:{rng.randrange(120)}"))
         if rng.random() < 0.05:
@@ -31,6 +33,9 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
         links += [(p, f"card:{p}"), (p + 1, f"card:{p}")]
     receiver = [(rng.randrange(1, n + 1), f"phone:{rng.randrange(250)}", rng.randint(1, 3), rng.randint(1, 5))
                 for _ in range(300)]
+    # phoneless buyers (off the account chain) with one order, sent to someone's phone
+    own_orders = random.Random(seed + 2000)
+    receiver += [(p, f"phone:{own_orders.randrange(250)}", 1, 1) for p in range(203, n + 1, 7)][:25]
     # one platform account seen as five profiles of its channel (an account kind: ACCOUNT_KINDS in the
     # tests): more than max_per_channel, yet one account, so it joins them
     own = random.Random(seed + 1000)

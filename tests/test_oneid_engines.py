@@ -18,10 +18,10 @@ def _rows(t: pa.Table, *cols: str) -> list[tuple]:  # type: ignore[type-arg]
     return list(zip(*(t[c].to_pylist() for c in cols), strict=True))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_small_components_equal_duckdb(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "single_orders"), [(s, s % 2 == 1) for s in range(6)])
+def test_small_components_equal_duckdb(seed: int, single_orders: bool) -> None:
     profiles, links, receiver, blocked = random_graph(seed)
-    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",)}
+    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",), "single_orders": single_orders}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, blocked=blocked, **args)
         py = small.components(profiles, links, receiver, blocked=blocked, **args)
@@ -32,6 +32,10 @@ def test_small_components_equal_duckdb(seed: int) -> None:
         assert not any(n.startswith("nick:") for n in duck.super_nodes["node"].to_pylist())
         strict = small.components(profiles, links, receiver, blocked=blocked, **{**args, "account_kinds": ()})
         assert any(n.startswith("nick:") for n, _, _ in strict.super_nodes)
+        # a phoneless buyer's single parcel joins it only when asked (and a buyer with a phone never)
+        other = small.components(profiles, links, receiver, blocked=blocked, **{**args, "single_orders": not single_orders})
+        fewer, more = sorted([len(set(py.labels.values())), len(set(other.labels.values()))], reverse=True)
+        assert fewer > more
 
         # persons: some profiles already have one (several persons now in one component, one person
         # now across components, ties), the others none

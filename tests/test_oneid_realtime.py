@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -35,27 +36,40 @@ def _partition(rt) -> set[frozenset[tuple[str, str]]]:  # type: ignore[no-untype
 _BATCH: dict[str, set[frozenset[tuple[str, str]]]] = {}
 
 
-def _batch(small_brand: Path, home: Path) -> set[frozenset[tuple[str, str]]]:
-    if "p" not in _BATCH:
-        rt = start(make_settings(home, f"sqlite:///{home / 'batch.db'}", oneid_probabilistic=False))
+def _batch(small_brand: Path, home: Path, single: bool) -> set[frozenset[tuple[str, str]]]:
+    key = f"single={single}"
+    if key not in _BATCH:
+        rt = start(make_settings(home, f"sqlite:///{home / 'batch.db'}", oneid_probabilistic=False,
+                                 oneid_single_order_receivers=single))
         run_import(rt, small_brand)
         with rt.db.unit_of_work() as s:
             resolve_identities(s, rt.vault, rt.settings)
-        _BATCH["p"] = _partition(rt)
+        _BATCH[key] = _partition(rt)
         rt.db.dispose()
-    return _BATCH["p"]
+    return _BATCH[key]
 
 
+def test_single_order_receivers_join_more_when_asked(small_brand: Path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """The option really changes the partition of a generated brand: fewer persons, none split apart."""
+    strict = _batch(small_brand, tmp_path_factory.mktemp("strict"), False)
+    loose = _batch(small_brand, tmp_path_factory.mktemp("loose"), True)
+    assert len(loose) < len(strict)
+    assert all(any(g <= h for h in loose) for g in strict)  # only joins: every strict person is inside one
+
+
+@pytest.mark.parametrize("single", [False, True])
 @settings(max_examples=3, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_arrival_in_any_order_gives_the_batch_partition(small_brand: Path, tmp_path_factory, data) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(small_brand, tmp_path_factory.mktemp("batch"))
+def test_arrival_in_any_order_gives_the_batch_partition(small_brand: Path, tmp_path_factory, data, single) -> None:  # type: ignore[no-untyped-def]
+    """Also with single-order receivers (``oneid_single_order_receivers``): the same rule both ways."""
+    batch = _batch(small_brand, tmp_path_factory.mktemp("batch"), single)
     # a platform's export arrives as a whole (Tmall's item report is read with its order report)
     units = sorted(p for p in small_brand.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     files = data.draw(st.permutations(units))
     home = tmp_path_factory.mktemp("rt")
-    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}", oneid_probabilistic=False))
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}", oneid_probabilistic=False,
+                             oneid_single_order_receivers=single))
     for f in files:
         stamp = now()
         run_import(rt, f)

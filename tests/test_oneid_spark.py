@@ -18,10 +18,11 @@ from siyu.identity.service import resolve_identities
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_spark_components_equal_duckdb(spark: Any, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "single_orders"), [(1, False), (2, True)])
+def test_spark_components_equal_duckdb(spark: Any, seed: int, single_orders: bool) -> None:
     profiles, links, receiver, blocked = random_graph(seed)
-    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",), "blocked": blocked}
+    args = {"max_fanout": 12, "max_per_channel": 4, "account_kinds": ("nick",), "blocked": blocked,
+            "single_orders": single_orders}
     with connect() as con:
         duck = connected_components(con, profiles, links, receiver, **args)
     sp = connected_components(SparkTables(spark), profiles, links, receiver, **args)

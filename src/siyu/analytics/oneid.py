@@ -12,7 +12,9 @@ profile's smallest star centre and spread by min-label propagation with pointer 
 star edge has one label at both ends (a handful of rounds, as identity graphs are shallow).
 
 A receiver phone on orders is weaker evidence (gifts go to other people): it counts only when it is on
-at least two of the buyer's orders or on more than half of them.
+at least two of the buyer's orders and on more than half of them. With ``single_orders`` a buyer with no
+phone of its own is also joined to the receiver of a single order (or of most of its orders): more
+recall, and every such gift to a known person joined wrongly (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def match_links(profile_a: pa.Array | pa.ChunkedArray, profile_b: pa.Array | pa.
 def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.Table, links: pa.Table,
                          receiver: pa.Table, *, max_fanout: int, max_per_channel: int,
                          blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email"),
-                         account_kinds: tuple[str, ...] = ()) -> Components:
+                         account_kinds: tuple[str, ...] = (), single_orders: bool = False) -> Components:
     """profiles(profile_id, channel_id, name_bidx) · links(profile_id, node) ·
     receiver(profile_id, node, orders, total_orders).
 
@@ -72,8 +74,10 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         UNION  -- distinct rows of both sides at once
         -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
         -- and on most of them (a single order, or one of several receivers, may be a gift)
-        SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders
-    """)
+        SELECT profile_id, node FROM in_receiver WHERE orders * 2 > total_orders AND (orders >= 2
+            -- or, if asked, a buyer with no phone of its own: its one parcel's (one gift in twenty is not)
+            OR (? AND profile_id NOT IN (SELECT profile_id FROM in_links WHERE node LIKE 'phone:%')))
+    """, [single_orders])
     # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
     # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records). Surnames
     # first, then names within each surname's node. One aggregation finds the few nodes whose profiles

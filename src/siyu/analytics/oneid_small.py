@@ -25,7 +25,7 @@ class SmallComponents:
 def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *, max_fanout: int,
                max_per_channel: int, blocked: Iterable[str],
                shared_kinds: tuple[str, ...] = ("phone", "email"),
-               account_kinds: tuple[str, ...] = ()) -> SmallComponents:
+               account_kinds: tuple[str, ...] = (), single_orders: bool = False) -> SmallComponents:
     """The inputs of ``analytics.oneid.connected_components`` (profiles(profile_id, channel_id,
     name_bidx) · links(profile_id, node) · receiver(profile_id, node, orders, total_orders)), and its
     rules."""
@@ -36,14 +36,16 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         profiles_t["profile_id"].to_pylist(),
         zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), sur, strict=True),
         strict=True))
-    links = zip(links_t["profile_id"].to_pylist(), links_t["node"].to_pylist(), strict=True)
+    links = list(zip(links_t["profile_id"].to_pylist(), links_t["node"].to_pylist(), strict=True))
     receiver = zip(*(receiver_t[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True)
+    phoned = {p for p, node in links if node.startswith("phone:")} if single_orders else set()
     raw: dict[str, set[int]] = {}
     for p, node in links:
         if p in profiles:
             raw.setdefault(node, set()).add(p)
     for p, node, orders, total in receiver:
-        if p in profiles and orders >= 2 and orders * 2 > total:  # the buyer's usual receiver phone
+        # the buyer's usual receiver phone; with single_orders, any majority one of a buyer without a phone
+        if p in profiles and orders * 2 > total and (orders >= 2 or (single_orders and p not in phoned)):
             raw.setdefault(node, set()).add(p)
     split: set[str] = set()
     # surnames first (index 2), then names (index 1) within each surname's node

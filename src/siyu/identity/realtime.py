@@ -106,7 +106,8 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
         [*map(surnames_by_rule(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
-                             account_kinds=tuple(sorted(ACCOUNT_KINDS)))
+                             account_kinds=tuple(sorted(ACCOUNT_KINDS)),
+                             single_orders=settings.oneid_single_order_receivers)
     return profiles, comps.labels
 
 

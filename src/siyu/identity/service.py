@@ -74,7 +74,8 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
         comps = connected_components(tables, with_surnames(profiles, surnames), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
-                                     account_kinds=tuple(sorted(ACCOUNT_KINDS)))
+                                     account_kinds=tuple(sorted(ACCOUNT_KINDS)),
+                                     single_orders=settings.oneid_single_order_receivers)
     with connect() as con:
         plan = assign_persons(con, comps.labels, profiles.select(["profile_id", "person_id"])).cast(PLAN)
     report.rounds = comps.rounds

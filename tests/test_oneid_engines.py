@@ -48,10 +48,11 @@ def test_small_components_equal_duckdb(seed: int, single_orders: bool) -> None:
         assert any(plan["absorbed"])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_small_surnames_equal_duckdb(seed: int) -> None:
-    """Own surnames, usual receivers' (ties, gifts, orders without a name) and accounts' (agreeing,
-    disagreeing, past the fan-out limit): both engines give every profile the same surname."""
+@pytest.mark.parametrize(("seed", "single_orders"), [(s, s % 2 == 1) for s in range(4)])
+def test_small_surnames_equal_duckdb(seed: int, single_orders: bool) -> None:
+    """Own surnames, usual receivers' (ties, gifts, orders without a name, single orders when asked) and
+    accounts' (agreeing, disagreeing, past the fan-out limit): both engines give every profile the same
+    surname."""
     rng = random.Random(seed)
     n, values = 400, ["s1", "s2", "s3"]
     own = {p: rng.choice([*values, None, None, None]) for p in range(1, n + 1)}
@@ -59,8 +60,10 @@ def test_small_surnames_equal_duckdb(seed: int) -> None:
     links = [(rng.randrange(1, n + 1), f"nick:{rng.randrange(150)}") for _ in range(500)]
     links += [(p, "nick:crowded") for p in range(1, 40)] + [(p, f"phone:{rng.randrange(60)}") for p in range(1, n)]
     links = list(dict.fromkeys(links))  # a profile carries an identifier once
-    args = {"account_kinds": ("nick",), "max_fanout": 12}
+    args = {"account_kinds": ("nick",), "max_fanout": 12, "single_orders": single_orders}
     py = small.surnames(own, receivers, links, **args)
+    other = small.surnames(own, receivers, links, **{**args, "single_orders": not single_orders})
+    assert len(other) != len(py)  # single orders' receivers really count when asked
     with connect() as con:
         duck = profile_surnames(
             con, pa.table({"profile_id": pa.array(list(own), pa.int64()), "surname_bidx": pa.array(list(own.values()),

@@ -164,9 +164,10 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
 
 
 def profile_surnames(con: duckdb.DuckDBPyConnection, own: pa.Table, receivers: pa.Table, links: pa.Table, *,
-                     account_kinds: tuple[str, ...], max_fanout: int) -> pa.Table:
+                     account_kinds: tuple[str, ...], max_fanout: int, single_orders: bool = False) -> pa.Table:
     """Each profile's surname as evidence for the split by surname: its own name's; else its parcels'
-    usual receiver's (on two orders or more and on most of them, as a receiver phone counts); else, if
+    usual receiver's (on two orders or more and on most of them, as a receiver phone counts; with
+    ``single_orders``, as there, a single order's or most orders' receiver); else, if
     the other profiles of its platform account (an account id shared, within the fan-out limit) agree
     on one, theirs — a Tmall member centre's profile has the phone and no name, the same account's order
     export has the receivers.
@@ -190,7 +191,7 @@ def profile_surnames(con: duckdb.DuckDBPyConnection, own: pa.Table, receivers: p
             FROM per GROUP BY profile_id
         ), base AS (
             SELECT coalesce(o.profile_id, u.profile_id) AS profile_id,
-                   coalesce(o.surname_bidx, CASE WHEN u.n >= 2 AND u.n * 2 > u.total THEN u.s END) AS s
+                   coalesce(o.surname_bidx, CASE WHEN (u.n >= 2 OR ?) AND u.n * 2 > u.total THEN u.s END) AS s
             FROM (SELECT * FROM ps_own WHERE surname_bidx IS NOT NULL) o FULL JOIN usual u USING (profile_id)
         ), acc_all AS (
             SELECT profile_id, node FROM ps_links WHERE split_part(node, ':', 1) IN (SELECT kind FROM ps_account)
@@ -207,7 +208,7 @@ def profile_surnames(con: duckdb.DuckDBPyConnection, own: pa.Table, receivers: p
         FROM base b FULL JOIN via v USING (profile_id)
         WHERE coalesce(b.s, CASE WHEN v.k = 1 THEN v.s END) IS NOT NULL
         ORDER BY profile_id
-    """, params=[max_fanout]).to_arrow_table()
+    """, params=[single_orders, max_fanout]).to_arrow_table()
 
 
 def assign_persons(con: duckdb.DuckDBPyConnection, labels: pa.Table, current: pa.Table) -> pa.Table:

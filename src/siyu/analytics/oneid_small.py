@@ -104,7 +104,8 @@ def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | N
 
 
 def surnames(own: Mapping[int, str | None], receivers: Iterable[tuple[int, str | None, int]],
-             links: Iterable[tuple[int, str]], *, account_kinds: tuple[str, ...], max_fanout: int) -> dict[int, str]:
+             links: Iterable[tuple[int, str]], *, account_kinds: tuple[str, ...], max_fanout: int,
+             single_orders: bool = False) -> dict[int, str]:
     """``analytics.oneid.profile_surnames`` over Python values: own {profile: surname} · receivers
     (profile, surname or None, orders) · links (profile, node) → {profile: surname}."""
     per: dict[int, dict[str | None, int]] = {}
@@ -118,7 +119,7 @@ def surnames(own: Mapping[int, str | None], receivers: Iterable[tuple[int, str |
         named = [(-n, s) for s, n in counts.items() if s is not None]
         if named:
             n, s = min(named)
-            if -n >= 2 and -n * 2 > sum(counts.values()):
+            if (-n >= 2 or single_orders) and -n * 2 > sum(counts.values()):
                 base[p] = s
     carriers: dict[str, set[int]] = {}
     for p, node in links:

@@ -121,7 +121,8 @@ def surnames_by_rule(session: Session, reads: Reads, settings: Settings, ids: se
     acc_links = [(p, node) for _, p, node in reads.carriers(accounts)]
     everyone = ids | {p for p, _ in acc_links}
     return small.surnames(repo.surnames_of(session, everyone), repo.receiver_surnames_of(session, everyone),
-                          acc_links, account_kinds=kinds, max_fanout=settings.oneid_max_fanout)
+                          acc_links, account_kinds=kinds, max_fanout=settings.oneid_max_fanout,
+                          single_orders=settings.oneid_single_order_receivers)
 
 
 def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> ResolutionReport:

@@ -65,7 +65,8 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
                                     places.select(["profile_id", "surname_bidx", "orders"]), links,
-                                    account_kinds=tuple(sorted(ACCOUNT_KINDS)), max_fanout=settings.oneid_max_fanout)
+                                    account_kinds=tuple(sorted(ACCOUNT_KINDS)), max_fanout=settings.oneid_max_fanout,
+                                    single_orders=settings.oneid_single_order_receivers)
     links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
     links, receiver = apply_decisions(repo.decisions(session), links, receiver)
     # the components on the configured engine (SIYU_ENGINE: duckdb, or spark for a cluster's scale);

@@ -102,6 +102,10 @@ def test_orders_to_a_learned_phone_join_their_buyer(sqlite_rt, small_brand: Path
         orders = s.scalar(select(func.count()).select_from(Order).where(Order.shop_id.in_(douyin)))
         indexed = s.scalar(select(func.count()).select_from(Order).where(Order.receiver_phone_index.is_not(None)))
         assert indexed == orders > 100  # every Douyin order's receiver, by index
+        # and by the masked name Douyin shows (张**): a surname, never a name
+        masked = s.scalar(select(func.count()).select_from(Order).where(
+            Order.shop_id.in_(douyin), Order.receiver_surname_bidx.is_not(None), Order.receiver_name_bidx.is_(None)))
+        assert masked == orders
 
     shop = DouyinShop(KEY, SECRET, SHOP)
     api = DouyinShopApi("http://douyin.test", KEY, SECRET, SHOP,

@@ -151,4 +151,6 @@ class DouyinOrders:
             total_fen=opt(obj, "order_amount", nz.fen_from_fen) or paid,
             discount_fen=opt(obj, "promotion_amount", nz.fen_from_fen) or 0, shipping_fen=shipping, paid_fen=paid,
             province=region.get("province"), city=region.get("city"), district=region.get("town"),
+            # the receiver's name as Douyin shows it (张**): its surname is evidence, as JD's and TOP's
+            receiver_name=opt(obj, "mask_post_receiver", nz.text),
             receiver_phone_index=index, items=items, refunds=refunds)

@@ -223,6 +223,45 @@ def test_explain_names_a_phone_split_by_name_within_one_surname(rt, tmp_path: Pa
     assert {e.kind: e.verdict for e in ex.evidence}["phone"] == "joins only profiles of one name"
 
 
+def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_path: Path) -> None:
+    """Buyer A (no phone) sent their one order to member 王芳's phone: joined, by the single-order rule.
+    Buyer B (no phone) sent one of three orders there: not joined (not most of their orders). With the
+    strict rule (``oneid_single_order_receivers`` off) A stays apart too."""
+    from siyu.identity.explain import explain
+
+    phone = "13712349999"
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "members.csv").write_text(
+        "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
+        f"LT0000000061,{phone},王芳,F,1990-05-01,2026-01-01 10:00:00,,\n", encoding="utf-8")
+    to = {"name": "王芳", "phone": phone}
+    write_jsonl(tmp_path / "orders.jsonl", [
+        {**order("MP-A1", OPENID_A, "99.00", "2026-03-01T10:00:00+08:00"), "receiver": to},
+        {**order("MP-B1", OPENID_B, "99.00", "2026-03-01T10:00:00+08:00"), "receiver": to},
+        order("MP-B2", OPENID_B, "99.00", "2026-03-02T10:00:00+08:00"),
+        order("MP-B3", OPENID_B, "99.00", "2026-03-03T10:00:00+08:00")])
+    run_import(rt, tmp_path / "pos" / "members.csv")
+    run_import(rt, tmp_path / "orders.jsonl")
+
+    def persons() -> dict[str, int]:
+        with rt.db.read_only() as s:
+            return dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+
+    rt.settings.oneid_single_order_receivers = False
+    pipeline(rt)
+    p = persons()
+    assert len({p["LT0000000061"], p[OPENID_A], p[OPENID_B]}) == 3
+    rt.settings.oneid_single_order_receivers = True
+    pipeline(rt)
+    p = persons()
+    assert p[OPENID_A] == p["LT0000000061"] != p[OPENID_B]
+    with rt.db.read_only() as s:
+        ex = explain(s, rt.vault, rt.settings, p["LT0000000061"])
+    [parcels] = ex.receivers
+    assert (parcels.display, parcels.orders, parcels.total, parcels.role) == ("137****9999", 1, 1, "single")
+    assert parcels.verdict == "joins: the single order of a buyer without a phone"
+
+
 def test_split_and_merge_are_kept_by_later_runs(rt, tmp_path: Path) -> None:
     """Two people registered with one phone and one name (a father and son both 王强): OneID joins them.
     The operator splits the son's card off; later runs, and a later import naming the same phone again,

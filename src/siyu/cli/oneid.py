@@ -76,9 +76,9 @@ def explain_command(person: int = typer.Argument(..., help="A person id (an abso
         ev.add_row(e.kind, e.display or "", ", ".join(map(str, e.profiles)), str(e.fanout), e.verdict)
     console.print(ev)
     if ex.receivers:
-        rc = Table("buyer profile", "receiver phone", "orders", title="parcels sent to this person's phone")
-        for pid, shown, n in ex.receivers:
-            rc.add_row(str(pid), shown or "", str(n))
+        rc = Table("buyer profile", "receiver phone", "orders", "role", title="parcels sent to this person's phone")
+        for r in ex.receivers:
+            rc.add_row(str(r.buyer), r.display or "", str(r.orders), r.verdict)
         console.print(rc)
     if ex.matches:
         mt = Table("profile", "profile", "match weight", "agreeing", title="probabilistic joins (Splink)")

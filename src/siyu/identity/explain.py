@@ -50,6 +50,27 @@ class Evidence:
         return ROLE_TEXT[self.role].format(n=self.count)
 
 
+RECEIVER_TEXT = {
+    "usual": "joins: {n} of the buyer's {total} orders", "single": "joins: the single order of a buyer without a phone",
+    "not_used": "not used: {n} of the buyer's {total} orders",
+}
+
+
+@dataclass
+class Parcels:
+    """A buyer's orders sent to a phone of the same person, and whether they joined the buyer to it (the
+    rule of ``analytics.oneid``: most of the buyer's orders, two or more, or a phoneless buyer's single one)."""
+    buyer: int
+    display: str | None
+    orders: int
+    total: int
+    role: str  # a key of RECEIVER_TEXT (the console translates it)
+
+    @property
+    def verdict(self) -> str:
+        return RECEIVER_TEXT[self.role].format(n=self.orders, total=self.total)
+
+
 @dataclass
 class Explanation:
     person_id: int
@@ -57,7 +78,7 @@ class Explanation:
     redirect: tuple[int, str, datetime] | None
     profiles: list[Any] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
-    receivers: list[tuple[int, str | None, int]] = field(default_factory=list)  # buyer profile, phone, orders
+    receivers: list[Parcels] = field(default_factory=list)  # parcels of this person's buyers to its phones
     absorbed: list[Any] = field(default_factory=list)
     matches: list[Any] = field(default_factory=list)  # probabilistic joins: profile_a, profile_b, weight, evidence
     decisions: list[Any] = field(default_factory=list)  # operators' splits and merges about this person
@@ -92,12 +113,24 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
                                      *_verdict(kind, bidx, e, blocked, settings)))
     # a buyer whose parcels went to a phone another profile of this person carries
     phones = {bidx: e for (kind, bidx), e in by_ident.items() if kind == PHONE}
-    out.receivers = [(pid, phones[bidx]["display"], n) for pid, bidx, n in repo.receiver_orders(session, list(names))
-                     if bidx in phones and pid not in phones[bidx]["profiles"]]
+    phoned = {p for e in phones.values() for p in e["profiles"]}
+    for pid, node, n, total in repo.receiver_rows_of(session, list(names)):
+        bidx = node.split(":", 1)[1]
+        if bidx in phones and pid not in phones[bidx]["profiles"]:
+            out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total,
+                                         _receiver_role(n, total, pid in phoned, settings)))
     out.absorbed = repo.merges_into(session, person_id)
     out.matches = repo.matches_of(session, list(names))
     out.decisions = repo.decisions_about(session, person_id)
     return out
+
+
+def _receiver_role(n: int, total: int, has_phone: bool, settings: Settings) -> str:
+    if n * 2 > total and n >= 2:
+        return "usual"
+    if n * 2 > total and settings.oneid_single_order_receivers and not has_phone:
+        return "single"
+    return "not_used"
 
 
 def _count_surnames(session: Session, settings: Settings, blocked: set[str],

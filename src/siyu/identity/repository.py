@@ -461,14 +461,6 @@ def merge_of(session: Session, person_id: int) -> Any:
                            .where(PersonMerge.absorbed_id == person_id).order_by(PersonMerge.id.desc())).first()
 
 
-def receiver_orders(session: Session, profile_ids: Sequence[int]) -> list[Any]:
-    """(profile_id, receiver phone bidx, orders) of these profiles' orders."""
-    return list(session.execute(
-        select(Order.profile_id, Order.receiver_phone_bidx, func.count())
-        .where(Order.profile_id.in_(list(profile_ids)), Order.receiver_phone_bidx.is_not(None))
-        .group_by(Order.profile_id, Order.receiver_phone_bidx)))
-
-
 # -- column bulk (imports of millions of lines) ------------------------------------------------------
 def profile_seen_by_key(session: Session, channel_id: int, external_ids: pa.Array) -> dict[str, tuple[int, Any]]:
     """external_id → (profile id, first_seen_at) for the given keys, by one join on staged keys."""

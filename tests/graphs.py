@@ -33,9 +33,15 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
         links += [(p, f"card:{p}"), (p + 1, f"card:{p}")]
     receiver = [(rng.randrange(1, n + 1), f"phone:{rng.randrange(250)}", rng.randint(1, 3), rng.randint(1, 5))
                 for _ in range(300)]
-    # phoneless buyers (off the account chain) with one order, sent to someone's phone
+    # phoneless buyers (off the account chain) with one order, sent to someone's phone: a phone of its own
+    # carried by a profile of another channel, or of the buyer's own (then the parcel was a gift)
     own_orders = random.Random(seed + 2000)
-    receiver += [(p, f"phone:{own_orders.randrange(250)}", 1, 1) for p in range(203, n + 1, 7)][:25]
+    channel = profiles["channel_id"].to_pylist()
+    for k, p in enumerate(range(203, n + 1, 7)):
+        same = k % 3 == 0
+        q = own_orders.choice([x for x in range(1, n + 1) if (channel[x - 1] == channel[p - 1]) == same and x != p])
+        links.append((q, f"phone:parcel{k}"))
+        receiver.append((p, f"phone:parcel{k}", 1, 1))
     # one platform account seen as five profiles of its channel (an account kind: ACCOUNT_KINDS in the
     # tests): more than max_per_channel, yet one account, so it joins them
     own = random.Random(seed + 1000)

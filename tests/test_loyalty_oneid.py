@@ -225,8 +225,10 @@ def test_explain_names_a_phone_split_by_name_within_one_surname(rt, tmp_path: Pa
 
 def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_path: Path) -> None:
     """Buyer A (no phone) sent their one order to member 王芳's phone: joined, by the single-order rule.
-    Buyer B (no phone) sent one of three orders there: not joined (not most of their orders). With the
-    strict rule (``oneid_single_order_receivers`` off) A stays apart too."""
+    Buyer B (no phone) sent one of three orders there: not joined (not most of their orders). Buyer D
+    (no phone) sent their one order to mini-program member C: not joined, as C has their own account
+    on that channel (one openid per person per app: D is someone else). With the strict rule
+    (``oneid_single_order_receivers`` off) A stays apart too."""
     from siyu.identity.explain import explain
 
     phone = "13712349999"
@@ -240,8 +242,15 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
         {**order("MP-B1", OPENID_B, "99.00", "2026-03-01T10:00:00+08:00"), "receiver": to},
         order("MP-B2", OPENID_B, "99.00", "2026-03-02T10:00:00+08:00"),
         order("MP-B3", OPENID_B, "99.00", "2026-03-03T10:00:00+08:00")])
+    openid_c, openid_d = "oCCCCCCCCCCCCCCCCCCC", "oDDDDDDDDDDDDDDDDDDD"
+    write_jsonl(tmp_path / "members.jsonl", [{"openid": openid_c, "phone": "13712348888", "name": "李明",
+                                              "registered_at": "2026-02-01T10:00:00+08:00"}])
+    write_jsonl(tmp_path / "orders_d.jsonl", [
+        {**order("MP-D1", openid_d, "99.00", "2026-03-01T10:00:00+08:00"), "receiver": {"name": "李明", "phone": "13712348888"}}])
     run_import(rt, tmp_path / "pos" / "members.csv")
+    run_import(rt, tmp_path / "members.jsonl")
     run_import(rt, tmp_path / "orders.jsonl")
+    run_import(rt, tmp_path / "orders_d.jsonl")
 
     def persons() -> dict[str, int]:
         with rt.db.read_only() as s:
@@ -255,6 +264,7 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
     pipeline(rt)
     p = persons()
     assert p[OPENID_A] == p["LT0000000061"] != p[OPENID_B]
+    assert p[openid_c] != p[openid_d]
     with rt.db.read_only() as s:
         ex = explain(s, rt.vault, rt.settings, p["LT0000000061"])
     [parcels] = ex.receivers

@@ -13,8 +13,9 @@ star edge has one label at both ends (a handful of rounds, as identity graphs ar
 
 A receiver phone on orders is weaker evidence (gifts go to other people): it counts only when it is on
 at least two of the buyer's orders and on more than half of them. With ``single_orders`` a buyer with no
-phone of its own is also joined to the receiver of a single order (or of most of its orders): more
-recall, and every such gift to a known person joined wrongly (measured in docs/benchmarks.md).
+phone of its own is also joined to the receiver of a single order (or of most of its orders), unless
+another profile of the buyer's channel carries that phone: more recall, and a gift to a known person on
+another platform joined wrongly (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -74,9 +75,14 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         UNION  -- distinct rows of both sides at once
         -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
         -- and on most of them (a single order, or one of several receivers, may be a gift)
-        SELECT profile_id, node FROM in_receiver WHERE orders * 2 > total_orders AND (orders >= 2
-            -- or, if asked, a buyer with no phone of its own: its one parcel's (one gift in twenty is not)
-            OR (? AND profile_id NOT IN (SELECT profile_id FROM in_links WHERE node LIKE 'phone:%')))
+        SELECT r.profile_id, r.node FROM in_receiver r WHERE r.orders * 2 > r.total_orders AND (r.orders >= 2
+            -- or, if asked, a buyer with no phone of its own: its one parcel's (one gift in twenty is not) ...
+            OR (? AND r.profile_id NOT IN (SELECT profile_id FROM in_links WHERE node LIKE 'phone:%')
+                -- ... unless another account of the buyer's channel carries that phone: one person has one
+                -- openid per app, one Douyin open id, so a parcel to it from another account is a gift
+                AND NOT EXISTS (SELECT 1 FROM in_links l JOIN in_profiles pl ON pl.profile_id = l.profile_id
+                                JOIN in_profiles pb ON pb.profile_id = r.profile_id
+                                WHERE l.node = r.node AND pl.channel_id = pb.channel_id AND l.profile_id <> r.profile_id)))
     """, [single_orders])
     # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
     # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records). Surnames

@@ -43,10 +43,19 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
     for p, node in links:
         if p in profiles:
             raw.setdefault(node, set()).add(p)
+
+    def same_channel_carrier(p: int, node: str) -> bool:
+        return any(q != p and profiles[q][0] == profiles[p][0] for q in raw.get(node, ()))
+
+    joins: list[tuple[int, str]] = []
     for p, node, orders, total in receiver:
-        # the buyer's usual receiver phone; with single_orders, any majority one of a buyer without a phone
-        if p in profiles and orders * 2 > total and (orders >= 2 or (single_orders and p not in phoned)):
-            raw.setdefault(node, set()).add(p)
+        # the buyer's usual receiver phone; with single_orders, any majority one of a buyer without a phone,
+        # unless another account of its channel carries the phone (then the parcel was a gift)
+        if p in profiles and orders * 2 > total and (orders >= 2 or (
+                single_orders and p not in phoned and not same_channel_carrier(p, node))):
+            joins.append((p, node))
+    for p, node in joins:  # after every check: the checks see the identifiers' carriers only
+        raw.setdefault(node, set()).add(p)
     split: set[str] = set()
     # surnames first (index 2), then names (index 1) within each surname's node
     edges = _split(_split(raw, profiles, 2, shared_kinds, split), profiles, 1, shared_kinds, split)

@@ -114,21 +114,37 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     # a buyer whose parcels went to a phone another profile of this person carries
     phones = {bidx: e for (kind, bidx), e in by_ident.items() if kind == PHONE}
     phoned = {p for e in phones.values() for p in e["profiles"]}
-    for pid, node, n, total in repo.receiver_rows_of(session, list(names)):
-        bidx = node.split(":", 1)[1]
-        if bidx in phones and pid not in phones[bidx]["profiles"]:
-            out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total,
-                                         _receiver_role(n, total, pid in phoned, settings)))
+    rows = [(pid, node.split(":", 1)[1], n, total) for pid, node, n, total in repo.receiver_rows_of(session, list(names))]
+    rows = [r for r in rows if r[1] in phones and r[0] not in phones[r[1]]["profiles"]]
+    rival = _same_channel_carriers(session, phones, rows)
+    for pid, bidx, n, total in rows:
+        out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total,
+                                     _receiver_role(n, total, pid in phoned or (pid, bidx) in rival, settings)))
     out.absorbed = repo.merges_into(session, person_id)
     out.matches = repo.matches_of(session, list(names))
     out.decisions = repo.decisions_about(session, person_id)
     return out
 
 
-def _receiver_role(n: int, total: int, has_phone: bool, settings: Settings) -> str:
+def _same_channel_carriers(session: Session, phones: dict[str, dict[str, Any]],
+                           rows: list[tuple[int, str, int, int]]) -> set[tuple[int, str]]:
+    """(buyer, phone) where another profile of the buyer's channel carries the phone: the single-order
+    rule does not take such a parcel (``analytics.oneid``)."""
+    reads = Reads(session)
+    wanted = {phones[bidx]["identity_id"]: bidx for _, bidx, _, _ in rows}
+    carriers = [(wanted[ident], p) for ident, p, _ in reads.carriers(wanted)]
+    ids = {p for _, p in carriers} | {pid for pid, _, _, _ in rows}
+    table = repo.profile_persons_of(session, ids)
+    channel = dict(zip(table["profile_id"].to_pylist(), table["channel_id"].to_pylist(), strict=True))
+    return {(pid, bidx) for pid, bidx, _, _ in rows
+            if any(b == bidx and p != pid and channel.get(p) == channel.get(pid) for b, p in carriers)}
+
+
+def _receiver_role(n: int, total: int, excluded: bool, settings: Settings) -> str:
+    """``excluded``: the buyer has a phone of its own, or another account of its channel has this one."""
     if n * 2 > total and n >= 2:
         return "usual"
-    if n * 2 > total and settings.oneid_single_order_receivers and not has_phone:
+    if n * 2 > total and settings.oneid_single_order_receivers and not excluded:
         return "single"
     return "not_used"
 

@@ -30,7 +30,7 @@ from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.reads import Reads
 from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
-from siyu.ingest.schemas import ACCOUNT_KINDS
+from siyu.ingest.schemas import ACCOUNT_KIND_LIST
 
 
 def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
@@ -106,7 +106,7 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
         [*map(surnames_by_rule(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
-                             account_kinds=tuple(sorted(ACCOUNT_KINDS)),
+                             account_kinds=ACCOUNT_KIND_LIST,
                              single_orders=settings.oneid_single_order_receivers)
     return profiles, comps.labels
 
@@ -115,7 +115,7 @@ def surnames_by_rule(session: Session, reads: Reads, settings: Settings, ids: se
     """These profiles' surnames by the batch's rule (``analytics.oneid.profile_surnames``): their own,
     their parcels', or those of the other profiles of their platform accounts. Real time, and
     ``identity.explain`` telling why a shared phone joined only one surname."""
-    kinds = tuple(sorted(ACCOUNT_KINDS))
+    kinds = ACCOUNT_KIND_LIST
     accounts = {i for _, i, node, fan in reads.node_links(ids)
                 if node.split(":", 1)[0] in kinds and 2 <= fan <= settings.oneid_max_fanout}
     acc_links = [(p, node) for _, p, node in reads.carriers(accounts)]

@@ -20,7 +20,7 @@ from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
 from siyu.identity.profiles import NICKNAME_CHANNELS, name_indexes
-from siyu.ingest.schemas import ACCOUNT_KINDS, JOINING_KINDS, PHONE
+from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
 
 
 @dataclass
@@ -65,7 +65,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
                                     places.select(["profile_id", "surname_bidx", "orders"]), links,
-                                    account_kinds=tuple(sorted(ACCOUNT_KINDS)), max_fanout=settings.oneid_max_fanout,
+                                    account_kinds=ACCOUNT_KIND_LIST, max_fanout=settings.oneid_max_fanout,
                                     single_orders=settings.oneid_single_order_receivers)
     links = pa.concat_tables([links, match_links(matches["profile_a"], matches["profile_b"])])
     links, receiver = apply_decisions(repo.decisions(session), links, receiver)
@@ -75,7 +75,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
         comps = connected_components(tables, with_surnames(profiles, surnames), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
-                                     account_kinds=tuple(sorted(ACCOUNT_KINDS)),
+                                     account_kinds=ACCOUNT_KIND_LIST,
                                      single_orders=settings.oneid_single_order_receivers)
     with connect() as con:
         plan = assign_persons(con, comps.labels, profiles.select(["profile_id", "person_id"])).cast(PLAN)

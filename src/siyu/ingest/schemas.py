@@ -36,6 +36,7 @@ JOINING_KINDS = frozenset({PHONE, EMAIL, UNIONID, OPENID_MP, WECOM, TAOBAO_NICK,
 # member centre's ``member:nick``), not strangers behind a placeholder, so OneID's per-channel fan-out
 # guard, which catches three POS cards on a walk-in phone, does not apply to them (the total one does).
 ACCOUNT_KINDS = frozenset({TAOBAO_NICK, TAOBAO_OUID, JD_PIN, DOUYIN, YOUZAN, OPENID_MP, WECOM})
+ACCOUNT_KIND_LIST = tuple(sorted(ACCOUNT_KINDS))  # in a fixed order, as the engines take them
 
 # code, Chinese name, English name, kind
 CHANNELS = (

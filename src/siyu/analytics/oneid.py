@@ -75,14 +75,18 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
         UNION  -- distinct rows of both sides at once
         -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
         -- and on most of them (a single order, or one of several receivers, may be a gift)
-        SELECT r.profile_id, r.node FROM in_receiver r WHERE r.orders * 2 > r.total_orders AND (r.orders >= 2
+        SELECT r.profile_id, r.node FROM in_receiver r
+        JOIN in_profiles b ON b.profile_id = r.profile_id
+        -- the channels carrying each phone, once per (phone, channel): a walk-in phone on thousands of
+        -- cards must not multiply its parcels (a join on the carriers themselves filled the disk at 10M)
+        LEFT JOIN (SELECT DISTINCT l.node, p.channel_id FROM in_links l JOIN in_profiles p ON p.profile_id = l.profile_id
+                   WHERE l.node LIKE 'phone:%') c ON c.node = r.node AND c.channel_id = b.channel_id
+        WHERE r.orders * 2 > r.total_orders AND (r.orders >= 2
             -- or, if asked, a buyer with no phone of its own: its one parcel's (one gift in twenty is not) ...
             OR (? AND r.profile_id NOT IN (SELECT profile_id FROM in_links WHERE node LIKE 'phone:%')
-                -- ... unless another account of the buyer's channel carries that phone: one person has one
+                -- ... unless an account of the buyer's channel carries that phone: one person has one
                 -- openid per app, one Douyin open id, so a parcel to it from another account is a gift
-                AND NOT EXISTS (SELECT 1 FROM in_links l JOIN in_profiles pl ON pl.profile_id = l.profile_id
-                                JOIN in_profiles pb ON pb.profile_id = r.profile_id
-                                WHERE l.node = r.node AND pl.channel_id = pb.channel_id AND l.profile_id <> r.profile_id)))
+                AND c.node IS NULL))
     """, [single_orders])
     # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
     # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records). Surnames

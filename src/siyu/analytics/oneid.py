@@ -70,24 +70,30 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     t.put("in_blocked", pa.table({"node": pa.array(blocked, type=pa.string())}))
     t.put("in_shared", pa.table({"kind": pa.array(list(shared_kinds), type=pa.string())}))
     t.put("in_account", pa.table({"kind": pa.array(list(account_kinds), type=pa.string())}))
-    t.make("raw_edges", """
+    # a receiver phone is the buyer's own only when it is their usual one: on two orders or more, and on
+    # most of them (a single order, or one of several receivers, may be a gift)
+    usual = "SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders"
+    if single_orders:
+        # or a buyer with no phone of its own: its one parcel's (one gift in twenty is not), unless an
+        # account of the buyer's channel carries that phone (one person has one openid per app, one Douyin
+        # open id: a parcel to it from another account is a gift). Only the single parcels' phones are
+        # looked up, once per (phone, channel): a walk-in phone's thousands of cards must not multiply
+        # them (a join on the carriers themselves filled the disk at 10M), and a brand without such
+        # parcels pays nothing.
+        usual += """
+            UNION
+            SELECT r.profile_id, r.node FROM single_parcels r JOIN in_profiles b ON b.profile_id = r.profile_id
+            LEFT JOIN (SELECT DISTINCT l.node, p.channel_id FROM in_links l JOIN in_profiles p ON p.profile_id = l.profile_id
+                       WHERE l.node IN (SELECT node FROM single_parcels)) c ON c.node = r.node AND c.channel_id = b.channel_id
+            WHERE c.node IS NULL AND r.profile_id NOT IN (
+                SELECT profile_id FROM in_links WHERE node LIKE 'phone:%' AND profile_id IN (SELECT profile_id FROM single_parcels))
+        """
+        t.make("single_parcels", "SELECT profile_id, node FROM in_receiver WHERE orders < 2 AND orders * 2 > total_orders")
+    t.make("raw_edges", f"""
         SELECT profile_id, node FROM in_links
         UNION  -- distinct rows of both sides at once
-        -- a receiver phone is the buyer's own only when it is their usual one: on two orders or more,
-        -- and on most of them (a single order, or one of several receivers, may be a gift)
-        SELECT r.profile_id, r.node FROM in_receiver r
-        JOIN in_profiles b ON b.profile_id = r.profile_id
-        -- the channels carrying each phone, once per (phone, channel): a walk-in phone on thousands of
-        -- cards must not multiply its parcels (a join on the carriers themselves filled the disk at 10M)
-        LEFT JOIN (SELECT DISTINCT l.node, p.channel_id FROM in_links l JOIN in_profiles p ON p.profile_id = l.profile_id
-                   WHERE l.node LIKE 'phone:%') c ON c.node = r.node AND c.channel_id = b.channel_id
-        WHERE r.orders * 2 > r.total_orders AND (r.orders >= 2
-            -- or, if asked, a buyer with no phone of its own: its one parcel's (one gift in twenty is not) ...
-            OR (? AND r.profile_id NOT IN (SELECT profile_id FROM in_links WHERE node LIKE 'phone:%')
-                -- ... unless an account of the buyer's channel carries that phone: one person has one
-                -- openid per app, one Douyin open id, so a parcel to it from another account is a gift
-                AND c.node IS NULL))
-    """, [single_orders])
+        {usual}
+    """)  # noqa: S608 (the statement's text is this module's)
     # "more than one name on the node" as min <> max of a GROUP BY joined back: one hash aggregation
     # where windows over every node's partition sorted each (0.63 s of 2.5 s at 2M records). Surnames
     # first, then names within each surname's node. One aggregation finds the few nodes whose profiles

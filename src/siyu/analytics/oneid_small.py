@@ -9,8 +9,9 @@ hit every guard. Same inputs (Arrow tables), same outputs (as Python values).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import pyarrow as pa
 
@@ -44,16 +45,12 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         if p in profiles:
             raw.setdefault(node, set()).add(p)
 
-    def same_channel_carrier(p: int, node: str) -> bool:
+    def rival(p: int, node: str) -> bool:  # an account of the buyer's channel carries the phone
         return any(q != p and profiles[q][0] == profiles[p][0] for q in raw.get(node, ()))
 
-    joins: list[tuple[int, str]] = []
-    for p, node, orders, total in receiver:
-        # the buyer's usual receiver phone; with single_orders, any majority one of a buyer without a phone,
-        # unless another account of its channel carries the phone (then the parcel was a gift)
-        if p in profiles and orders * 2 > total and (orders >= 2 or (
-                single_orders and p not in phoned and not same_channel_carrier(p, node))):
-            joins.append((p, node))
+    joins = [(p, node) for p, node, orders, total in receiver
+             if p in profiles and parcel_rule(orders, total, single_orders=single_orders, own_phone=p in phoned,
+                                              rival=partial(rival, p, node))]
     for p, node in joins:  # after every check: the checks see the identifiers' carriers only
         raw.setdefault(node, set()).add(p)
     split: set[str] = set()
@@ -92,6 +89,19 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         reported[base] = (max(f, fanout), b or is_blocked)
     ordered = sorted(((n, f, b) for n, (f, b) in reported.items()), key=lambda x: (-x[1], x[0]))
     return SmallComponents(labels, ordered, len(split))
+
+
+def parcel_rule(orders: int, total: int, *, single_orders: bool, own_phone: bool,
+                rival: Callable[[], bool]) -> str | None:
+    """Whether a buyer's parcels to one phone make it the buyer's (``analytics.oneid``'s receiver rule):
+    "usual" on two orders or more and most of them; "single", if asked, on a single order (or most) of a
+    buyer with no phone of its own, unless ``rival()``: an account of the buyer's channel carries the
+    phone (then the parcel was a gift); else None. ``identity.explain`` names the same verdicts."""
+    if orders * 2 <= total:
+        return None
+    if orders >= 2:
+        return "usual"
+    return "single" if single_orders and not own_phone and not rival() else None
 
 
 def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | None, str | None]], at: int,

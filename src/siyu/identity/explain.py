@@ -2,8 +2,9 @@
 
 For each identifier of the person's profiles it says whether it joined profiles here, was not used
 (shared by too many people, on the blocklist, a masked phone, or a phone whose profiles disagree on the
-surname or the name) or is simply the profile's own. Receiver phones that joined a buyer are listed with their
-order counts, and the person's merge history (who was absorbed into it, or where it went) is given.
+surname or the name) or is simply the profile's own. Parcels a buyer of the person sent to its phones are
+listed with whether they joined the buyer, and the person's merge history (who was absorbed into it, or
+where it went) is given.
 The rules are the ones ``analytics.oneid`` applies; this reads the same tables, one person at a time.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from siyu.analytics.oneid_small import parcel_rule
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import NotFound
@@ -107,7 +110,8 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
                                                    "channel_fanout": int(r.channel_fanout), "names": int(r.names),
                                                    "identity_id": r.identity_id})
         e["profiles"].append(r.profile_id)
-    _count_surnames(session, settings, blocked, by_ident)
+    reads = Reads(session)
+    _count_surnames(session, reads, settings, blocked, by_ident)
     for (kind, bidx), e in sorted(by_ident.items(), key=lambda kv: (kv[0][0], -len(kv[1]["profiles"]))):
         out.evidence.append(Evidence(kind, e["display"], e["profiles"], e["fanout"],
                                      *_verdict(kind, bidx, e, blocked, settings)))
@@ -116,40 +120,34 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     phoned = {p for e in phones.values() for p in e["profiles"]}
     rows = [(pid, node.split(":", 1)[1], n, total) for pid, node, n, total in repo.receiver_rows_of(session, list(names))]
     rows = [r for r in rows if r[1] in phones and r[0] not in phones[r[1]]["profiles"]]
-    rival = _same_channel_carriers(session, phones, rows)
+    single = settings.oneid_single_order_receivers
+    # carriers are read only for the parcels the single-order rule could take
+    rival = _same_channel_carriers(session, reads, phones, [r for r in rows if single and r[2] < 2 and r[0] not in phoned])
     for pid, bidx, n, total in rows:
-        out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total,
-                                     _receiver_role(n, total, pid in phoned or (pid, bidx) in rival, settings)))
+        role = parcel_rule(n, total, single_orders=single, own_phone=pid in phoned,
+                           rival=partial(rival.__contains__, (pid, bidx)))
+        out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total, role or "not_used"))
     out.absorbed = repo.merges_into(session, person_id)
     out.matches = repo.matches_of(session, list(names))
     out.decisions = repo.decisions_about(session, person_id)
     return out
 
 
-def _same_channel_carriers(session: Session, phones: dict[str, dict[str, Any]],
+def _same_channel_carriers(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
                            rows: list[tuple[int, str, int, int]]) -> set[tuple[int, str]]:
     """(buyer, phone) where another profile of the buyer's channel carries the phone: the single-order
     rule does not take such a parcel (``analytics.oneid``)."""
-    reads = Reads(session)
+    if not rows:
+        return set()
     wanted = {phones[bidx]["identity_id"]: bidx for _, bidx, _, _ in rows}
     carriers = [(wanted[ident], p) for ident, p, _ in reads.carriers(wanted)]
-    ids = {p for _, p in carriers} | {pid for pid, _, _, _ in rows}
-    table = repo.profile_persons_of(session, ids)
+    table = repo.profile_persons_of(session, {p for _, p in carriers} | {pid for pid, _, _, _ in rows})
     channel = dict(zip(table["profile_id"].to_pylist(), table["channel_id"].to_pylist(), strict=True))
     return {(pid, bidx) for pid, bidx, _, _ in rows
             if any(b == bidx and p != pid and channel.get(p) == channel.get(pid) for b, p in carriers)}
 
 
-def _receiver_role(n: int, total: int, excluded: bool, settings: Settings) -> str:
-    """``excluded``: the buyer has a phone of its own, or another account of its channel has this one."""
-    if n * 2 > total and n >= 2:
-        return "usual"
-    if n * 2 > total and settings.oneid_single_order_receivers and not excluded:
-        return "single"
-    return "not_used"
-
-
-def _count_surnames(session: Session, settings: Settings, blocked: set[str],
+def _count_surnames(session: Session, reads: Reads, settings: Settings, blocked: set[str],
                     by_ident: dict[tuple[str, str], dict[str, Any]]) -> None:
     """``surnames``: how many surnames the profiles carrying each shared phone or email hold as evidence
     (their own, their parcels' or their account's: the rule the components split by), for the phones and
@@ -158,7 +156,6 @@ def _count_surnames(session: Session, settings: Settings, blocked: set[str],
               if kind in SHARED_KINDS and f"{kind}:{bidx}" not in blocked and 2 <= e["fanout"] <= settings.oneid_max_fanout}
     if not shared:
         return
-    reads = Reads(session)
     carriers: dict[int, set[int]] = {}
     for ident, profile, _ in reads.carriers(shared):
         carriers.setdefault(ident, set()).add(profile)

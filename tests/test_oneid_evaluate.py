@@ -104,6 +104,64 @@ def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
         assert small_labels == label
 
 
+def test_a_buyers_only_parcel_describes_them_only_when_asked() -> None:
+    """Buyer 10 (masked phone, no name) has one order; buyer 11 two, to two receivers. With single orders
+    10 takes its parcel's name, surname and place and is marked ``one_parcel``; 11 takes neither receiver
+    (no usual one); member 1's own name is its own, whatever its one parcel says."""
+    from siyu.analytics.oneid_match import match_features
+
+    s = pa.string()
+    profiles = pa.table({"profile_id": [1], "name_bidx": ["n-own"], "surname_bidx": ["s-own"]})
+    phones = pa.table({"profile_id": [1, 10, 11], "is_full": [True, False, False],
+                       "display": ["138****0001", "138****0001", "139****0002"]})
+    receivers = pa.table({"profile_id": [1, 10, 11, 11], "name_bidx": ["n-other", "n-a", "n-b", "n-c"],
+                          "surname_bidx": ["s-other", "s-a", "s-b", "s-c"], "city": ["杭州市", "杭州市", "苏州市", "无锡市"],
+                          "district": pa.array(["西湖区", "西湖区", None, None], s), "orders": [1, 1, 1, 1]})
+    traits = pa.table({"profile_id": [1, 10, 11], "channel_id": [5, 1, 1], "gender": pa.array(["F", None, "M"], s)})
+    with connect() as con:
+        strict = {r["unique_id"]: r for r in match_features(con, profiles, phones, receivers, traits).to_pylist()}
+        loose = {r["unique_id"]: r for r in match_features(con, profiles, phones, receivers, traits,
+                                                          single_orders=True).to_pylist()}
+    assert set(strict) == {1} and strict[1]["name"] == "n-own" and strict[1]["one_parcel"] is False
+    assert set(loose) == {1, 10}
+    assert (loose[10]["name"], loose[10]["surname"], loose[10]["city"], loose[10]["district"]) == \
+        ("n-a", "s-a", "杭州市", "西湖区")
+    assert loose[10]["one_parcel"] is True and loose[10]["channel_id"] == 1
+    assert loose[1]["name"] == "n-own" and loose[1]["one_parcel"] is False and loose[1]["gender"] == "F"
+
+
+def test_a_single_parcel_to_someone_with_their_own_account_or_of_the_other_sexs_goods_joins_nobody() -> None:
+    """Predicted pairs, as Splink leaves them. 10's one parcel matches member 1 and Tmall buyer 20, another
+    Tmall account: 10 bought a gift, so neither pair stays. 11's parcel matches 21, the same Tmall account
+    (one nick): kept. 12's parcel (men's goods) matches a woman: dropped; 13's (no gendered goods) matches
+    her: kept. Two multi-order buyers of one channel may still match (two accounts of one person)."""
+    from siyu.analytics.oneid_match import guarded
+
+    rows = [  # l, r, channel l, r, gender l, r, one parcel l, r
+        (10, 1, 1, 5, None, "F", True, False), (10, 20, 1, 1, None, None, True, False),
+        (11, 21, 1, 1, None, None, True, False), (12, 2, 1, 5, "M", "F", True, False),
+        (13, 2, 1, 5, None, "F", True, False), (30, 31, 1, 1, "M", "F", False, False),
+    ]
+    cols = list(zip(*rows, strict=True))
+    n = len(rows)
+    pred = pa.table({
+        "unique_id_l": cols[0], "unique_id_r": cols[1], "channel_id_l": cols[2], "channel_id_r": cols[3],
+        "gender_l": pa.array(cols[4], pa.string()), "gender_r": pa.array(cols[5], pa.string()),
+        "one_parcel_l": cols[6], "one_parcel_r": cols[7], "match_weight": [12.0] * n,
+        "has_full_l": [False] * n, "has_full_r": [True] * n, "name_l": pa.nulls(n, pa.string()),
+        "name_r": pa.nulls(n, pa.string()), "surname_l": ["s"] * n, "surname_r": ["s"] * n,
+        "gamma_name": [-1] * n, "gamma_surname": [1] * n, "gamma_city": [1] * n, "gamma_district": [0] * n,
+    })
+    links = pa.table({"profile_id": [11, 21, 20, 10], "node": ["taobao_nick:x", "taobao_nick:x", "taobao_nick:y",
+                                                              "taobao_nick:z"]})
+    with connect() as con:
+        con.register("pred", pred)
+        kept = guarded(con, "pred", links, ("taobao_nick",)).to_pylist()
+    assert [(k["profile_a"], k["profile_b"]) for k in kept] == [(2, 13), (11, 21), (30, 31)]
+    assert kept[0]["evidence"] == "masked phone + surname + city + one parcel"
+    assert kept[2]["evidence"] == "masked phone + surname + city"
+
+
 def test_a_tmall_account_seen_three_ways_is_one_person_but_a_walkin_phone_joins_nobody(rt) -> None:  # type: ignore[no-untyped-def]
     """One Tmall buyer: the CSV export keys them by nick, TOP by open uid (with the nick), the member
     centre as ``member:nick`` (nick, open uid, phone). Three Tmall profiles carry the nick, more than

@@ -6,9 +6,7 @@ the profile's own, or the name its parcels usually go to), on the surname (the n
 which is all JD's and Tmall's order APIs leave of a receiver: ``张**``) and on the usual city and
 district. Splink estimates the parameters from the brand's own data: u by random sampling, m by
 expectation maximisation within the mask blocks, the prior from exact (mask, name) agreement. A pair is
-kept at or above
-``min_weight`` (log2 Bayes factor) and never when both records hold full phones (different phones are
-different evidence, not a match) or when their names, or their surnames, are both known and differ.
+kept at or above ``min_weight`` (log2 Bayes factor) and when it passes the guards (``guarded``).
 """
 
 from __future__ import annotations
@@ -19,26 +17,31 @@ import duckdb
 import pyarrow as pa
 
 FEATURES = ("unique_id", "mask7", "name", "surname", "city", "district", "has_full")
+# kept beside the features for the gift guards; a list without them (``siyu oneid dedupe``) gets nulls
+GUARDS = (("channel_id", pa.int64()), ("gender", pa.string()), ("one_parcel", pa.bool_()))
 # Below this many records Splink's estimates are not worth trusting (its EM fails outright on a few
 # hundred); the deterministic joins stand alone.
 MIN_RECORDS = 2000
 
 
 def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: pa.Table,
-                   receivers: pa.Table) -> pa.Table:
+                   receivers: pa.Table, traits: pa.Table, *, single_orders: bool = False) -> pa.Table:
     """profiles(profile_id, name_bidx, surname_bidx) · phones(profile_id, is_full, display) ·
-    receivers(profile_id, name_bidx, surname_bidx, city, district, orders) → one row per profile with a
-    3+4 mask."""
+    receivers(profile_id, name_bidx, surname_bidx, city, district, orders) · traits(profile_id,
+    channel_id, gender) → one row per profile with a 3+4 mask."""
     con.register("mf_profiles", profiles)
     con.register("mf_phones", phones)
     con.register("mf_receivers", receivers)
-    # A buyer's name, surname and place come from where their parcels usually go: only a receiver on two
-    # or more of their orders and on most of them counts (one order, or one of several receivers, may be a
-    # gift: measured, single-order receivers made 1 in 50 matches wrong).
-    return con.sql("""
+    con.register("mf_traits", traits)
+    # A buyer's name, surname and place come from where their parcels usually go: a receiver on two or
+    # more of their orders and on most of them; with ``single_orders`` also the receiver of a buyer's only
+    # order, marked ``one_parcel`` — it may be a gift, which the guards in ``probabilistic_matches`` look for
+    # (measured without them: 1 in 70 single-order matches was wrong).
+    single = "OR any_value(t.total) = 1" if single_orders else ""
+    return con.sql(f"""
         WITH masks AS (  -- a full phone's mask first; a masked phone of the 3+4 form otherwise
             SELECT profile_id, first(display ORDER BY is_full DESC, display) AS mask7, bool_or(is_full) AS has_full
-            FROM mf_phones WHERE regexp_full_match(display, '1[0-9]{2}\\*{4}[0-9]{4}') GROUP BY profile_id
+            FROM mf_phones WHERE regexp_full_match(display, '1[0-9]{{2}}\\*{{4}}[0-9]{{4}}') GROUP BY profile_id
         ), totals AS (
             SELECT profile_id, sum(orders) AS total FROM mf_receivers GROUP BY profile_id
         ), values_ AS (  -- (profile, what, value, orders) of each receiver value
@@ -53,38 +56,46 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
         ), usual AS (  -- the usual value of each: on two or more orders and on most of them
             SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
             FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
-            HAVING max(v.n) >= 2 AND max(v.n) * 2 > any_value(t.total)
+            HAVING (max(v.n) >= 2 {single}) AND max(v.n) * 2 > any_value(t.total)
         ), feats AS (
             SELECT m.profile_id AS unique_id, m.mask7,
                    coalesce(p.name_bidx, n.value) AS name, coalesce(p.surname_bidx, s.value) AS surname,
                    nullif(split_part(pl.value, '\x1f', 1), '') AS city,
-                   nullif(split_part(pl.value, '\x1f', 2), '') AS district, m.has_full
-            FROM masks m LEFT JOIN mf_profiles p USING (profile_id)
+                   nullif(split_part(pl.value, '\x1f', 2), '') AS district, m.has_full,
+                   tr.channel_id, tr.gender, p.name_bidx IS NULL AND coalesce(t.total, 0) = 1 AS one_parcel
+            FROM masks m LEFT JOIN mf_profiles p USING (profile_id) LEFT JOIN mf_traits tr USING (profile_id)
+            LEFT JOIN totals t ON t.profile_id = m.profile_id
             LEFT JOIN usual n ON n.profile_id = m.profile_id AND n.what = 'name'
             LEFT JOIN usual s ON s.profile_id = m.profile_id AND s.what = 'surname'
             LEFT JOIN usual pl ON pl.profile_id = m.profile_id AND pl.what = 'place'
         )
         -- a masked phone alone names no one: such a record needs a name or a surname to be compared at all
         SELECT * FROM feats WHERE has_full OR name IS NOT NULL OR surname IS NOT NULL ORDER BY unique_id
-    """).to_arrow_table()
+    """).to_arrow_table()  # noqa: S608 (text of this module)
 
 
 def probabilistic_matches(con: duckdb.DuckDBPyConnection, records: pa.Table, *, min_weight: float,
-                          seed: int = 7) -> pa.Table:
-    """Pairs (profile_a < profile_b, match_weight, evidence) at or above ``min_weight``."""
+                          seed: int = 7, links: pa.Table | None = None, account_kinds: tuple[str, ...] = ()
+                          ) -> pa.Table:
+    """Pairs (profile_a < profile_b, match_weight, evidence) at or above ``min_weight``. ``links``
+    (profile_id, node 'kind:value') with ``account_kinds``: the platform account ids profiles carry, for
+    the gift guard."""
+    for column, kind in GUARDS:
+        if column not in records.column_names:
+            records = records.append_column(column, pa.nulls(records.num_rows, kind))
     empty = pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64()),
                       "match_weight": pa.array([], pa.float64()), "evidence": pa.array([], pa.string())})
     if records.num_rows < MIN_RECORDS:
         return empty
     try:
-        return _fit_and_match(con, records, min_weight, seed, empty)
+        return _fit_and_match(con, records, min_weight, seed, empty, links, account_kinds)
     except Exception as exc:  # a model that cannot be fitted joins nobody; OneID goes on
         logging.getLogger(__name__).warning("probabilistic OneID skipped: %s", exc)
         return empty
 
 
 def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight: float, seed: int,
-                   empty: pa.Table) -> pa.Table:
+                   empty: pa.Table, links: pa.Table | None, account_kinds: tuple[str, ...]) -> pa.Table:
     import splink.comparison_library as cl
     from splink import Linker, SettingsCreator, block_on
     from splink.backends.duckdb import DuckDBAPI
@@ -94,7 +105,7 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
     # warns on stderr); the session within mask blocks trains it.
     logging.getLogger("splink.internals.expectation_maximisation").setLevel(logging.ERROR)
     api = DuckDBAPI(con)
-    sdf = api.register(records.select(list(FEATURES)), table_name="siyu_match_records")
+    sdf = api.register(records.select([*FEATURES, *(c for c, _ in GUARDS)]), table_name="siyu_match_records")
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[block_on("mask7")],
@@ -103,7 +114,7 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
         comparisons=[cl.ExactMatch("mask7").configure(term_frequency_adjustments=True), cl.ExactMatch("name"),
                      cl.ExactMatch("surname").configure(term_frequency_adjustments=True),
                      cl.ExactMatch("city"), cl.ExactMatch("district")],
-        additional_columns_to_retain=["has_full"],
+        additional_columns_to_retain=["has_full", *(c for c, _ in GUARDS)],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
     )
@@ -128,15 +139,47 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
         # without the name the guards below cannot be checked, so nothing is joined.
         logging.getLogger(__name__).warning("probabilistic OneID: the model has no name comparison; no joins")
         return empty
+    return guarded(con, table, links, account_kinds)
+
+
+def guarded(con: duckdb.DuckDBPyConnection, table: str, links: pa.Table | None,
+            account_kinds: tuple[str, ...]) -> pa.Table:
+    """The predicted pairs in ``table`` (Splink's columns: unique_id, gamma and each record's retained
+    columns, suffixed _l and _r) that pass the guards, as (profile_a, profile_b, match_weight, evidence);
+    ``links`` (profile_id, node) of ``account_kinds`` say which profiles are one platform account.
+
+    Two full phones are different evidence, not a match; known names, or surnames, that differ say two
+    people. A record whose name and place come from its buyer's only parcel (``one_parcel``) may describe
+    the receiver of a gift: such a record is dropped when it matches another account of its own channel
+    (the receiver shops there themselves: measured on the demo, 46 of 46 such pairs were wrong), and its
+    pair when the genders disagree (a parcel of men's goods to a woman was bought for someone else)."""
+    con.register("pm_links", links if links is not None else
+                 pa.table({"profile_id": pa.array([], pa.int64()), "node": pa.array([], pa.string())}))
+    con.register("pm_account_kinds", pa.table({"kind": pa.array(list(account_kinds), pa.string())}))
     return con.sql(f"""
+        WITH kept AS (
+            SELECT * FROM {table}
+            WHERE NOT (has_full_l AND has_full_r)
+              AND NOT (name_l IS NOT NULL AND name_r IS NOT NULL AND name_l <> name_r)
+              AND NOT (surname_l IS NOT NULL AND surname_r IS NOT NULL AND surname_l <> surname_r)
+        ), other_account AS (  -- pairs of one channel that share no account id: two accounts
+            SELECT unique_id_l, unique_id_r, one_parcel_l, one_parcel_r FROM kept k
+            WHERE channel_id_l = channel_id_r AND NOT EXISTS (
+                SELECT 1 FROM pm_links x JOIN pm_links y USING (node)
+                WHERE x.profile_id = k.unique_id_l AND y.profile_id = k.unique_id_r
+                  AND split_part(x.node, ':', 1) IN (SELECT kind FROM pm_account_kinds))
+        ), gifts AS (
+            SELECT unique_id_l AS id FROM other_account WHERE one_parcel_l
+            UNION SELECT unique_id_r FROM other_account WHERE one_parcel_r
+        )
         SELECT least(unique_id_l, unique_id_r) AS profile_a, greatest(unique_id_l, unique_id_r) AS profile_b,
                match_weight,
                concat_ws(' + ', 'masked phone', CASE WHEN gamma_name = 1 THEN 'name' END,
                          CASE WHEN gamma_surname = 1 THEN 'surname' END, CASE WHEN gamma_city = 1 THEN 'city' END,
-                         CASE WHEN gamma_district = 1 THEN 'district' END) AS evidence
-        FROM {table}
-        WHERE NOT (has_full_l AND has_full_r)
-          AND NOT (name_l IS NOT NULL AND name_r IS NOT NULL AND name_l <> name_r)
-          AND NOT (surname_l IS NOT NULL AND surname_r IS NOT NULL AND surname_l <> surname_r)
+                         CASE WHEN gamma_district = 1 THEN 'district' END,
+                         CASE WHEN one_parcel_l OR one_parcel_r THEN 'one parcel' END) AS evidence
+        FROM kept
+        WHERE unique_id_l NOT IN (SELECT id FROM gifts) AND unique_id_r NOT IN (SELECT id FROM gifts)
+          AND NOT coalesce((one_parcel_l OR one_parcel_r) AND gender_l <> gender_r, false)
         ORDER BY profile_a, profile_b
     """).to_arrow_table()  # noqa: S608 (a table name Splink generated)

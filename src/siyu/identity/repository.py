@@ -22,13 +22,17 @@ from siyu.models import (
     IdentityDecision,
     IdentityMatch,
     Order,
+    OrderItem,
     Person,
     PersonMerge,
     PhoneSearchIndex,
+    Product,
     Profile,
     ProfileIdentity,
     Shop,
 )
+
+GENDERS = ("F", "M")
 
 PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name_enc.is_(None).label("no_name"),
                  Profile.address_enc.is_(None).label("no_address"), Profile.gender, Profile.birthday, Profile.province, Profile.city,
@@ -209,6 +213,18 @@ def phone_displays(session: Session) -> pa.Table:
             .where(Identity.kind.in_([PHONE, MASKED_PHONE]), Identity.display.is_not(None)))
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
+
+
+def profile_genders(session: Session) -> pa.Table:
+    """(profile_id, gender) of every profile whose gender is known: its own (a member's form, WeChat's), else
+    the gender of every gendered product it bought when they all agree (unisex goods say nothing)."""
+    own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS))
+    goods = (select(Order.profile_id, func.min(Product.gender)).join(OrderItem, OrderItem.order_id == Order.id)
+             .join(Product, Product.code == OrderItem.product_code)
+             .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS),
+                    Order.profile_id.not_in(select(Profile.id).where(Profile.gender.in_(GENDERS))))
+             .group_by(Order.profile_id).having(func.count(distinct(Product.gender)) == 1))
+    return read_arrow(session, own.union_all(goods), pa.schema([("profile_id", pa.int64()), ("gender", pa.string())]))
 
 
 def receiver_places(session: Session) -> pa.Table:

@@ -60,7 +60,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     blocked = blocked_nodes(vault, settings)
     _index_old_receiver_names(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
-    matches = _probabilistic(session, settings, names, places)
+    matches = _probabilistic(session, settings, names, places, profiles, links)
     report.probabilistic = matches.num_rows
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
@@ -153,14 +153,20 @@ def with_surnames(profiles: pa.Table, surnames: pa.Table) -> pa.Table:
         "surname_bidx", pc.take(surnames["surname_bidx"], at))
 
 
-def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table) -> pa.Table:
+def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table, profiles: pa.Table,
+                   links: pa.Table) -> pa.Table:
     """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
+    genders = repo.profile_genders(session)
+    at = pc.index_in(profiles["profile_id"], value_set=genders["profile_id"].combine_chunks())
+    traits = profiles.select(["profile_id", "channel_id"]).append_column("gender", pc.take(genders["gender"], at))
     with connect() as con:
-        records = match_features(con, names, repo.phone_displays(session), places)
-        matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight)
+        records = match_features(con, names, repo.phone_displays(session), places, traits,
+                                 single_orders=settings.oneid_single_order_receivers)
+        matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
+                                        account_kinds=ACCOUNT_KIND_LIST)
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
                                     "created_at": stamp} for a, b, w, e in zip(*(matches[c].to_pylist() for c in

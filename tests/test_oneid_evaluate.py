@@ -107,23 +107,32 @@ def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
 def test_a_buyers_only_parcel_describes_them_only_when_asked() -> None:
     """Buyer 10 (masked phone, no name) has one order; buyer 11 two, to two receivers. With single orders
     10 takes its parcel's name, surname and place and is marked ``one_parcel``; 11 takes neither receiver
-    (no usual one); member 1's own name is its own, whatever its one parcel says."""
+    (no usual one); member 1's own name and phone are its own, whatever its one parcel says. Buyer 12, no
+    phone at all, sent three orders, two to one full phone: it is known by that phone's mask (full)."""
     from siyu.analytics.oneid_match import match_features
 
     s = pa.string()
     profiles = pa.table({"profile_id": [1], "name_bidx": ["n-own"], "surname_bidx": ["s-own"]})
     phones = pa.table({"profile_id": [1, 10, 11], "is_full": [True, False, False],
                        "display": ["138****0001", "138****0001", "139****0002"]})
-    receivers = pa.table({"profile_id": [1, 10, 11, 11], "name_bidx": ["n-other", "n-a", "n-b", "n-c"],
-                          "surname_bidx": ["s-other", "s-a", "s-b", "s-c"], "city": ["杭州市", "杭州市", "苏州市", "无锡市"],
-                          "district": pa.array(["西湖区", "西湖区", None, None], s), "orders": [1, 1, 1, 1]})
-    traits = pa.table({"profile_id": [1, 10, 11], "channel_id": [5, 1, 1], "gender": pa.array(["F", None, "M"], s)})
+    receivers = pa.table({"profile_id": [1, 10, 11, 11, 12, 12],
+                          "name_bidx": ["n-other", "n-a", "n-b", "n-c", "n-d", "n-e"],
+                          "surname_bidx": ["s-other", "s-a", "s-b", "s-c", "s-d", "s-e"],
+                          "mask": pa.array(["150****0009", None, None, None, "137****0003", "136****0004"], s),
+                          "city": ["杭州市", "杭州市", "苏州市", "无锡市", "宁波市", "宁波市"],
+                          "district": pa.array(["西湖区", "西湖区", None, None, None, None], s),
+                          "orders": [1, 1, 1, 1, 2, 1]})
+    traits = pa.table({"profile_id": [1, 10, 11, 12], "channel_id": [5, 1, 1, 5],
+                       "gender": pa.array(["F", None, "M", None], s)})
     with connect() as con:
         strict = {r["unique_id"]: r for r in match_features(con, profiles, phones, receivers, traits).to_pylist()}
         loose = {r["unique_id"]: r for r in match_features(con, profiles, phones, receivers, traits,
                                                           single_orders=True).to_pylist()}
-    assert set(strict) == {1} and strict[1]["name"] == "n-own" and strict[1]["one_parcel"] is False
-    assert set(loose) == {1, 10}
+    assert set(strict) == {1, 12} and strict[1]["name"] == "n-own" and strict[1]["one_parcel"] is False
+    assert (strict[12]["mask7"], strict[12]["has_full"], strict[12]["name"], strict[12]["city"]) == \
+        ("137****0003", True, "n-d", "宁波市")
+    assert strict[1]["mask7"] == loose[1]["mask7"] == "138****0001"
+    assert set(loose) == {1, 10, 12}
     assert (loose[10]["name"], loose[10]["surname"], loose[10]["city"], loose[10]["district"]) == \
         ("n-a", "s-a", "杭州市", "西湖区")
     assert loose[10]["one_parcel"] is True and loose[10]["channel_id"] == 1

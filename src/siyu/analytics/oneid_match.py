@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 FEATURES = ("unique_id", "mask7", "name", "surname", "city", "district", "has_full")
+MASK7 = r"1[0-9]{2}\*{4}[0-9]{4}"  # 138****1234, a regular expression for SQL text
 # kept beside the features for the gift guards; a list without them (``siyu oneid dedupe``) gets nulls
 GUARDS = (("channel_id", pa.int64()), ("gender", pa.string()), ("one_parcel", pa.bool_()))
 # Below this many records Splink's estimates are not worth trusting (its EM fails outright on a few
@@ -27,7 +28,7 @@ MIN_RECORDS = 2000
 def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: pa.Table,
                    receivers: pa.Table, traits: pa.Table, *, single_orders: bool = False) -> pa.Table:
     """profiles(profile_id, name_bidx, surname_bidx) · phones(profile_id, is_full, display) ·
-    receivers(profile_id, name_bidx, surname_bidx, city, district, orders) · traits(profile_id,
+    receivers(profile_id, name_bidx, surname_bidx, mask, city, district, orders) · traits(profile_id,
     channel_id, gender) → one row per profile with a 3+4 mask."""
     con.register("mf_profiles", profiles)
     con.register("mf_phones", phones)
@@ -41,7 +42,7 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
     return con.sql(f"""
         WITH masks AS (  -- a full phone's mask first; a masked phone of the 3+4 form otherwise
             SELECT profile_id, first(display ORDER BY is_full DESC, display) AS mask7, bool_or(is_full) AS has_full
-            FROM mf_phones WHERE regexp_full_match(display, '1[0-9]{{2}}\\*{{4}}[0-9]{{4}}') GROUP BY profile_id
+            FROM mf_phones WHERE regexp_full_match(display, '{MASK7}') GROUP BY profile_id
         ), totals AS (
             SELECT profile_id, sum(orders) AS total FROM mf_receivers GROUP BY profile_id
         ), values_ AS (  -- (profile, what, value, orders) of each receiver value
@@ -51,19 +52,27 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
             SELECT profile_id, 'surname', surname_bidx, sum(orders) FROM mf_receivers
             WHERE surname_bidx IS NOT NULL GROUP BY 1, 3
             UNION ALL
+            SELECT profile_id, 'mask', mask, sum(orders) FROM mf_receivers
+            WHERE regexp_full_match(mask, '{MASK7}') GROUP BY 1, 3
+            UNION ALL
             SELECT profile_id, 'place', city || '\x1f' || coalesce(district, ''), sum(orders) FROM mf_receivers
             WHERE city IS NOT NULL GROUP BY 1, 3
         ), usual AS (  -- the usual value of each: on two or more orders and on most of them
             SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
             FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
             HAVING (max(v.n) >= 2 {single}) AND max(v.n) * 2 > any_value(t.total)
+        ), base AS (  -- a buyer without a phone of its own is known by its usual receiver's phone's mask
+            SELECT * FROM masks
+            UNION ALL
+            SELECT profile_id, value, true FROM usual
+            WHERE what = 'mask' AND profile_id NOT IN (SELECT profile_id FROM masks)
         ), feats AS (
             SELECT m.profile_id AS unique_id, m.mask7,
                    coalesce(p.name_bidx, n.value) AS name, coalesce(p.surname_bidx, s.value) AS surname,
                    nullif(split_part(pl.value, '\x1f', 1), '') AS city,
                    nullif(split_part(pl.value, '\x1f', 2), '') AS district, m.has_full,
                    tr.channel_id, tr.gender, p.name_bidx IS NULL AND coalesce(t.total, 0) = 1 AS one_parcel
-            FROM masks m LEFT JOIN mf_profiles p USING (profile_id) LEFT JOIN mf_traits tr USING (profile_id)
+            FROM base m LEFT JOIN mf_profiles p USING (profile_id) LEFT JOIN mf_traits tr USING (profile_id)
             LEFT JOIN totals t ON t.profile_id = m.profile_id
             LEFT JOIN usual n ON n.profile_id = m.profile_id AND n.what = 'name'
             LEFT JOIN usual s ON s.profile_id = m.profile_id AND s.what = 'surname'

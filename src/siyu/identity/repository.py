@@ -30,6 +30,7 @@ from siyu.models import (
     Profile,
     ProfileIdentity,
     Shop,
+    Sku,
 )
 
 GENDERS = ("F", "M")
@@ -220,7 +221,7 @@ def profile_genders(session: Session) -> pa.Table:
     the gender of every gendered product it bought when they all agree (unisex goods say nothing)."""
     own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS))
     goods = (select(Order.profile_id, func.min(Product.gender)).join(OrderItem, OrderItem.order_id == Order.id)
-             .join(Product, Product.code == OrderItem.product_code)
+             .join(Sku, Sku.id == OrderItem.sku_id).join(Product, Product.id == Sku.product_id)
              .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS),
                     Order.profile_id.not_in(select(Profile.id).where(Profile.gender.in_(GENDERS))))
              .group_by(Order.profile_id).having(func.count(distinct(Product.gender)) == 1))
@@ -228,12 +229,21 @@ def profile_genders(session: Session) -> pa.Table:
 
 
 def receiver_places(session: Session) -> pa.Table:
-    """(profile_id, receiver name and surname indexes, city, district, orders) over each buyer's orders."""
-    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx, Order.city, Order.district)
+    """(profile_id, receiver name and surname indexes, phone mask, city, district, orders) over each
+    buyer's orders."""
+    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx, Order.receiver_phone_mask,
+            Order.city, Order.district)
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
-                               ("city", pa.string()), ("district", pa.string()), ("orders", pa.int64())]))
+                               ("mask", pa.string()), ("city", pa.string()), ("district", pa.string()),
+                               ("orders", pa.int64())]))
+
+
+def receiver_phones_without_mask(session: Session) -> list[Any]:
+    """(order id, receiver_phone_enc) of orders written before receiver phones were masked."""
+    return list(session.execute(select(Order.id, Order.receiver_phone_enc).where(
+        Order.receiver_phone_enc.is_not(None), Order.receiver_phone_mask.is_(None))))
 
 
 def receiver_names_without_index(session: Session) -> list[Any]:

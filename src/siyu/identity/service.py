@@ -20,6 +20,7 @@ from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
 from siyu.identity.profiles import NICKNAME_CHANNELS, name_indexes
+from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
 
 
@@ -59,6 +60,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     receiver = repo.receiver_phone_counts(session)
     blocked = blocked_nodes(vault, settings)
     _index_old_receiver_names(session, vault)
+    _mask_old_receiver_phones(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
     matches = _probabilistic(session, settings, names, places, profiles, links)
     report.probabilistic = matches.num_rows
@@ -179,6 +181,13 @@ def _index_old_receiver_names(session: Session, vault: Vault) -> None:
     if rows:
         repo.update_orders(session, [{"id": oid, **name_indexes(vault, code, vault.decrypt(enc, "order.receiver_name"),
                                                                 "receiver_")} for oid, code, enc in rows])
+
+
+def _mask_old_receiver_phones(session: Session, vault: Vault) -> None:
+    rows = repo.receiver_phones_without_mask(session)
+    if rows:
+        repo.update_orders(session, [{"id": oid, "receiver_phone_mask": receiver_mask(vault.decrypt(enc, "order.receiver_phone"))}
+                                     for oid, enc in rows])
 
 
 def apply_decisions(decisions: list[Any], links: pa.Table, receiver: pa.Table) -> tuple[pa.Table, pa.Table]:

@@ -56,6 +56,14 @@ def mask_phone(full: str) -> str:
     return f"{full[:3]}****{full[-4:]}"
 
 
+def receiver_mask(full: str | None) -> str | None:
+    """A receiver phone's mask for ``orders.receiver_phone_mask``: '' for a number of another form (so
+    that it is not looked at again), None without a phone."""
+    if full is None:
+        return None
+    return mask_phone(full) if _PHONE.match(full) else ""
+
+
 _PLAIN_YUAN = re.compile(r"(\d{1,12})(?:\.(\d{1,2}))?")
 
 

@@ -10,6 +10,7 @@ from siyu.core.clock import now
 from siyu.identity.arrivals import note_arrived, note_orders
 from siyu.identity.profiles import name_indexes, record_profiles
 from siyu.ingest import repository as repo
+from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import OrderIn, RefundIn
 from siyu.models import Order, OrderItem, Refund
 
@@ -155,7 +156,7 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         **name_indexes(v, o.channel, o.receiver_name, "receiver_"),
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
-        "receiver_phone_index": o.receiver_phone_index,
+        "receiver_phone_index": o.receiver_phone_index, "receiver_phone_mask": receiver_mask(phone),
         "address_enc": v.encrypt(o.address, "order.address"), "province": o.province, "city": o.city,
         "district": o.district, "row_hash": h, "updated_at": stamp,
     }

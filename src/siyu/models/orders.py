@@ -58,6 +58,9 @@ class Order(Base):
     # The platform's search index of the receiver's phone where it sends no phone (Douyin); once the
     # index's phone is known (``PhoneSearchIndex``), ``receiver_phone_bidx`` is set from it.
     receiver_phone_index: Mapped[str | None] = mapped_column(String(64))
+    # The receiver's full phone as its mask (138****1234; '' for a phone of another form): what a
+    # phoneless buyer's parcels say of them to OneID's probabilistic step, which compares masks.
+    receiver_phone_mask: Mapped[str | None] = mapped_column(String(16))
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))

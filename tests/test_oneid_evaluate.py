@@ -143,13 +143,15 @@ def test_a_single_parcel_to_someone_with_their_own_account_or_of_the_other_sexs_
     """Predicted pairs, as Splink leaves them. 10's one parcel matches member 1 and Tmall buyer 20, another
     Tmall account: 10 bought a gift, so neither pair stays. 11's parcel matches 21, the same Tmall account
     (one nick): kept. 12's parcel (men's goods) matches a woman: dropped; 13's (no gendered goods) matches
-    her: kept. Two multi-order buyers of one channel may still match (two accounts of one person)."""
+    her: kept. Two multi-order buyers of one channel may still match (two accounts of one person); two
+    buyers each known by one parcel may not (14, 15)."""
     from siyu.analytics.oneid_match import guarded
 
     rows = [  # l, r, channel l, r, gender l, r, one parcel l, r
         (10, 1, 1, 5, None, "F", True, False), (10, 20, 1, 1, None, None, True, False),
         (11, 21, 1, 1, None, None, True, False), (12, 2, 1, 5, "M", "F", True, False),
         (13, 2, 1, 5, None, "F", True, False), (30, 31, 1, 1, "M", "F", False, False),
+        (14, 15, 1, 2, None, None, True, True),
     ]
     cols = list(zip(*rows, strict=True))
     n = len(rows)

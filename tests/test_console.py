@@ -125,6 +125,18 @@ def test_person_page_explains_splits_and_merges(tmp_path: Path) -> None:
     assert "识别依据" in page and "136****5678" in page and "LT0000000031" in page
     with rt.db.read_only() as s:
         ids = dict(s.execute(select(Profile.external_id, Profile.id)).all())
+    # a probabilistic match, as a run on a larger brand stores it: its evidence in the page's language
+    from siyu.core.clock import now
+    from siyu.models import IdentityMatch
+
+    with rt.db.unit_of_work() as s:
+        s.add(IdentityMatch(profile_a=ids["oAAAAAAAAAAAAAAAAAAA"], profile_b=ids["LT0000000031"], match_weight=12.5,
+                            evidence="masked phone + name + one parcel", created_at=now()))
+    matches = client.get(f"/persons/{person}").text.split('id="matches"', 1)[1].split("</table>", 1)[0]
+    assert "掩码手机号 + 姓名 + 仅凭一个包裹" in matches and "12.5" in matches
+    client.get("/lang/en")
+    assert "masked phone + name + one parcel" in client.get(f"/persons/{person}").text
+    client.get("/lang/zh")
     r = client.post(f"/persons/{person}/split", data={"profiles": [ids["LT0000000031"]], "reason": "父子同号"},
                     follow_redirects=True)
     profiles = r.text.split('id="profiles"', 1)[1].split("</table>", 1)[0]

@@ -62,6 +62,11 @@ TEXT: dict[str, dict[str, str]] = {
     "probabilistic": {"zh": "概率匹配 (Splink)", "en": "Probabilistic matches (Splink)"},
     "match_weight": {"zh": "匹配权重", "en": "Match weight"},
     "agreeing": {"zh": "一致项", "en": "Agreeing"},
+    # the parts of a probabilistic match's evidence (analytics.oneid_match.guarded), as stored
+    "ev masked phone": {"zh": "掩码手机号", "en": "masked phone"}, "ev name": {"zh": "姓名", "en": "name"},
+    "ev surname": {"zh": "姓氏", "en": "surname"}, "ev city": {"zh": "城市", "en": "city"},
+    "ev district": {"zh": "区县", "en": "district"},
+    "ev one parcel": {"zh": "仅凭一个包裹", "en": "one parcel"},
     "parcels": {"zh": "寄往本人手机号的包裹", "en": "Parcels sent to this person's phone"},
     "rcv_usual": {"zh": "连接：买家 {total} 单中的 {n} 单寄往此号", "en": "joins: {n} of the buyer's {total} orders"},
     "rcv_single": {"zh": "连接：无本人手机号的买家仅此一单", "en": "joins: the single order of a buyer without a phone"},

@@ -10,7 +10,8 @@ import pyarrow as pa
 def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
     """Profiles on three channels, half named from a few names, half with one of two surnames; phones shared within families and by
     strangers, and profiles with no phone; one walk-in phone on many POS cards; a blocklisted phone; long
-    chains of accounts (depth for the pointer jumping); receiver phones on one, two or many orders."""
+    chains of accounts (depth for the pointer jumping); receiver phones on one, two or many orders; a
+    gender on two profiles in three."""
     rng = random.Random(seed)
     n = 600
     names = ["n1", "n2", "n3", None]
@@ -53,6 +54,10 @@ def random_graph(seed: int) -> tuple[pa.Table, pa.Table, pa.Table, list[str]]:
     walkin = {p for p, x in links if x == "phone:walkin"}
     surnames = [own.choice(["s1", None] if p in walkin else ["s1", "s2", None, None]) for p in range(1, n + 1)]
     profiles = profiles.append_column("surname_bidx", pa.array(surnames, pa.string()))
+    # genders (own, or the goods') on some profiles: a single parcel to a carrier of the other is a gift
+    sexes = random.Random(seed + 3000)
+    profiles = profiles.append_column("gender", pa.array([sexes.choice(["F", "M", None]) for _ in range(n)],
+                                                         pa.string()))
     return (profiles,
             pa.table({"profile_id": pa.array([p for p, _ in links], pa.int64()),
                       "node": pa.array([x for _, x in links], pa.string())}),

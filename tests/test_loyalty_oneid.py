@@ -227,11 +227,21 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
     """Buyer A (no phone) sent their one order to member 王芳's phone: joined, by the single-order rule.
     Buyer B (no phone) sent one of three orders there: not joined (not most of their orders). Buyer D
     (no phone) sent their one order to mini-program member C: not joined, as C has their own account
-    on that channel (one openid per person per app: D is someone else). With the strict rule
+    on that channel (one openid per person per app: D is someone else). Buyer E (no phone) sent their one
+    order, a pair of men's shoes, to 王芳: not joined, a gift. With the strict rule
     (``oneid_single_order_receivers`` off) A stays apart too."""
     from siyu.identity.explain import explain
 
     phone = "13712349999"
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "products.csv").write_text(
+        "product_code,name,category,style,material,season,gender,unisex,list_price\n"
+        "LTSH000001,澜途男子板鞋,鞋类,板鞋,皮革,四季,M,false,599.00\n", encoding="utf-8")
+    (tmp_path / "catalog" / "skus.csv").write_text(
+        "sku_code,product_code,colour,size,price\nLTSH000001-WH-42,LTSH000001,白色,42,599.00\n", encoding="utf-8")
+    openid_e = "oEEEEEEEEEEEEEEEEEEE"
+    shoes = order("MP-E1", openid_e, "599.00", "2026-03-04T10:00:00+08:00")
+    shoes["items"][0]["sku_code"] = "LTSH000001-WH-42"
     (tmp_path / "pos").mkdir()
     (tmp_path / "pos" / "members.csv").write_text(
         "card_no,phone,name,gender,birthday,registered_at,store_code,guide_code\n"
@@ -247,10 +257,13 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
                                               "registered_at": "2026-02-01T10:00:00+08:00"}])
     write_jsonl(tmp_path / "orders_d.jsonl", [
         {**order("MP-D1", openid_d, "99.00", "2026-03-01T10:00:00+08:00"), "receiver": {"name": "李明", "phone": "13712348888"}}])
+    write_jsonl(tmp_path / "orders_e.jsonl", [{**shoes, "receiver": to}])
+    run_import(rt, tmp_path / "catalog")
     run_import(rt, tmp_path / "pos" / "members.csv")
     run_import(rt, tmp_path / "members.jsonl")
     run_import(rt, tmp_path / "orders.jsonl")
     run_import(rt, tmp_path / "orders_d.jsonl")
+    run_import(rt, tmp_path / "orders_e.jsonl")
 
     def persons() -> dict[str, int]:
         with rt.db.read_only() as s:
@@ -264,7 +277,7 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
     pipeline(rt)
     p = persons()
     assert p[OPENID_A] == p["LT0000000061"] != p[OPENID_B]
-    assert p[openid_c] != p[openid_d]
+    assert p[openid_c] != p[openid_d] and p[openid_e] != p["LT0000000061"]
     with rt.db.read_only() as s:
         ex = explain(s, rt.vault, rt.settings, p["LT0000000061"])
     [parcels] = ex.receivers

@@ -79,19 +79,21 @@ def test_evaluate_command_and_a_bad_truth_file(tmp_path: Path, monkeypatch: pyte
 def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
     """Buyer 10 sent one order, a gift, to member 1's phone; buyer 11 had two of three orders sent to
     member 2's phone and one to member 1's; buyer 12, with a phone of its own, one order to member 2's;
-    buyer 13, an account of the members' own channel without a phone, one order to member 2's.
-    Strictly only 11 ↔ 2 is the same person; with single orders 10 ↔ 1 too (a gift cannot be told from
-    buying for oneself), never 12 ↔ 2 (a buyer with a phone who ships elsewhere is giving) nor 13 ↔ 2
-    (member 2 has their own account on that channel: 13 is someone else)."""
+    buyer 13, an account of the members' own channel without a phone, one order to member 2's; buyer 14,
+    without a phone, one order of men's goods to member 1's, a woman's, and buyer 15 one of women's.
+    Strictly only 11 ↔ 2 is the same person; with single orders 10 ↔ 1 and 15 ↔ 1 too (a gift cannot be
+    told from buying for oneself), never 12 ↔ 2 (a buyer with a phone who ships elsewhere is giving), nor
+    13 ↔ 2 (member 2 has their own account on that channel: 13 is someone else), nor 14 ↔ 1."""
     from siyu.analytics import oneid_small as small
     from siyu.analytics.oneid import connected_components
 
-    profiles = pa.table({"profile_id": [1, 2, 10, 11, 12, 13], "channel_id": [5, 5, 1, 1, 1, 5],
-                         "name_bidx": pa.array([None] * 6, pa.string())})
+    profiles = pa.table({"profile_id": [1, 2, 10, 11, 12, 13, 14, 15], "channel_id": [5, 5, 1, 1, 1, 5, 1, 1],
+                         "name_bidx": pa.array([None] * 8, pa.string()),
+                         "gender": pa.array(["F", None, None, None, None, None, "M", "F"], pa.string())})
     links = pa.table({"profile_id": [1, 2, 12], "node": ["phone:a", "phone:b", "phone:c"]})
-    receiver = pa.table({"profile_id": [10, 11, 11, 12, 13],
-                         "node": ["phone:a", "phone:b", "phone:a", "phone:b", "phone:b"],
-                         "orders": [1, 2, 1, 1, 1], "total_orders": [1, 3, 3, 1, 1]})
+    receiver = pa.table({"profile_id": [10, 11, 11, 12, 13, 14, 15],
+                         "node": ["phone:a", "phone:b", "phone:a", "phone:b", "phone:b", "phone:a", "phone:a"],
+                         "orders": [1, 2, 1, 1, 1, 1, 1], "total_orders": [1, 3, 3, 1, 1, 1, 1]})
     for single in (False, True):
         with connect() as con:
             comps = connected_components(con, profiles, links, receiver, max_fanout=20, max_per_channel=2,
@@ -99,6 +101,7 @@ def test_receiver_phone_counts_only_when_it_is_the_buyers_usual_one() -> None:
         label = dict(zip(comps.labels["profile_id"].to_pylist(), comps.labels["component"].to_pylist(), strict=True))
         assert label[11] == label[2] != label[12]
         assert (label[10] == label[1]) is single and label[1] != label[2] and label[13] == 13
+        assert (label[15] == label[1]) is single and label[14] == 14
         small_labels = small.components(profiles, links, receiver, max_fanout=20, max_per_channel=2, blocked=[],
                                         single_orders=single).labels
         assert small_labels == label

@@ -14,8 +14,8 @@ star edge has one label at both ends (a handful of rounds, as identity graphs ar
 A receiver phone on orders is weaker evidence (gifts go to other people): it counts only when it is on
 at least two of the buyer's orders and on more than half of them. With ``single_orders`` a buyer with no
 phone of its own is also joined to the receiver of a single order (or of most of its orders), unless
-another profile of the buyer's channel carries that phone: more recall, and a gift to a known person on
-another platform joined wrongly (measured in docs/benchmarks.md).
+another profile of the buyer's channel carries that phone or a carrier's gender is not the goods': more
+recall, and a gift to a known person on another platform joined wrongly (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
                          receiver: pa.Table, *, max_fanout: int, max_per_channel: int,
                          blocked: list[str], shared_kinds: tuple[str, ...] = ("phone", "email"),
                          account_kinds: tuple[str, ...] = (), single_orders: bool = False) -> Components:
-    """profiles(profile_id, channel_id, name_bidx) · links(profile_id, node) ·
+    """profiles(profile_id, channel_id, name_bidx[, surname_bidx, gender]) · links(profile_id, node) ·
     receiver(profile_id, node, orders, total_orders).
 
     ``shared_kinds``: identifiers a family shares (one phone for mother and son). Such a node joins only
@@ -62,8 +62,9 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     Runs on DuckDB or on Spark (``analytics.tables``): the statements are the same, so is the partition.
     """
     t = as_tables(con)
-    if "surname_bidx" not in profiles.column_names:
-        profiles = profiles.append_column("surname_bidx", pa.nulls(profiles.num_rows, pa.string()))
+    for column in ("surname_bidx", "gender"):
+        if column not in profiles.column_names:
+            profiles = profiles.append_column(column, pa.nulls(profiles.num_rows, pa.string()))
     t.put("in_profiles", profiles)
     t.put("in_links", links)
     t.put("in_receiver", receiver)
@@ -74,21 +75,27 @@ def connected_components(con: duckdb.DuckDBPyConnection | Tables, profiles: pa.T
     # most of them (a single order, or one of several receivers, may be a gift)
     usual = "SELECT profile_id, node FROM in_receiver WHERE orders >= 2 AND orders * 2 > total_orders"
     if single_orders:
-        # or a buyer with no phone of its own: its one parcel's (one gift in twenty is not), unless an
-        # account of the buyer's channel carries that phone (one person has one openid per app, one Douyin
-        # open id: a parcel to it from another account is a gift). Only the single parcels' phones are
-        # looked up, once per (phone, channel): a walk-in phone's thousands of cards must not multiply
-        # them (a join on the carriers themselves filled the disk at 10M), and a brand without such
-        # parcels pays nothing.
+        # or a buyer with no phone of its own: its one parcel's (one gift in twenty is not), unless it
+        # was a gift: an account of the buyer's channel carries that phone (one person has one openid per
+        # app, one Douyin open id: a parcel to it from another account is someone else's), or a carrier's
+        # gender is not that of the goods bought (``gender``: men's shoes to a woman's phone). Only the
+        # single parcels' phones are looked up, once per (phone, channel) and (phone, gender): a walk-in
+        # phone's thousands of cards must not multiply them (a join on the carriers themselves filled
+        # the disk at 10M), and a brand without such parcels pays nothing.
         usual += """
             UNION
             SELECT r.profile_id, r.node FROM single_parcels r JOIN in_profiles b ON b.profile_id = r.profile_id
-            LEFT JOIN (SELECT DISTINCT l.node, p.channel_id FROM in_links l JOIN in_profiles p ON p.profile_id = l.profile_id
-                       WHERE l.node IN (SELECT node FROM single_parcels)) c ON c.node = r.node AND c.channel_id = b.channel_id
-            WHERE c.node IS NULL AND r.profile_id NOT IN (
+            LEFT JOIN (SELECT DISTINCT node, channel_id FROM parcel_carriers) c ON c.node = r.node AND c.channel_id = b.channel_id
+            LEFT JOIN (SELECT DISTINCT node, gender FROM parcel_carriers WHERE gender IS NOT NULL) g
+                   ON g.node = r.node AND g.gender <> b.gender
+            WHERE c.node IS NULL AND g.node IS NULL AND r.profile_id NOT IN (
                 SELECT profile_id FROM in_links WHERE node LIKE 'phone:%' AND profile_id IN (SELECT profile_id FROM single_parcels))
         """
         t.make("single_parcels", "SELECT profile_id, node FROM in_receiver WHERE orders < 2 AND orders * 2 > total_orders")
+        t.make("parcel_carriers", """
+            SELECT l.node, p.channel_id, p.gender FROM in_links l JOIN in_profiles p ON p.profile_id = l.profile_id
+            WHERE l.node IN (SELECT node FROM single_parcels)
+        """)
     t.make("raw_edges", f"""
         SELECT profile_id, node FROM in_links
         UNION  -- distinct rows of both sides at once

@@ -31,11 +31,15 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
     name_bidx) · links(profile_id, node) · receiver(profile_id, node, orders, total_orders)), and its
     rules."""
     blocklist = set(blocked)
-    sur = (profiles_t["surname_bidx"].to_pylist() if "surname_bidx" in profiles_t.column_names
-           else [None] * profiles_t.num_rows)
-    profiles: dict[int, tuple[int, str | None, str | None]] = dict(zip(
+
+    def column(name: str) -> list[str | None]:
+        return profiles_t[name].to_pylist() if name in profiles_t.column_names else [None] * profiles_t.num_rows
+
+    # channel, name, surname, gender
+    profiles: dict[int, tuple[int, str | None, str | None, str | None]] = dict(zip(
         profiles_t["profile_id"].to_pylist(),
-        zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), sur, strict=True),
+        zip(profiles_t["channel_id"].to_pylist(), profiles_t["name_bidx"].to_pylist(), column("surname_bidx"),
+            column("gender"), strict=True),
         strict=True))
     links = list(zip(links_t["profile_id"].to_pylist(), links_t["node"].to_pylist(), strict=True))
     receiver = zip(*(receiver_t[c].to_pylist() for c in ("profile_id", "node", "orders", "total_orders")), strict=True)
@@ -45,12 +49,18 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         if p in profiles:
             raw.setdefault(node, set()).add(p)
 
-    def rival(p: int, node: str) -> bool:  # an account of the buyer's channel carries the phone
-        return any(q != p and profiles[q][0] == profiles[p][0] for q in raw.get(node, ()))
+    def gift(p: int, node: str) -> bool:  # ``parcel_rule``'s two signs, among the phone's carriers
+        channel, gender = profiles[p][0], profiles[p][3]
+        for q in raw.get(node, ()):
+            if q == p:
+                continue
+            if profiles[q][0] == channel or (gender is not None and profiles[q][3] not in (None, gender)):
+                return True
+        return False
 
     joins = [(p, node) for p, node, orders, total in receiver
              if p in profiles and parcel_rule(orders, total, single_orders=single_orders, own_phone=p in phoned,
-                                              rival=partial(rival, p, node))]
+                                              gift=partial(gift, p, node))]
     for p, node in joins:  # after every check: the checks see the identifiers' carriers only
         raw.setdefault(node, set()).add(p)
     split: set[str] = set()
@@ -92,19 +102,20 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
 
 
 def parcel_rule(orders: int, total: int, *, single_orders: bool, own_phone: bool,
-                rival: Callable[[], bool]) -> str | None:
+                gift: Callable[[], bool]) -> str | None:
     """Whether a buyer's parcels to one phone make it the buyer's (``analytics.oneid``'s receiver rule):
     "usual" on two orders or more and most of them; "single", if asked, on a single order (or most) of a
-    buyer with no phone of its own, unless ``rival()``: an account of the buyer's channel carries the
-    phone (then the parcel was a gift); else None. ``identity.explain`` names the same verdicts."""
+    buyer with no phone of its own, unless ``gift()``: an account of the buyer's channel carries the
+    phone, or a carrier's gender is not the gender of the goods the buyer bought; else None.
+    ``identity.explain`` names the same verdicts."""
     if orders * 2 <= total:
         return None
     if orders >= 2:
         return "usual"
-    return "single" if single_orders and not own_phone and not rival() else None
+    return "single" if single_orders and not own_phone and not gift() else None
 
 
-def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | None, str | None]], at: int,
+def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | None, str | None, str | None]], at: int,
            shared_kinds: tuple[str, ...], split: set[str]) -> dict[str, set[int]]:
     """A shared node whose profiles disagree on the value at ``at`` becomes a node per value; profiles
     without one could be either person and join nobody through it."""

@@ -71,6 +71,8 @@ TEXT: dict[str, dict[str, str]] = {
     "rcv_usual": {"zh": "连接：买家 {total} 单中的 {n} 单寄往此号", "en": "joins: {n} of the buyer's {total} orders"},
     "rcv_single": {"zh": "连接：无本人手机号的买家仅此一单", "en": "joins: the single order of a buyer without a phone"},
     "rcv_not_used": {"zh": "未使用：买家 {total} 单中仅 {n} 单寄往此号", "en": "not used: {n} of the buyer's {total} orders"},
+    "rcv_gift": {"zh": "未使用：疑为礼物（此号主人在买家的平台另有账号，或商品为异性款）",
+                 "en": "not used: a gift (the phone's owner has an account on the buyer's platform, or the goods are for the other sex)"},
     "history": {"zh": "合并与拆分记录", "en": "Merges and splits"},
     "absorbed": {"zh": "并入人员", "en": "Absorbed person"},
     "decision_split": {"zh": "拆分档案", "en": "Split records"},

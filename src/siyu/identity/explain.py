@@ -56,6 +56,7 @@ class Evidence:
 RECEIVER_TEXT = {
     "usual": "joins: {n} of the buyer's {total} orders", "single": "joins: the single order of a buyer without a phone",
     "not_used": "not used: {n} of the buyer's {total} orders",
+    "gift": "not used: a gift (the phone's owner has an account on the buyer's platform, or the goods are for the other sex)",
 }
 
 
@@ -122,29 +123,38 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     rows = [r for r in rows if r[1] in phones and r[0] not in phones[r[1]]["profiles"]]
     single = settings.oneid_single_order_receivers
     # carriers are read only for the parcels the single-order rule could take
-    rival = _same_channel_carriers(session, reads, phones, [r for r in rows if single and r[2] < 2 and r[0] not in phoned])
+    gifts = _gifts(session, reads, phones, [r for r in rows if single and r[2] < 2 and r[0] not in phoned])
     for pid, bidx, n, total in rows:
         role = parcel_rule(n, total, single_orders=single, own_phone=pid in phoned,
-                           rival=partial(rival.__contains__, (pid, bidx)))
-        out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total, role or "not_used"))
+                           gift=partial(gifts.__contains__, (pid, bidx)))
+        if role is None:  # the single-order rule would have taken it, but for a sign of a gift
+            role = "gift" if (pid, bidx) in gifts and n * 2 > total else "not_used"
+        out.receivers.append(Parcels(pid, phones[bidx]["display"], n, total, role))
     out.absorbed = repo.merges_into(session, person_id)
     out.matches = repo.matches_of(session, list(names))
     out.decisions = repo.decisions_about(session, person_id)
     return out
 
 
-def _same_channel_carriers(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
-                           rows: list[tuple[int, str, int, int]]) -> set[tuple[int, str]]:
-    """(buyer, phone) where another profile of the buyer's channel carries the phone: the single-order
-    rule does not take such a parcel (``analytics.oneid``)."""
+def _gifts(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
+           rows: list[tuple[int, str, int, int]]) -> set[tuple[int, str]]:
+    """(buyer, phone) where another profile of the buyer's channel carries the phone, or a carrier's
+    gender is not that of the buyer's goods: the single-order rule takes no such parcel
+    (``analytics.oneid_small.parcel_rule``)."""
     if not rows:
         return set()
     wanted = {phones[bidx]["identity_id"]: bidx for _, bidx, _, _ in rows}
     carriers = [(wanted[ident], p) for ident, p, _ in reads.carriers(wanted)]
-    table = repo.profile_persons_of(session, {p for _, p in carriers} | {pid for pid, _, _, _ in rows})
+    ids = {p for _, p in carriers} | {pid for pid, _, _, _ in rows}
+    table = repo.profile_persons_of(session, ids)
     channel = dict(zip(table["profile_id"].to_pylist(), table["channel_id"].to_pylist(), strict=True))
-    return {(pid, bidx) for pid, bidx, _, _ in rows
-            if any(b == bidx and p != pid and channel.get(p) == channel.get(pid) for b, p in carriers)}
+    gender = repo.genders_of(session, ids)
+
+    def sign(pid: int, p: int) -> bool:  # the carrier p has the buyer's channel, or the other gender
+        mine, theirs = gender.get(pid), gender.get(p)
+        return channel.get(p) == channel.get(pid) or (mine is not None and theirs is not None and mine != theirs)
+
+    return {(pid, bidx) for pid, bidx, _, _ in rows if any(b == bidx and p != pid and sign(pid, p) for b, p in carriers)}
 
 
 def _count_surnames(session: Session, reads: Reads, settings: Settings, blocked: set[str],

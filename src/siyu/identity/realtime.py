@@ -102,8 +102,10 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
     links, receiver = apply_decisions(decisions, links, receiver)
     ids = closure | set(links["profile_id"].to_pylist())
     profiles = repo.profile_persons_of(session, ids)
+    order = profiles["profile_id"].to_pylist()
     profiles = profiles.append_column("surname_bidx", pa.array(
-        [*map(surnames_by_rule(session, reads, settings, ids).get, profiles["profile_id"].to_pylist())], pa.string()))
+        [*map(surnames_by_rule(session, reads, settings, ids).get, order)], pa.string()))
+    profiles = profiles.append_column("gender", pa.array([*map(repo.genders_of(session, ids).get, order)], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                              account_kinds=ACCOUNT_KIND_LIST,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import bindparam, delete, distinct, func, literal, select, update
+from sqlalchemy import bindparam, delete, distinct, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from siyu.core.bulk import chunks, insert_many, one_of, run, update_many
@@ -216,16 +216,23 @@ def phone_displays(session: Session) -> pa.Table:
                     pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
 
 
-def profile_genders(session: Session) -> pa.Table:
-    """(profile_id, gender) of every profile whose gender is known: its own (a member's form, WeChat's), else
-    the gender of every gendered product it bought when they all agree (unisex goods say nothing)."""
-    own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS))
+def _genders(own_where: Any, buyer_where: Any) -> Any:
+    """(profile_id, gender) of profiles whose gender is known: their own (a member's form, WeChat's), else
+    the gender of every gendered product they bought when they all agree (unisex goods say nothing)."""
+    own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS), own_where)
     goods = (select(Order.profile_id, func.min(Product.gender)).join(OrderItem, OrderItem.order_id == Order.id)
              .join(Sku, Sku.id == OrderItem.sku_id).join(Product, Product.id == Sku.product_id)
-             .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS),
+             .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS), buyer_where,
                     Order.profile_id.not_in(select(Profile.id).where(Profile.gender.in_(GENDERS))))
              .group_by(Order.profile_id).having(func.count(distinct(Product.gender)) == 1))
-    return read_arrow(session, own.union_all(goods), pa.schema([("profile_id", pa.int64()), ("gender", pa.string())]))
+    return own.union_all(goods)
+
+
+GENDER_SCHEMA = pa.schema([("profile_id", pa.int64()), ("gender", pa.string())])
+
+
+def profile_genders(session: Session) -> pa.Table:
+    return read_arrow(session, _genders(true(), true()), GENDER_SCHEMA)
 
 
 def receiver_places(session: Session) -> pa.Table:
@@ -364,6 +371,7 @@ _BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
 _SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(Profile.id.in_(_IDS), Profile.surname_bidx.is_not(None))
 _RECEIVER_SURNAMES_OF = (select(Order.profile_id, Order.receiver_surname_bidx, func.count())
                          .where(Order.profile_id.in_(_IDS)).group_by(Order.profile_id, Order.receiver_surname_bidx))
+_GENDERS_OF = _genders(Profile.id.in_(_IDS), Order.profile_id.in_(_IDS))
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
     IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
 
@@ -397,6 +405,11 @@ def phone_carriers(session: Session, bidxs: Iterable[str]) -> list[Any]:
 
 def profile_persons_of(session: Session, profile_ids: Iterable[int]) -> pa.Table:
     return to_arrow(_in_chunks(session, _PROFILE_PERSONS_OF, profile_ids), PROFILE_PERSONS)
+
+
+def genders_of(session: Session, profile_ids: Iterable[int]) -> dict[int, str]:
+    """``profile_genders`` of these profiles (real time, explain)."""
+    return dict(_in_chunks(session, _GENDERS_OF, profile_ids))
 
 
 def surnames_of(session: Session, profile_ids: Iterable[int]) -> dict[int, str]:

@@ -62,7 +62,8 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     _index_old_receiver_names(session, vault)
     _mask_old_receiver_phones(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
-    matches = _probabilistic(session, settings, names, places, profiles, links)
+    genders = _genders(profiles, repo.profile_genders(session))
+    matches = _probabilistic(session, settings, names, places, genders, links)
     report.probabilistic = matches.num_rows
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
@@ -74,7 +75,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     # the components on the configured engine (SIYU_ENGINE: duckdb, or spark for a cluster's scale);
     # keeping ids stable is one join over the labels and stays on DuckDB
     with open_tables(settings.engine) as tables:
-        comps = connected_components(tables, with_surnames(profiles, surnames), links,
+        comps = connected_components(tables, with_traits(profiles, surnames, genders), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                                      account_kinds=ACCOUNT_KIND_LIST,
@@ -147,23 +148,27 @@ def _index_old_names(session: Session, vault: Vault) -> None:
                                        for pid, code, enc in rows])
 
 
-def with_surnames(profiles: pa.Table, surnames: pa.Table) -> pa.Table:
-    """(profile_id, channel_id, name_bidx, surname_bidx) for the components: each profile's surname
-    (``analytics.oneid.profile_surnames``) or null."""
+def with_traits(profiles: pa.Table, surnames: pa.Table, genders: pa.Table) -> pa.Table:
+    """(profile_id, channel_id, name_bidx, surname_bidx, gender) for the components: each profile's
+    surname (``analytics.oneid.profile_surnames``) and gender (``_genders``), or null."""
     at = pc.index_in(profiles["profile_id"], value_set=surnames["profile_id"].combine_chunks())
     return profiles.select(["profile_id", "channel_id", "name_bidx"]).append_column(
-        "surname_bidx", pc.take(surnames["surname_bidx"], at))
+        "surname_bidx", pc.take(surnames["surname_bidx"], at)).append_column("gender", genders["gender"])
 
 
-def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table, profiles: pa.Table,
+def _genders(profiles: pa.Table, known: pa.Table) -> pa.Table:
+    """(profile_id, channel_id, gender) in ``profiles``' order, from ``repo.profile_genders``."""
+    at = pc.index_in(profiles["profile_id"], value_set=known["profile_id"].combine_chunks())
+    return profiles.select(["profile_id", "channel_id"]).append_column("gender", pc.take(known["gender"], at))
+
+
+def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table, traits: pa.Table,
                    links: pa.Table) -> pa.Table:
-    """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights."""
+    """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights;
+    ``traits`` (profile_id, channel_id, gender) for its guards."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
-    genders = repo.profile_genders(session)
-    at = pc.index_in(profiles["profile_id"], value_set=genders["profile_id"].combine_chunks())
-    traits = profiles.select(["profile_id", "channel_id"]).append_column("gender", pc.take(genders["gender"], at))
     with connect() as con:
         records = match_features(con, names, repo.phone_displays(session), places, traits,
                                  single_orders=settings.oneid_single_order_receivers)

@@ -222,8 +222,10 @@ def _genders(own_where: Any, buyer_where: Any) -> Any:
     own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS), own_where)
     goods = (select(Order.profile_id, func.min(Product.gender)).join(OrderItem, OrderItem.order_id == Order.id)
              .join(Sku, Sku.id == OrderItem.sku_id).join(Product, Product.id == Sku.product_id)
+             # the profiles of ``own`` only: in real time, a scan of every gendered profile per arrival
+             # was 8 of its 10 ms (measured on the demo)
              .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS), buyer_where,
-                    Order.profile_id.not_in(select(Profile.id).where(Profile.gender.in_(GENDERS))))
+                    Order.profile_id.not_in(own.with_only_columns(Profile.id)))
              .group_by(Order.profile_id).having(func.count(distinct(Product.gender)) == 1))
     return own.union_all(goods)
 

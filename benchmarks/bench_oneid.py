@@ -64,6 +64,8 @@ def generate(n_links: int, seed: int = 3) -> tuple[pa.Table, pa.Table, np.ndarra
 def load(rt, profiles: pa.Table, links: pa.Table) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
+    from sqlalchemy import text
+
     from siyu.core.columns import load as load_columns
     from siyu.ingest.service import Importer
     from siyu.models import Identity, Profile, ProfileIdentity
@@ -81,6 +83,11 @@ def load(rt, profiles: pa.Table, links: pa.Table) -> None:  # type: ignore[no-un
                      {"created_at": stamp})
         load_columns(s, ProfileIdentity, pa.table({"profile_id": links["profile_id"], "identity_id": index + 1}),
                      {"created_at": stamp})
+        if s.get_bind().dialect.name == "postgresql":
+            # the ids above were given, not drawn: the sequences must start past them, or the first
+            # real-time arrival's profile collides with profile 1
+            for table in ("profiles", "identities"):
+                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))  # noqa: S608
 
 
 def pair_scores(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

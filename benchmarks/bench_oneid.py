@@ -3,6 +3,7 @@
     python benchmarks/bench_oneid.py                   # 10,000,000 identity records (issue target: < 60 s)
     python benchmarks/bench_oneid.py --links 2000000
     python benchmarks/bench_oneid.py --smoke           # 100,000 (CI)
+    SIYU_DATABASE_URL=postgresql://…/empty_db python benchmarks/bench_oneid.py --no-peer --realtime 200
 
 An identity record is one (profile, identifier) link. The data, written once with NumPy straight into a
 fresh SQLite database through the column loader: persons with 1–3 profiles over seven channels, each
@@ -21,6 +22,7 @@ who carries it. Both partitions are scored against the generated truth (pairwise
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -240,7 +242,8 @@ def main() -> None:
     table = Table("resolver", "seconds", "precision", "recall", title=f"deterministic OneID, {links.num_rows:,} records")
     s_sec, s_lab, rt_ms = siyu(links, profiles, args.realtime)
     p, r = pair_scores(s_lab, truth)
-    table.add_row("Siyu resolve_identities (SQLite, DuckDB)", f"{s_sec:.1f}", f"{p:.4f}", f"{r:.4f}")
+    database = "PostgreSQL" if os.environ.get("SIYU_DATABASE_URL", "").startswith("postgresql") else "SQLite"
+    table.add_row(f"Siyu resolve_identities ({database}, DuckDB)", f"{s_sec:.1f}", f"{p:.4f}", f"{r:.4f}")
     line = f"seconds: siyu {s_sec:.1f}"
     c_sec, c_lab = siyu_core(links, profiles)
     p, r = pair_scores(c_lab, truth)

@@ -49,14 +49,9 @@ def components(profiles_t: pa.Table, links_t: pa.Table, receiver_t: pa.Table, *,
         if p in profiles:
             raw.setdefault(node, set()).add(p)
 
-    def gift(p: int, node: str) -> bool:  # ``parcel_rule``'s two signs, among the phone's carriers
-        channel, gender = profiles[p][0], profiles[p][3]
-        for q in raw.get(node, ()):
-            if q == p:
-                continue
-            if profiles[q][0] == channel or (gender is not None and profiles[q][3] not in (None, gender)):
-                return True
-        return False
+    def gift(p: int, node: str) -> bool:  # ``parcel_rule``'s signs, among the phone's carriers
+        return any(q != p and gift_sign(profiles[p][0], profiles[p][3], profiles[q][0], profiles[q][3])
+                   for q in raw.get(node, ()))
 
     joins = [(p, node) for p, node, orders, total in receiver
              if p in profiles and parcel_rule(orders, total, single_orders=single_orders, own_phone=p in phoned,
@@ -113,6 +108,14 @@ def parcel_rule(orders: int, total: int, *, single_orders: bool, own_phone: bool
     if orders >= 2:
         return "usual"
     return "single" if single_orders and not own_phone and not gift() else None
+
+
+def gift_sign(channel: int | None, gender: str | None, carrier_channel: int | None,
+              carrier_gender: str | None) -> bool:
+    """A carrier of the phone a buyer's single parcel went to says the parcel was a gift: it is an account
+    of the buyer's own channel, or of the other gender than the buyer's goods (``analytics.oneid``'s
+    statement says the same in SQL)."""
+    return carrier_channel == channel or (None not in (gender, carrier_gender) and carrier_gender != gender)
 
 
 def _split(nodes: dict[str, set[int]], profiles: Mapping[int, tuple[int, str | None, str | None, str | None]], at: int,

@@ -46,10 +46,12 @@ class Settings(BaseSettings):
     oneid_match_weight: float = 8.0
     # A buyer with no phone of its own joins the receiver phone of a single order (or of most of its
     # orders), not only of two or more, and a single parcel's receiver surname counts as the buyer's for
-    # the split by surname (never to a phone another account of its channel carries). On five generated
-    # brands: recall 0.62–0.63 → 0.72–0.73, precision 0.998–0.9995 → 0.9973–0.9983, above the 0.995
-    # floor (a gift to a known person joins the giver to them; docs/benchmarks.md, session 27). False:
-    # only receivers of two orders or more.
+    # the split by surname (never to a phone another account of its channel carries, nor one a carrier of
+    # the other gender than the goods carries); the probabilistic step hears a buyer's only parcel too,
+    # behind the gift guards of ADR 0004. On five generated brands: recall 0.62–0.63 → 0.84–0.85,
+    # precision 0.998–0.9995 → 0.9958–0.9970, above the 0.995 floor (a gift to a known person, in goods
+    # of their sex, joins the giver to them; docs/benchmarks.md, sessions 27–28). False: only receivers
+    # of two orders or more, in both steps.
     oneid_single_order_receivers: bool = True
     import_batch_size: int = 5000
     # Platform pushes (webhooks): the app credentials each platform signs its pushes with.

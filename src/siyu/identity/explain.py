@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from siyu.analytics.oneid_small import parcel_rule
+from siyu.analytics.oneid_small import gift_sign, parcel_rule
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import NotFound
@@ -149,12 +149,9 @@ def _gifts(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
     table = repo.profile_persons_of(session, ids)
     channel = dict(zip(table["profile_id"].to_pylist(), table["channel_id"].to_pylist(), strict=True))
     gender = repo.genders_of(session, ids)
-
-    def sign(pid: int, p: int) -> bool:  # the carrier p has the buyer's channel, or the other gender
-        mine, theirs = gender.get(pid), gender.get(p)
-        return channel.get(p) == channel.get(pid) or (mine is not None and theirs is not None and mine != theirs)
-
-    return {(pid, bidx) for pid, bidx, _, _ in rows if any(b == bidx and p != pid and sign(pid, p) for b, p in carriers)}
+    return {(pid, bidx) for pid, bidx, _, _ in rows
+            if any(b == bidx and p != pid and gift_sign(channel.get(pid), gender.get(pid), channel.get(p), gender.get(p))
+                   for b, p in carriers)}
 
 
 def _count_surnames(session: Session, reads: Reads, settings: Settings, blocked: set[str],

@@ -62,8 +62,8 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     _index_old_receiver_names(session, vault)
     _mask_old_receiver_phones(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
-    genders = _genders(profiles, repo.profile_genders(session))
-    matches = _probabilistic(session, settings, names, places, genders, links)
+    traits = _traits(profiles, repo.profile_genders(session))
+    matches = _probabilistic(session, settings, names, places, traits, links)
     report.probabilistic = matches.num_rows
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
@@ -75,7 +75,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     # the components on the configured engine (SIYU_ENGINE: duckdb, or spark for a cluster's scale);
     # keeping ids stable is one join over the labels and stays on DuckDB
     with open_tables(settings.engine) as tables:
-        comps = connected_components(tables, with_traits(profiles, surnames, genders), links,
+        comps = connected_components(tables, with_traits(profiles, surnames, traits), links,
                                      receiver, max_fanout=settings.oneid_max_fanout,
                                      max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                                      account_kinds=ACCOUNT_KIND_LIST,
@@ -153,15 +153,15 @@ def _index_old_names(session: Session, vault: Vault) -> None:
                                        for pid, code, enc in rows])
 
 
-def with_traits(profiles: pa.Table, surnames: pa.Table, genders: pa.Table) -> pa.Table:
+def with_traits(profiles: pa.Table, surnames: pa.Table, traits: pa.Table) -> pa.Table:
     """(profile_id, channel_id, name_bidx, surname_bidx, gender) for the components: each profile's
-    surname (``analytics.oneid.profile_surnames``) and gender (``_genders``), or null."""
+    surname (``analytics.oneid.profile_surnames``) and gender (``_traits``, in ``profiles``' order), or null."""
     at = pc.index_in(profiles["profile_id"], value_set=surnames["profile_id"].combine_chunks())
     return profiles.select(["profile_id", "channel_id", "name_bidx"]).append_column(
-        "surname_bidx", pc.take(surnames["surname_bidx"], at)).append_column("gender", genders["gender"])
+        "surname_bidx", pc.take(surnames["surname_bidx"], at)).append_column("gender", traits["gender"])
 
 
-def _genders(profiles: pa.Table, known: pa.Table) -> pa.Table:
+def _traits(profiles: pa.Table, known: pa.Table) -> pa.Table:
     """(profile_id, channel_id, gender) in ``profiles``' order, from ``repo.profile_genders``."""
     at = pc.index_in(profiles["profile_id"], value_set=known["profile_id"].combine_chunks())
     return profiles.select(["profile_id", "channel_id"]).append_column("gender", pc.take(known["gender"], at))

@@ -175,8 +175,11 @@ def reserve_ids(session: Session, model: Any, n: int) -> np.ndarray:
         # by one. Fetching four million ids as rows took 15 s of a 10M-line import (py-spy).
         conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_reserved (v BIGINT)")
         conn.exec_driver_sql("TRUNCATE siyu_reserved")
-        conn.execute(text("INSERT INTO siyu_reserved SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
-                          "FROM generate_series(1, :n)"), {"t": name, "n": n})
+        # The sequence named once, a constant in the plan: pg_get_serial_sequence in the select list was
+        # called per row, 3 µs a draw (1.6 s of the 0.5M persons a 2M-record OneID run creates; 0.15 s now)
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": name}).scalar_one()
+        conn.execute(text("INSERT INTO siyu_reserved SELECT nextval(CAST(:s AS regclass)) "
+                          "FROM generate_series(1, :n)"), {"s": seq, "n": n})
         low, high = conn.exec_driver_sql("SELECT min(v), max(v) FROM siyu_reserved").one()
         if high - low + 1 == n:
             return np.arange(low, high + 1, dtype=np.int64)
@@ -225,7 +228,12 @@ def update_column(session: Session, model: Any, column: str, ids: pa.Array | np.
         return
     conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_stage_update (k BIGINT, v BIGINT)")
     conn.exec_driver_sql("DELETE FROM siyu_stage_update")
-    load(session, _STAGE_UPDATE, pa.table({"k": pa.array(ids, pa.int64()), "v": pa.array(values, pa.int64())}))
+    staged = pa.table({"k": pa.array(ids, pa.int64()), "v": pa.array(values, pa.int64())})
+    # In key order, the target's row order: PostgreSQL hashes the target and walks the staged rows, so
+    # rows are rewritten in the order staged, and in key order each page is visited once. A million
+    # profiles staged in random order took 24 s to move, in key order 12 s (measured; DuckDB's plan
+    # happened to come in key order, nothing promised it).
+    load(session, _STAGE_UPDATE, staged.sort_by("k"))
     conn.execute(text(f"UPDATE {t.name} SET {column} = siyu_stage_update.v{fixed} FROM siyu_stage_update "  # noqa: S608
                       f"WHERE {t.name}.id = siyu_stage_update.k"), params)
 

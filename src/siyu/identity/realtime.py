@@ -43,7 +43,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
     followable: set[int] = set()
     reads = Reads(session)
     while frontier:
-        frontier |= repo.profiles_of_persons(session, repo.persons_of(session, frontier))
+        frontier |= repo.person_profiles_of(session, frontier)
         frontier -= closure
         closure |= frontier
         nxt: set[int] = set()
@@ -69,7 +69,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         extra = {p for p, c in comp_of.items() if c in ours and p not in closure}
         if not extra:
             break
-        closure |= extra | repo.profiles_of_persons(session, repo.persons_of(session, extra))
+        closure |= extra | repo.person_profiles_of(session, extra)
     labels = {p: comp_of[p] for p in closure}
     mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=pa.array(sorted(closure), pa.int64())))
     current = dict(zip(mine["profile_id"].to_pylist(), mine["person_id"].to_pylist(), strict=True))

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # of their sex, joins the giver to them; docs/benchmarks.md, sessions 27–28). False: only receivers
     # of two orders or more, in both steps.
     oneid_single_order_receivers: bool = True
+    # A guide's WeCom contact that nothing else joins is matched to the one member of that guide, of its
+    # gender, whose real name is its nickname (analytics.oneid_contacts): on generated brands seeds 7 and
+    # 11, recall 0.8442 → 0.8555 and 0.8425 → 0.8550 at precision 0.9960 → 0.9959 and 0.9958 → 0.9958.
+    # With ``oneid_contact_given_names`` also the member whose given name is the nickname but for a last
+    # character (静英呀): recall a further +0.7 points, but 4 of its 201 matches wrong on seed 11
+    # (precision 0.9954), under the precision asked of OneID, so off unless a brand's evaluation says so.
+    oneid_contact_given_names: bool = False
     import_batch_size: int = 5000
     # Platform pushes (webhooks): the app credentials each platform signs its pushes with.
     youzan_client_id: str | None = None

@@ -165,10 +165,24 @@ def name_indexes(vault: Vault, channel: str, name: str | None, prefix: str = "")
             f"{prefix}surname_bidx": surname_index(vault, channel, name)}
 
 
+def given_index(vault: Vault, channel: str, name: str | None) -> str | None:
+    """Blind index of a real name's given name (``吴静英`` → ``静英``) when it has two or more characters,
+    "" when shorter (one character says little), None for no real name (a nickname, a mask)."""
+    norm = None if channel in NICKNAME_CHANNELS else normalise_name(name)
+    if not norm:
+        return None
+    return vault.blind_index("given", norm[1:]) if len(norm) >= 3 else ""
+
+
+def profile_name_indexes(vault: Vault, channel: str, name: str | None) -> dict[str, str | None]:
+    """``name_indexes`` and the given-name index, the columns written beside a profile's name."""
+    return {**name_indexes(vault, channel, name), "given_bidx": given_index(vault, channel, name)}
+
+
 def _new_row(vault: Vault, lk: Lookups, cid: int, p: ProfileIn, strong: bool, stamp: datetime) -> dict[str, Any]:
     return {
         "channel_id": cid, "external_id": p.external_id, "name_enc": vault.encrypt(p.name, "profile.name"),
-        **name_indexes(vault, p.channel, p.name),
+        **profile_name_indexes(vault, p.channel, p.name),
         "gender": p.gender, "birthday": p.birthday, "province": p.province, "city": p.city,
         "district": p.district, "address_enc": vault.encrypt(p.address, "profile.address"),
         "registered_at": p.registered_at, "store_id": lk.store_id.get(p.store_code or ""),
@@ -193,7 +207,7 @@ def _changes(vault: Vault, lk: Lookups, old: Any, p: ProfileIn, strong: bool) ->
             change.update({k: v for k, v in plain.items() if v is not None})
             if p.name:
                 change["name_enc"] = vault.encrypt(p.name, "profile.name")
-                change.update(name_indexes(vault, p.channel, p.name))
+                change.update(profile_name_indexes(vault, p.channel, p.name))
             if p.address:
                 change["address_enc"] = vault.encrypt(p.address, "profile.address")
         return change
@@ -202,7 +216,7 @@ def _changes(vault: Vault, lk: Lookups, old: Any, p: ProfileIn, strong: bool) ->
             change[k] = v
     if p.name and old.no_name:
         change["name_enc"] = vault.encrypt(p.name, "profile.name")
-        change.update(name_indexes(vault, p.channel, p.name))
+        change.update(profile_name_indexes(vault, p.channel, p.name))
     if p.address and old.no_address:
         change["address_enc"] = vault.encrypt(p.address, "profile.address")
     return change

@@ -106,6 +106,14 @@ def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[
                Channel.code.not_in(list(skip_channels)))))
 
 
+def names_without_given_index(session: Session) -> list[Any]:
+    """(id, channel code, name_enc) of real names written before given names were indexed (a real name
+    has a name index; a short given name is indexed "", so it is not read again)."""
+    return list(session.execute(
+        select(Profile.id, Channel.code, Profile.name_enc).join(Channel, Channel.id == Profile.channel_id)
+        .where(Profile.name_bidx.is_not(None), Profile.given_bidx.is_(None))))
+
+
 def profile_names(session: Session) -> pa.Table:
     """(profile_id, name_bidx, surname_bidx) of every profile with a name."""
     stmt = (select(Profile.id, Profile.name_bidx, Profile.surname_bidx).where(Profile.surname_bidx.is_not(None))
@@ -247,6 +255,27 @@ def receiver_places(session: Session) -> pa.Table:
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
                                ("mask", pa.string()), ("city", pa.string()), ("district", pa.string()),
                                ("orders", pa.int64())]))
+
+
+def guided_contacts(session: Session, channels: Iterable[str]) -> list[Any]:
+    """(profile_id, guide_id, first_seen_at, name_enc) of the nickname channels' contacts a guide serves."""
+    return list(session.execute(
+        select(Profile.id, Profile.guide_id, Profile.first_seen_at, Profile.name_enc)
+        .join(Channel, Channel.id == Profile.channel_id)
+        .where(Channel.code.in_(sorted(channels)), Profile.guide_id.is_not(None), Profile.name_enc.is_not(None))
+        .order_by(Profile.id)))
+
+
+def guided_members(session: Session) -> pa.Table:
+    """(profile_id, guide_id, registered_at, name_bidx, given_bidx or null) of the named profiles a guide
+    serves."""
+    stmt = (select(Profile.id, Profile.guide_id, Profile.registered_at, Profile.name_bidx,
+                   func.nullif(Profile.given_bidx, ""))
+            .where(Profile.guide_id.is_not(None), Profile.name_bidx.is_not(None)).order_by(Profile.id))
+    return to_arrow(session.execute(stmt).yield_per(50_000),
+                    pa.schema([("profile_id", pa.int64()), ("guide_id", pa.int64()),
+                               ("registered_at", pa.timestamp("us", tz="UTC")), ("name_bidx", pa.string()),
+                               ("given_bidx", pa.string())]))
 
 
 def refresh_person_statistics(session: Session) -> None:

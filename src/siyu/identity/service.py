@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid import assign_persons, connected_components, match_links, profile_surnames
+from siyu.analytics.oneid_contacts import contact_matches
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
@@ -19,7 +20,13 @@ from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
-from siyu.identity.profiles import NICKNAME_CHANNELS, name_indexes
+from siyu.identity.profiles import (
+    NICKNAME_CHANNELS,
+    given_index,
+    name_indexes,
+    normalise_name,
+    profile_name_indexes,
+)
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
 
@@ -63,7 +70,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     _mask_old_receiver_phones(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
     traits = _traits(profiles, repo.profile_genders(session))
-    matches = _probabilistic(session, settings, names, places, traits, links)
+    matches = _probabilistic(session, vault, settings, names, places, traits, links)
     report.probabilistic = matches.num_rows
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
@@ -146,10 +153,15 @@ def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
 
 
 def _index_old_names(session: Session, vault: Vault) -> None:
-    """Profiles stored before names were indexed get their index once (decrypting each name once)."""
+    """Profiles stored before names (or given names) were indexed get their indexes once (decrypting each
+    name once)."""
     rows = repo.names_without_index(session, NICKNAME_CHANNELS)
     if rows:
-        repo.update_profiles(session, [{"id": pid, **name_indexes(vault, code, vault.decrypt(enc, "profile.name"))}
+        repo.update_profiles(session, [{"id": pid, **profile_name_indexes(vault, code, vault.decrypt(enc, "profile.name"))}
+                                       for pid, code, enc in rows])
+    rows = repo.names_without_given_index(session)
+    if rows:
+        repo.update_profiles(session, [{"id": pid, "given_bidx": given_index(vault, code, vault.decrypt(enc, "profile.name"))}
                                        for pid, code, enc in rows])
 
 
@@ -167,10 +179,11 @@ def _traits(profiles: pa.Table, known: pa.Table) -> pa.Table:
     return profiles.select(["profile_id", "channel_id"]).append_column("gender", pc.take(known["gender"], at))
 
 
-def _probabilistic(session: Session, settings: Settings, names: pa.Table, places: pa.Table, traits: pa.Table,
-                   links: pa.Table) -> pa.Table:
-    """Splink matches of masked-phone buyers (``analytics.oneid_match``), stored with their weights;
-    ``traits`` (profile_id, channel_id, gender) for its guards."""
+def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa.Table, places: pa.Table,
+                   traits: pa.Table, links: pa.Table) -> pa.Table:
+    """Splink matches of masked-phone buyers (``analytics.oneid_match``) and guides' contacts matched to
+    their members (``analytics.oneid_contacts``), stored with their weights; ``traits`` (profile_id,
+    channel_id, gender) for the guards."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
@@ -179,11 +192,30 @@ def _probabilistic(session: Session, settings: Settings, names: pa.Table, places
                                  single_orders=settings.oneid_single_order_receivers)
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
                                         account_kinds=ACCOUNT_KIND_LIST)
+        contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
+                                   repo.guided_members(session), traits, links, max_fanout=settings.oneid_max_fanout,
+                                   blocked=blocked_nodes(vault, settings))
+        matches = pa.concat_tables([matches, contacts.cast(matches.schema)])
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
                                     "created_at": stamp} for a, b, w, e in zip(*(matches[c].to_pylist() for c in
                                     ("profile_a", "profile_b", "match_weight", "evidence")), strict=True)])
     return matches
+
+
+def _contact_nicknames(session: Session, vault: Vault, given: bool) -> pa.Table:
+    """(profile_id, guide_id, seen_at, nick_bidx, nick_given_bidx) of guides' WeCom contacts: the nickname
+    indexed as a real name would be and, with ``given``, its start as a given name; compared with members'
+    names and kept nowhere (a nickname is not stored as a name)."""
+    rows = repo.guided_contacts(session, NICKNAME_CHANNELS)
+    nick = [normalise_name(vault.decrypt(r.name_enc, "profile.name")) for r in rows]
+    return pa.table({"profile_id": pa.array([r.id for r in rows], pa.int64()),
+                     "guide_id": pa.array([r.guide_id for r in rows], pa.int64()),
+                     "seen_at": pa.array([r.first_seen_at for r in rows], pa.timestamp("us", tz="UTC")),
+                     "nick_bidx": pa.array([vault.blind_index("name", n) if n else None for n in nick], pa.string()),
+                     # a given name and one more character (静英呀, 静英✨): the given name's index
+                     "nick_given_bidx": pa.array([vault.blind_index("given", n[:-1]) if given and n and len(n) >= 3
+                                                  else None for n in nick], pa.string())})
 
 
 def _index_old_receiver_names(session: Session, vault: Vault) -> None:

@@ -51,6 +51,10 @@ class Profile(Base):
     # Blind index of the name's first character, which a platform's mask keeps (张** is 张): all there is
     # to compare a JD or Tmall buyer on beside a masked phone (``analytics.oneid_match``).
     surname_bidx: Mapped[str | None] = mapped_column(String(32))
+    # Blind index of the given name (the name without its first character) when it has two or more
+    # characters, "" when shorter (so the next OneID run does not decrypt it again): a guide's WeCom
+    # contact is often its given name and a flourish (静英呀), ``analytics.oneid_contacts``.
+    given_bidx: Mapped[str | None] = mapped_column(String(32))
     gender: Mapped[str | None] = mapped_column(String(1))
     birthday: Mapped[date | None] = mapped_column(Date)
     province: Mapped[str | None] = mapped_column(String(32))

@@ -391,7 +391,10 @@ def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -
 
 _REFRESH_PERSONS_OF = {m: _refresh_persons(m, m.profile_id.in_(_IDS)) for m in (Order, Event)}
 # Real time runs two dozen of these statements an arrival, and on PostgreSQL each is a round trip
-# (0.2–0.3 ms on this machine's loopback): a read that needs another's answer is one statement.
+# (0.2–0.3 ms on this machine's loopback): there a read that needs another's answer is one statement.
+# SQLite has no round trips to save, so it keeps the two simple statements its real time was tuned with.
+_PERSONS_OF = select(Profile.person_id).where(Profile.id.in_(_IDS), Profile.person_id.is_not(None))
+_PROFILES_OF_PERSONS = select(Profile.id).where(Profile.person_id.in_(_IDS))
 _SAME_PERSON = aliased(Profile)
 _PERSON_PROFILES_OF = (select(Profile.id).join(_SAME_PERSON, _SAME_PERSON.person_id == Profile.person_id)
                        .where(_SAME_PERSON.id.in_(_IDS)))
@@ -409,6 +412,11 @@ _FANOUT = (select(_CARRIER.identity_id, func.count().label("n"))
            .subquery())
 _NODE_LINKS = (select(_NODES_OF.c.profile_id, _NODES_OF.c.identity_id, _NODES_OF.c.node, _FANOUT.c.n)
                .join(_FANOUT, _FANOUT.c.identity_id == _NODES_OF.c.identity_id))
+_LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id, _NODE)
+               .join(Identity, Identity.id == ProfileIdentity.identity_id)
+               .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
+_FANOUT_OF = (select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(_IDS))
+              .group_by(ProfileIdentity.identity_id))
 _CARRIERS = (select(Identity.id, ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
              .where(Identity.id.in_(_IDS)))
 _PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
@@ -425,14 +433,25 @@ _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
     IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
 
 
+def _round_trips(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def person_profiles_of(session: Session, profile_ids: Iterable[int]) -> set[int]:
     """Every profile of these profiles' persons (those without a person give none)."""
-    return {r[0] for r in _in_chunks(session, _PERSON_PROFILES_OF, profile_ids)}
+    if _round_trips(session):
+        return {r[0] for r in _in_chunks(session, _PERSON_PROFILES_OF, profile_ids)}
+    persons = {r[0] for r in _in_chunks(session, _PERSONS_OF, profile_ids)}
+    return {r[0] for r in _in_chunks(session, _PROFILES_OF_PERSONS, persons)}
 
 
 def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str]) -> list[Any]:
     """(profile_id, identity_id, node, fan-out) of these profiles' joining identifiers."""
-    return [tuple(r) for r in _in_chunks(session, _NODE_LINKS, profile_ids, kinds=sorted(kinds))]
+    if _round_trips(session):
+        return [tuple(r) for r in _in_chunks(session, _NODE_LINKS, profile_ids, kinds=sorted(kinds))]
+    rows = _in_chunks(session, _LINK_NODES, profile_ids, kinds=sorted(kinds))
+    fan = dict(_in_chunks(session, _FANOUT_OF, {r[1] for r in rows}))
+    return [(p, i, node, fan[i]) for p, i, node in rows]
 
 
 def carriers(session: Session, identity_ids: Iterable[int]) -> list[Any]:

@@ -97,21 +97,13 @@ def profile_persons(session: Session) -> pa.Table:
 
 
 def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
-    """(id, channel code, name_enc) of named profiles written before names were indexed. Keyed on the
-    surname index, which a masked name has too: on the name index, every masked name was decrypted again
-    on every run."""
+    """(id, channel code, name_enc) of named profiles written before names, or given names, were indexed.
+    Keyed on the surname index, which a masked name has too (on the name index, every masked name was
+    decrypted again on every run), and on a real name's given-name index, "" when too short to index."""
     return list(session.execute(
         select(Profile.id, Channel.code, Profile.name_enc).join(Channel, Channel.id == Profile.channel_id)
-        .where(Profile.name_enc.is_not(None), Profile.surname_bidx.is_(None),
-               Channel.code.not_in(list(skip_channels)))))
-
-
-def names_without_given_index(session: Session) -> list[Any]:
-    """(id, channel code, name_enc) of real names written before given names were indexed (a real name
-    has a name index; a short given name is indexed "", so it is not read again)."""
-    return list(session.execute(
-        select(Profile.id, Channel.code, Profile.name_enc).join(Channel, Channel.id == Profile.channel_id)
-        .where(Profile.name_bidx.is_not(None), Profile.given_bidx.is_(None))))
+        .where(Profile.name_enc.is_not(None), Channel.code.not_in(list(skip_channels)),
+               Profile.surname_bidx.is_(None) | (Profile.name_bidx.is_not(None) & Profile.given_bidx.is_(None)))))
 
 
 def profile_names(session: Session) -> pa.Table:
@@ -399,10 +391,10 @@ _SAME_PERSON = aliased(Profile)
 _PERSON_PROFILES_OF = (select(Profile.id).join(_SAME_PERSON, _SAME_PERSON.person_id == Profile.person_id)
                        .where(_SAME_PERSON.id.in_(_IDS)))
 _NODE = Identity.kind + ":" + Identity.bidx
-_NODES_OF = (select(ProfileIdentity.profile_id, Identity.id.label("identity_id"), _NODE.label("node"))
-             .join(Identity, Identity.id == ProfileIdentity.identity_id)
-             .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True)))
-             .cte("nodes_of"))
+_LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id.label("identity_id"), _NODE.label("node"))
+               .join(Identity, Identity.id == ProfileIdentity.identity_id)
+               .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
+_NODES_OF = _LINK_NODES.cte("nodes_of")
 _CARRIER = aliased(ProfileIdentity)
 # the fan-out of each of these identifiers once, through the identity index: a count over every link was
 # 75 ms of a 20,000-member brand's real-time call, and a count per link (not per identifier) 10 ms an
@@ -412,9 +404,6 @@ _FANOUT = (select(_CARRIER.identity_id, func.count().label("n"))
            .subquery())
 _NODE_LINKS = (select(_NODES_OF.c.profile_id, _NODES_OF.c.identity_id, _NODES_OF.c.node, _FANOUT.c.n)
                .join(_FANOUT, _FANOUT.c.identity_id == _NODES_OF.c.identity_id))
-_LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id, _NODE)
-               .join(Identity, Identity.id == ProfileIdentity.identity_id)
-               .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
 _FANOUT_OF = (select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(_IDS))
               .group_by(ProfileIdentity.identity_id))
 _CARRIERS = (select(Identity.id, ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)

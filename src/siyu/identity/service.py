@@ -22,7 +22,6 @@ from siyu.core.errors import InvalidInput, NotFound
 from siyu.identity import repository as repo
 from siyu.identity.profiles import (
     NICKNAME_CHANNELS,
-    given_index,
     name_indexes,
     normalise_name,
     profile_name_indexes,
@@ -158,10 +157,6 @@ def _index_old_names(session: Session, vault: Vault) -> None:
     rows = repo.names_without_index(session, NICKNAME_CHANNELS)
     if rows:
         repo.update_profiles(session, [{"id": pid, **profile_name_indexes(vault, code, vault.decrypt(enc, "profile.name"))}
-                                       for pid, code, enc in rows])
-    rows = repo.names_without_given_index(session)
-    if rows:
-        repo.update_profiles(session, [{"id": pid, "given_bidx": given_index(vault, code, vault.decrypt(enc, "profile.name"))}
                                        for pid, code, enc in rows])
 
 

@@ -70,6 +70,7 @@ TEXT: dict[str, dict[str, str]] = {
     "ev one parcel": {"zh": "仅凭一个包裹", "en": "one parcel"},
     "ev nickname": {"zh": "企微昵称", "en": "WeCom nickname"}, "ev guide": {"zh": "同一导购", "en": "same guide"},
     "ev gender": {"zh": "性别", "en": "gender"},
+    "ev phone ending": {"zh": "手机尾号", "en": "phone ending"}, "ev street": {"zh": "街道", "en": "street"},
     "parcels": {"zh": "寄往本人手机号的包裹", "en": "Parcels sent to this person's phone"},
     "rcv_usual": {"zh": "连接：买家 {total} 单中的 {n} 单寄往此号", "en": "joins: {n} of the buyer's {total} orders"},
     "rcv_single": {"zh": "连接：无本人手机号的买家仅此一单", "en": "joins: the single order of a buyer without a phone"},

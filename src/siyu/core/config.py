@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # character (静英呀): recall a further +0.7 points, but 4 of its 201 matches wrong on seed 11
     # (precision 0.9954), under the precision asked of OneID, so off unless a brand's evaluation says so.
     oneid_contact_given_names: bool = False
+    # Two platform buyers without phones whose parcels go to one surname, phone ending, district and
+    # street (analytics.oneid_parcels) are joined when they fit each other alone and a stranger would fit
+    # as well with odds under 2^-weight (the weight is -log2 of the strangers expected to fit).
+    oneid_parcel_weight: float = 4.0
+    # ... and when both are known by one parcel only (either may be a gift): off, see docs/benchmarks.md.
+    oneid_parcel_single_pairs: bool = False
     import_batch_size: int = 5000
     # Platform pushes (webhooks): the app credentials each platform signs its pushes with.
     youzan_client_id: str | None = None

@@ -174,6 +174,28 @@ def given_index(vault: Vault, channel: str, name: str | None) -> str | None:
     return vault.blind_index("given", norm[1:]) if len(norm) >= 3 else ""
 
 
+STREET_CHARS = 3  # Douyin's mask_post_addr.detail (长江路***) and TOP's receiver_address (长江路**号) keep three
+
+
+def street_start(address: str | None, *regions: str | None) -> str | None:
+    """The first ``STREET_CHARS`` characters of an address's street line: NFKC, no spaces, the region
+    names it repeats taken off its start (JD's ``广西壮族自治区南宁市青秀区******``); None when they are
+    masked or the line is shorter."""
+    text = "".join(unicodedata.normalize("NFKC", address or "").split())
+    for region in regions:
+        region = "".join(unicodedata.normalize("NFKC", region or "").split())
+        if region and text.startswith(region):
+            text = text[len(region):]
+    start = text[:STREET_CHARS]
+    return start if len(start) == STREET_CHARS and "*" not in start else None
+
+
+def street_index(vault: Vault, address: str | None, *regions: str | None) -> str:
+    """Blind index of ``street_start``, '' when there is none (so a backfill can tell it looked)."""
+    start = street_start(address, *regions)
+    return vault.blind_index("street", start) if start else ""
+
+
 def profile_name_indexes(vault: Vault, channel: str, name: str | None) -> dict[str, str | None]:
     """``name_indexes`` and the given-name index, the columns written beside a profile's name."""
     return {**name_indexes(vault, channel, name), "given_bidx": given_index(vault, channel, name)}

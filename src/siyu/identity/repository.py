@@ -238,15 +238,16 @@ def profile_genders(session: Session) -> pa.Table:
 
 
 def receiver_places(session: Session) -> pa.Table:
-    """(profile_id, receiver name and surname indexes, phone mask, city, district, orders) over each
-    buyer's orders."""
+    """(profile_id, receiver name and surname indexes, phone mask, street index, city, district, orders)
+    over each buyer's orders."""
+    street = func.nullif(Order.receiver_street_bidx, "")
     cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx, Order.receiver_phone_mask,
-            Order.city, Order.district)
+            street, Order.city, Order.district)
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
-                               ("mask", pa.string()), ("city", pa.string()), ("district", pa.string()),
-                               ("orders", pa.int64())]))
+                               ("mask", pa.string()), ("street", pa.string()), ("city", pa.string()),
+                               ("district", pa.string()), ("orders", pa.int64())]))
 
 
 def guided_contacts(session: Session, channels: Iterable[str]) -> list[Any]:
@@ -290,6 +291,13 @@ def receiver_names_without_index(session: Session) -> list[Any]:
         select(Order.id, Channel.code, Order.receiver_name_enc).join(Shop, Shop.id == Order.shop_id)
         .join(Channel, Channel.id == Shop.channel_id)
         .where(Order.receiver_name_enc.is_not(None), Order.receiver_surname_bidx.is_(None))))
+
+
+def receiver_streets_without_index(session: Session) -> list[Any]:
+    """(order id, address_enc, province, city, district) of orders written before streets were indexed."""
+    return list(session.execute(
+        select(Order.id, Order.address_enc, Order.province, Order.city, Order.district)
+        .where(Order.address_enc.is_not(None), Order.receiver_street_bidx.is_(None))))
 
 
 def update_orders(session: Session, rows: list[dict[str, Any]]) -> None:

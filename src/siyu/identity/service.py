@@ -14,6 +14,7 @@ from siyu.analytics.engine import connect
 from siyu.analytics.oneid import assign_persons, connected_components, match_links, profile_surnames
 from siyu.analytics.oneid_contacts import contact_matches
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
+from siyu.analytics.oneid_parcels import parcel_matches
 from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
 from siyu.core.config import Settings
@@ -25,6 +26,7 @@ from siyu.identity.profiles import (
     name_indexes,
     normalise_name,
     profile_name_indexes,
+    street_index,
 )
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
@@ -67,6 +69,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     blocked = blocked_nodes(vault, settings)
     _index_old_receiver_names(session, vault)
     _mask_old_receiver_phones(session, vault)
+    _index_old_receiver_streets(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
     traits = _traits(profiles, repo.profile_genders(session))
     matches = _probabilistic(session, vault, settings, names, places, traits, links)
@@ -176,21 +179,27 @@ def _traits(profiles: pa.Table, known: pa.Table) -> pa.Table:
 
 def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa.Table, places: pa.Table,
                    traits: pa.Table, links: pa.Table) -> pa.Table:
-    """Splink matches of masked-phone buyers (``analytics.oneid_match``) and guides' contacts matched to
-    their members (``analytics.oneid_contacts``), stored with their weights; ``traits`` (profile_id,
-    channel_id, gender) for the guards."""
+    """Splink matches of masked-phone buyers (``analytics.oneid_match``), buyers of two platforms whose
+    parcels go to one masked receiver (``analytics.oneid_parcels``) and guides' contacts matched to their
+    members (``analytics.oneid_contacts``), stored with their weights; ``traits`` (profile_id, channel_id,
+    gender) for the guards."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
-        records = match_features(con, names, repo.phone_displays(session), places, traits,
+        phones = repo.phone_displays(session)
+        records = match_features(con, names, phones, places, traits,
                                  single_orders=settings.oneid_single_order_receivers)
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
                                         account_kinds=ACCOUNT_KIND_LIST)
+        blocked = blocked_nodes(vault, settings)
+        parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
+                                 max_fanout=settings.oneid_max_fanout, blocked=blocked,
+                                 single_pairs=settings.oneid_parcel_single_pairs, known=matches)
         contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
                                    repo.guided_members(session), traits, links, max_fanout=settings.oneid_max_fanout,
-                                   blocked=blocked_nodes(vault, settings))
-        matches = pa.concat_tables([matches, contacts.cast(matches.schema)])
+                                   blocked=blocked)
+        matches = pa.concat_tables([matches, parcels.cast(matches.schema), contacts.cast(matches.schema)])
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
                                     "created_at": stamp} for a, b, w, e in zip(*(matches[c].to_pylist() for c in
@@ -218,6 +227,14 @@ def _index_old_receiver_names(session: Session, vault: Vault) -> None:
     if rows:
         repo.update_orders(session, [{"id": oid, **name_indexes(vault, code, vault.decrypt(enc, "order.receiver_name"),
                                                                 "receiver_")} for oid, code, enc in rows])
+
+
+def _index_old_receiver_streets(session: Session, vault: Vault) -> None:
+    rows = repo.receiver_streets_without_index(session)
+    if rows:
+        repo.update_orders(session, [{"id": oid, "receiver_street_bidx": street_index(
+            vault, vault.decrypt(enc, "order.address"), province, city, district)}
+            for oid, enc, province, city, district in rows])
 
 
 def _mask_old_receiver_phones(session: Session, vault: Vault) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import now
 from siyu.identity.arrivals import note_arrived, note_orders
-from siyu.identity.profiles import name_indexes, record_profiles
+from siyu.identity.profiles import name_indexes, record_profiles, street_index
 from siyu.ingest import repository as repo
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import OrderIn, RefundIn
@@ -157,7 +157,9 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
         "receiver_phone_index": o.receiver_phone_index, "receiver_phone_mask": receiver_mask(phone),
-        "address_enc": v.encrypt(o.address, "order.address"), "province": o.province, "city": o.city,
+        "address_enc": v.encrypt(o.address, "order.address"),
+        "receiver_street_bidx": street_index(v, o.address, o.province, o.city, o.district),
+        "province": o.province, "city": o.city,
         "district": o.district, "row_hash": h, "updated_at": stamp,
     }
 

@@ -62,6 +62,9 @@ class Order(Base):
     # phoneless buyer's parcels say of them to OneID's probabilistic step, which compares masks.
     receiver_phone_mask: Mapped[str | None] = mapped_column(String(16))
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Blind index of the first three characters of the address's street line (长江路), all Douyin's and
+    # Taobao's order APIs leave of it; '' when the address hides it (JD's ******) or has none.
+    receiver_street_bidx: Mapped[str | None] = mapped_column(String(32))
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))
     district: Mapped[str | None] = mapped_column(String(32))

@@ -19,7 +19,7 @@ from typing import Any
 
 from siyu.ingest import normalize as nz
 from siyu.ingest.connectors.api import ApiError, dig, records
-from siyu.ingest.connectors.base import FieldError, Probe, opt, req
+from siyu.ingest.connectors.base import FieldError, Probe, conv, opt, req
 from siyu.ingest.schemas import (
     DOUYIN,
     MASKED_PHONE,
@@ -151,6 +151,9 @@ class DouyinOrders:
             total_fen=opt(obj, "order_amount", nz.fen_from_fen) or paid,
             discount_fen=opt(obj, "promotion_amount", nz.fen_from_fen) or 0, shipping_fen=shipping, paid_fen=paid,
             province=region.get("province"), city=region.get("city"), district=region.get("town"),
+            # the street line as Douyin masks it (长江路***): its start is evidence, as TOP's (长江路**号)
+            address=conv("mask_post_addr.detail", addr["detail"], nz.text)
+            if isinstance(addr, dict) and addr.get("detail") else None,
             # the receiver's name as Douyin shows it (张**): its surname is evidence, as JD's and TOP's
             receiver_name=opt(obj, "mask_post_receiver", nz.text),
             receiver_phone_index=index, items=items, refunds=refunds)

@@ -19,7 +19,7 @@ from siyu.cli.oneid import learn_douyin_indexes
 from siyu.identity.evaluation import read_truth
 from siyu.identity.service import resolve_identities
 from siyu.ingest.douyin_api import DouyinApiError, DouyinShopApi
-from siyu.models import Channel, Order, PhoneSearchIndex, Profile, Shop
+from siyu.models import Channel, Identity, Order, PhoneSearchIndex, Profile, Shop
 from siyu.synth.douyin_shop import DouyinShop, search_index
 
 KEY, SECRET, SHOP = "7151238921365308935", "test-douyin-secret", "4263918"
@@ -126,6 +126,11 @@ def test_orders_to_a_learned_phone_join_their_buyer(sqlite_rt, small_brand: Path
     assert learn_douyin_indexes(rt, api).seen == 0 and shop.calls["order.getSearchIndex"] == asked
     with rt.db.read_only() as s:
         assert s.scalar(select(func.count()).select_from(PhoneSearchIndex)) == rep.learned
+        # phones known only as other channels' receivers were asked too (a mini-program buyer who never
+        # registered meets their Douyin account at the phone both send parcels to)
+        own = select(Identity.bidx).where(Identity.kind == "phone")
+        assert s.scalar(select(func.count()).select_from(PhoneSearchIndex)
+                        .where(PhoneSearchIndex.phone_bidx.not_in(own))) > 50
     # a re-import finds every Douyin order unchanged, learned phones kept
     [r] = run_import(rt, small_brand / "douyin" / "order_searchList.jsonl")
     assert (r.inserted, r.updated, r.rejected) == (0, 0, 0)

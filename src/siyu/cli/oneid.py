@@ -185,22 +185,28 @@ def learn_douyin_indexes(rt, source, *, batch: int = 1000, resolve: bool = True)
     with rt.db.read_only() as s:
         todo = phones_to_index(s, "douyin")
     with step_progress("Douyin search indexes") as update:
-        def step(n: int) -> None:
-            total.seen += n
-            update("phones", total.seen, todo)
+        asked = 0
 
-        while True:
-            with rt.db.unit_of_work() as s:
-                rep = learn_search_indexes(s, rt.vault, source, "douyin", after=total.last_id, limit=batch,
-                                           step=step)
-                if resolve:
-                    resolve_arrivals(s, rt.vault, rt.settings)
-            total.last_id = rep.last_id
-            total.learned += rep.learned
-            total.orders += rep.orders
-            total.buyers += rep.buyers
-            if rep.seen == 0:
-                break
+        def count(n: int) -> None:
+            nonlocal asked
+            asked += n
+            update("phones", asked, todo)
+
+        for receivers in (False, True):  # people's own phones, then the phones other channels' parcels went to
+            after = 0
+            while True:
+                with rt.db.unit_of_work() as s:
+                    rep = learn_search_indexes(s, rt.vault, source, "douyin", after=after, limit=batch,
+                                               step=count, receivers=receivers)
+                    if resolve:
+                        resolve_arrivals(s, rt.vault, rt.settings)
+                after = rep.last_id
+                total.learned += rep.learned
+                total.orders += rep.orders
+                total.buyers += rep.buyers
+                if rep.seen == 0:
+                    break
+        total.seen = asked
     console.print(f"Douyin: {total.learned:,} of {total.seen:,} phones indexed; {total.orders:,} orders now name "
                   f"their receiver's phone, for {total.buyers:,} buyers")
     return total

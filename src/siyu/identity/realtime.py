@@ -53,8 +53,9 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         nxt.update(p for _, p, _ in reads.carriers({i for _, i, _, _ in rows if i in followable}))
         phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
         nxt.update(reads.senders(phones))
-        sent_to = {node.split(":", 1)[1] for _, node, _, _ in reads.receivers(frontier)}
+        sent_to = {node.split(":", 1)[1] for _, node, _, _ in reads.receivers(frontier) if node not in blocked}
         nxt.update(p for p, _ in reads.phone_carriers(sent_to))
+        nxt.update(reads.senders(sent_to))  # other buyers whose parcels go there (a Douyin and a mini-program one)
         for a, b in reads.matches(frontier):
             nxt.update((a, b))
         for d in decisions:

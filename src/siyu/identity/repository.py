@@ -610,6 +610,29 @@ def phones_without_index(session: Session, platform: str, after: int, limit: int
         .order_by(Identity.id).limit(limit)))
 
 
+def _receivers_to_ask(platform: str) -> tuple[Any, ...]:
+    """Orders whose receiver phone is known in full (other channels': the platform's own carry only its
+    index), a phone neither asked of ``platform`` yet nor a known phone (those are asked as identities)."""
+    asked = select(PhoneSearchIndex.phone_bidx).where(PhoneSearchIndex.platform == platform)
+    own = select(Identity.bidx).where(Identity.kind == PHONE)
+    return (Order.receiver_phone_enc.is_not(None), Order.receiver_phone_bidx.is_not(None),
+            Order.receiver_phone_bidx.not_in(asked), Order.receiver_phone_bidx.not_in(own))
+
+
+def receiver_phones_without_index(session: Session, platform: str, after: int, limit: int) -> list[Any]:
+    """(order id, receiver phone bidx, receiver_phone_enc) of orders after ``after`` whose receiver's
+    phone the platform has not indexed yet, in id order (a phone on many orders comes once per batch:
+    a batch's learned phones are not asked again in the next)."""
+    return list(session.execute(
+        select(Order.id, Order.receiver_phone_bidx, Order.receiver_phone_enc)
+        .where(Order.id > after, *_receivers_to_ask(platform)).order_by(Order.id).limit(limit)))
+
+
+def count_receiver_phones_without_index(session: Session, platform: str) -> int:
+    return int(session.scalar(select(func.count(distinct(Order.receiver_phone_bidx)))
+                              .where(*_receivers_to_ask(platform))) or 0)
+
+
 def add_search_indexes(session: Session, platform: str, rows: list[tuple[str, str]], stamp: datetime) -> None:
     """(phone bidx, search index) pairs; an index already stored is kept (the platform's never changes)."""
     insert_many(session, PhoneSearchIndex, [{"platform": platform, "phone_bidx": b, "search_index": i,

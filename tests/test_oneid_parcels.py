@@ -28,9 +28,13 @@ class Brand:
 
     def buyer(self, pid: int, channel: int, surname: str, ending: str, street: str | None, orders: int = 2,
               place: tuple[str, str] = PLACE, gender: str | None = None, full: bool = False,
-              nodes: tuple[str, ...] = (), head: str = "138****12") -> None:
-        self.receivers.append({"profile_id": pid, "name_bidx": None, "surname_bidx": surname, "mask": None,
-                               "street": street, "city": place[0], "district": place[1], "orders": orders})
+              nodes: tuple[str, ...] = (), head: str = "138****12", per_order: bool = False) -> None:
+        """A buyer whose parcels all go to one receiver; its masks as identities (old orders) or, with
+        ``per_order``, on its orders too."""
+        mask = (f"{head}{ending}" if channel != DOUYIN else f"1********{ending}") if per_order else None
+        self.receivers.append({"profile_id": pid, "name_bidx": None, "surname_bidx": surname, "mask": mask,
+                               "mask_full": False, "street": street, "city": place[0], "district": place[1],
+                               "orders": orders})
         self.phones.append((pid, full, f"{head}{ending}" if channel != DOUYIN else f"1********{ending}"))
         self.traits.append((pid, channel, gender))
         self.links.extend((pid, n) for n in (f"account:{pid}", *nodes))
@@ -41,11 +45,11 @@ class Brand:
             self.buyer(start + i, (DOUYIN, TMALL, JD)[i % 3], f"crowd-{i}", f"{i % 100:02d}", f"road-{i}",
                        place=("上海市", f"区{i % 7}"))
 
-    def matches(self, min_weight: float = -100.0, single_pairs: bool = False, known: pa.Table | None = None,
+    def matches(self, min_weight: float = -100.0, one_parcel: str = "one", known: pa.Table | None = None,
                 blocked: tuple[str, ...] = ()) -> dict[tuple[int, int], tuple[float, str]]:
         receivers = pa.Table.from_pylist(self.receivers, pa.schema([
             ("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
-            ("mask", pa.string()), ("street", pa.string()), ("city", pa.string()), ("district", pa.string()),
+            ("mask", pa.string()), ("mask_full", pa.bool_()), ("street", pa.string()), ("city", pa.string()), ("district", pa.string()),
             ("orders", pa.int64())]))
         phones = pa.table({"profile_id": pa.array([p for p, _, _ in self.phones], pa.int64()),
                            "is_full": pa.array([f for _, f, _ in self.phones]),
@@ -57,7 +61,7 @@ class Brand:
                           "node": pa.array([n for _, n in self.links], pa.string())})
         with connect() as con:
             out = parcel_matches(con, receivers, phones, traits, links, min_weight=min_weight, max_fanout=20,
-                                 blocked=list(blocked), single_pairs=single_pairs, known=known)
+                                 blocked=list(blocked), one_parcel=one_parcel, known=known)
         return {(a, b): (w, e) for a, b, w, e in zip(*(out[c].to_pylist() for c in
                                                         ("profile_a", "profile_b", "match_weight", "evidence")),
                                                       strict=True)}
@@ -84,16 +88,30 @@ def test_a_douyin_buyer_joins_the_one_tmall_buyer_its_parcels_go_to() -> None:
     b.buyer(109, TMALL, "wu", "35", "changjianglu", full=True)
     b.buyer(8, DOUYIN, "zheng", "35", "changjianglu")       # two Douyin accounts of different people
     b.buyer(9, DOUYIN, "zheng", "35", "changjianglu")
+    b.buyer(10, DOUYIN, "qian", "35", "changjianglu", per_order=True)  # 钱: its masks show a gift's receiver
+    b.buyer(110, TMALL, "qian", "35", "changjianglu", orders=3, per_order=True)  # too (1********77), but
+    b.receivers.append({**b.receivers[-1], "surname_bidx": "feng", "mask": "1********77", "orders": 1})  # most
+    b.phones.append((110, False, "1********77"))            # of its parcels go to …35
+    b.buyer(11, DOUYIN, "chu", "35", "changjianglu")        # 褚: the same, with no mask on its orders (stored
+    b.buyer(111, TMALL, "chu", "35", "changjianglu", orders=3)  # before they were kept): no ending to trust
+    b.phones.append((111, False, "138****1277"))
+    b.buyer(13, DOUYIN, "shen", "35", "changjianglu", orders=1)  # 沈: one parcel, to a Tmall buyer's
+    b.buyer(113, TMALL, "shen", "35", "changjianglu")            # usual receiver: a gift, or themself
+    b.buyer(14, DOUYIN, "han", "35", "changjianglu", orders=1)   # 韩: one parcel to a Tmall buyer who
+    b.buyer(114, TMALL, "han", "35", "changjianglu")             # shops on Douyin too (15): a gift, and
+    b.buyer(15, DOUYIN, "han", "35", "changjianglu")             # two Douyin people fit 114: none joins
     got = b.matches()
-    assert set(got) == {(1, 101), (4, 105)}
+    assert set(got) == {(1, 101), (4, 105), (10, 110), (13, 113)}
+    assert got[13, 113][1] == f"{EVIDENCE} + {STREET} + {ONE_PARCEL}"
+    assert set(b.matches(one_parcel="neither")) == {(1, 101), (4, 105), (10, 110)}
     assert got[1, 101][1] == f"{EVIDENCE} + {STREET}"
-    assert set(b.matches(single_pairs=True)) == {(1, 101), (4, 105), (6, 108)}
-    assert b.matches(single_pairs=True)[6, 108][1] == f"{EVIDENCE} + {STREET} + {ONE_PARCEL}"
+    assert set(b.matches(one_parcel="both")) == {(1, 101), (4, 105), (6, 108), (10, 110), (13, 113)}
+    assert b.matches(one_parcel="both")[6, 108][1] == f"{EVIDENCE} + {STREET} + {ONE_PARCEL}"
     # Splink's pairs are not stored twice
     known = pa.table({"profile_a": pa.array([1], pa.int64()), "profile_b": pa.array([101], pa.int64())})
-    assert set(b.matches(known=known)) == {(4, 105)}
+    assert set(b.matches(known=known)) == {(4, 105), (10, 110), (13, 113)}
     # a blocked identifier does not make two buyers one person
-    assert set(b.matches(blocked=("taobao_nick:zhao",))) == {(1, 101)}
+    assert set(b.matches(blocked=("taobao_nick:zhao",))) == {(1, 101), (10, 110), (13, 113)}
 
 
 def test_three_accounts_of_one_person_fit_each_other_but_two_people_do_not() -> None:

@@ -16,6 +16,7 @@ import logging
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 FEATURES = ("unique_id", "mask7", "name", "surname", "city", "district", "has_full")
 MASK7 = r"1[0-9]{2}\*{4}[0-9]{4}"  # 138****1234, a regular expression for SQL text
@@ -29,10 +30,12 @@ MIN_RECORDS = 2000
 def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: pa.Table,
                    receivers: pa.Table, traits: pa.Table, *, single_orders: bool = False) -> pa.Table:
     """profiles(profile_id, name_bidx, surname_bidx) · phones(profile_id, is_full, display) ·
-    receivers(profile_id, name_bidx, surname_bidx, mask, city, district, orders) · traits(profile_id,
+    receivers(profile_id, name_bidx, surname_bidx, mask, mask_full, city, district, orders) · traits(profile_id,
     channel_id, gender) → one row per profile with a 3+4 mask."""
     con.register("mf_profiles", profiles)
     con.register("mf_phones", phones)
+    if "mask_full" not in receivers.column_names:  # a list's own phones (``siyu oneid dedupe``): full ones
+        receivers = receivers.append_column("mask_full", pc.is_valid(receivers["mask"]))
     con.register("mf_receivers", receivers)
     con.register("mf_traits", traits)
     # A buyer's name, surname and place come from where their parcels usually go: a receiver on two or
@@ -62,11 +65,18 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
             SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
             FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
             HAVING (max(v.n) >= 2 {single}) AND max(v.n) * 2 > any_value(t.total)
-        ), base AS (  -- a buyer without a phone of its own is known by its usual receiver's phone's mask
-            SELECT profile_id, mask7, has_full, has_full AS own_full FROM masks
+        ), usual_full AS (  -- whether the usual receiver's phone is known in full (or only as its mask)
+            SELECT r.profile_id, bool_or(r.mask_full) AS full FROM mf_receivers r
+            JOIN usual u ON u.profile_id = r.profile_id AND u.what = 'mask' AND u.value = r.mask GROUP BY 1
+        ), base AS (  -- a phone of its own in full; else the usual receiver's phone's mask (a buyer's masks
+            -- include its gifts' receivers: the one most parcels went to is its own); else a mask of its own
+            SELECT profile_id, mask7, true AS has_full, true AS own_full FROM masks WHERE has_full
             UNION ALL
-            SELECT profile_id, value, true, false FROM usual
-            WHERE what = 'mask' AND profile_id NOT IN (SELECT profile_id FROM masks)
+            SELECT u.profile_id, u.value, f.full, false FROM usual u JOIN usual_full f USING (profile_id)
+            WHERE u.what = 'mask' AND u.profile_id NOT IN (SELECT profile_id FROM masks WHERE has_full)
+            UNION ALL
+            SELECT profile_id, mask7, false, false FROM masks
+            WHERE NOT has_full AND profile_id NOT IN (SELECT profile_id FROM usual WHERE what = 'mask')
         ), feats AS (
             SELECT m.profile_id AS unique_id, m.mask7,
                    coalesce(p.name_bidx, n.value) AS name, coalesce(p.surname_bidx, s.value) AS surname,

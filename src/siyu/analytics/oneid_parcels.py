@@ -17,8 +17,8 @@ place agree, the street where both show one, and the 3+4 mask where both show on
   streets is two people, and joins neither);
 - not both show a 3+4 mask (two such masks are Splink's to compare);
 - the genders do not disagree (a parcel of men's goods to a woman was bought for someone else);
-- not both are described by one parcel (either may be a gift: a parcel sent to a friend who shops on
-  the other platform describes the friend), unless ``single_pairs``;
+- neither is described by its only parcel (``one_parcel``: "neither"; "one" of them, or "both"): a
+  parcel sent to a friend who shops on the other platform describes the friend;
 - the weight reaches ``min_weight``. The weight is minus log2 of the strangers expected to fit by
   chance: ``-log2(n · f_surname · f_ending · f_place · f_street)``, ``n`` the buyers (as people), each
   ``f`` the share of buyers with that value (the street's within its place, when both show one). It
@@ -26,9 +26,10 @@ place agree, the street where both show one, and the 3+4 mask where both show on
   the rule joins fewer pairs there rather than more wrong ones. On random buyers, where every fit is a
   stranger, 0.16 % of them found a match at weight 4 (20,000 and 200,000 buyers) and 0.005 % at 8.
 
-On generated brands (seeds 7, 11, 23; ``siyu oneid evaluate``), 1,057–1,101 pairs, 5–7 of them wrong,
-each of those a buyer described by its only parcel. Pairs are stored beside Splink's (``identity_matches``)
-and join as its pairs do, in batch, in real time and on Spark.
+On five generated brands (seeds 7, 11, 23, 3, 42; ``siyu oneid evaluate``): 416–456 pairs a brand, 1
+of them wrong in all; with "one", 1,731–1,889 pairs, 6–15 wrong, each a buyer described by its only
+parcel, a gift. Pairs are stored beside Splink's (``identity_matches``) and join as its pairs do, in
+batch, in real time and on Spark.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ from siyu.analytics.oneid_match import MASK7
 EVIDENCE = "phone ending + surname + city + district"
 STREET = "street"
 ONE_PARCEL = "one parcel"
+# Which pairs may include a buyer described by its only parcel: neither, one of the two, or both.
+ONE_PARCEL_RULE = {"neither": "NOT (c.op_x OR c.op_y)", "one": "NOT (c.op_x AND c.op_y)", "both": "true"}
 
 
 def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
                    links: pa.Table, *, min_weight: float, max_fanout: int, blocked: list[str],
-                   single_pairs: bool = False, known: pa.Table | None = None) -> pa.Table:
-    """receivers(profile_id, surname_bidx, street, city, district, orders: a buyer's orders per receiver
-    value) · phones(profile_id, is_full, display) · traits(profile_id, channel_id, gender) · links
+                   one_parcel: str = "neither", known: pa.Table | None = None) -> pa.Table:
+    """receivers(profile_id, surname_bidx, mask, street, city, district, orders: a buyer's orders per
+    receiver value) · phones(profile_id, is_full, display) · traits(profile_id, channel_id, gender) · links
     (profile_id, node: buyers sharing an identifier that may join are one person to the uniqueness test)
     → (profile_a < profile_b, match_weight, evidence), leaving out the pairs of ``known`` (profile_a,
     profile_b: Splink's matches, which say more of the pair)."""
@@ -58,16 +61,13 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
                         ("pm_known", known.select(["profile_a", "profile_b"]))):
         con.register(name, table)
     return con.sql(f"""
-        WITH buyers AS (  -- profiles with no full phone of their own, and one phone ending among their masks
-            -- (and the 3+4 mask, where they show one: two such masks are Splink's to compare)
-            SELECT profile_id, any_value(right(display, 2)) AS ending,
-                   max(display) FILTER (WHERE regexp_full_match(display, '{MASK7}')) AS mask7
+        WITH own AS (  -- a profile's own phones: a full one, its masks' endings, its 3+4 masks
+            SELECT profile_id, bool_or(is_full) AS full, count(DISTINCT right(display, 2)) AS endings,
+                   any_value(right(display, 2)) AS ending,
+                   count(DISTINCT display) FILTER (WHERE regexp_full_match(display, '{MASK7}')) AS n7,
+                   max(display) FILTER (WHERE regexp_full_match(display, '{MASK7}')) AS m7
             FROM pm_phones GROUP BY profile_id
-            HAVING NOT bool_or(is_full) AND count(DISTINCT right(display, 2)) = 1
-               AND regexp_full_match(any_value(right(display, 2)), '[0-9]{{2}}')
-        ), totals AS (
-            SELECT r.profile_id, sum(r.orders) AS total FROM pm_receivers r SEMI JOIN buyers b USING (profile_id)
-            GROUP BY 1
+        ), totals AS (SELECT profile_id, sum(orders) AS total FROM pm_receivers GROUP BY 1
         ), values_ AS (
             SELECT profile_id, 'surname' AS what, surname_bidx AS value, sum(orders) AS n FROM pm_receivers
             WHERE surname_bidx IS NOT NULL GROUP BY 1, 3
@@ -76,10 +76,23 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
             UNION ALL
             SELECT profile_id, 'place', city || '\x1f' || coalesce(district, ''), sum(orders) FROM pm_receivers
             WHERE city IS NOT NULL GROUP BY 1, 3
+            UNION ALL
+            SELECT profile_id, 'mask', mask, sum(orders) FROM pm_receivers WHERE mask IS NOT NULL GROUP BY 1, 3
         ), usual AS (  -- the value on most of a buyer's orders, and on two or more, or on its only order
             SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
             FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
             HAVING (max(v.n) >= 2 OR any_value(t.total) = 1) AND max(v.n) * 2 > any_value(t.total)
+        ), buyers AS (  -- buyers without a full phone of their own: the ending (and the 3+4 mask) of
+            -- where their parcels usually go, else of their own masks when those agree on it (a receiver
+            -- phone known in full, or learned from Douyin's index, changes nothing here: a batch run
+            -- after the brand learns a phone finds the pairs it found before)
+            SELECT t.profile_id,
+                   coalesce(right(u.value, 2), CASE WHEN o.endings = 1 THEN o.ending END) AS ending,
+                   CASE WHEN u.value IS NOT NULL THEN CASE WHEN regexp_full_match(u.value, '{MASK7}') THEN u.value END
+                        WHEN o.n7 = 1 THEN o.m7 END AS mask7
+            FROM totals t LEFT JOIN own o USING (profile_id)
+            LEFT JOIN usual u ON u.profile_id = t.profile_id AND u.what = 'mask'
+            WHERE NOT coalesce(o.full, false)
         ), feats AS MATERIALIZED (
             SELECT b.profile_id, b.ending, b.mask7, s.value AS surname, p.value AS place, st.value AS street,
                    t.total = 1 AS one_parcel, tr.channel_id, tr.gender
@@ -88,6 +101,7 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
             JOIN usual p ON p.profile_id = b.profile_id AND p.what = 'place'
             LEFT JOIN usual st ON st.profile_id = b.profile_id AND st.what = 'street'
             JOIN pm_traits tr ON tr.profile_id = b.profile_id
+            WHERE regexp_full_match(b.ending, '[0-9]{{2}}')
         ), own_links AS (  -- the buyers' identifiers that may join (not on the blocklist)
             SELECT l.profile_id, l.node FROM pm_links l SEMI JOIN feats f ON f.profile_id = l.profile_id
             ANTI JOIN pm_blocked b ON b.node = l.node
@@ -133,7 +147,7 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
             JOIN f_surname fs ON fs.surname = c.surname JOIN f_ending fe ON fe.ending = c.ending
             JOIN f_place fp ON fp.place = c.place
             LEFT JOIN place_streets ps ON ps.place = c.place AND ps.street = c.street, n
-            WHERE c.x < c.y AND c.across AND NOT c.masks AND {'true' if single_pairs else 'NOT (c.op_x AND c.op_y)'}
+            WHERE c.x < c.y AND c.across AND NOT c.masks AND {ONE_PARCEL_RULE[one_parcel]}
               AND coalesce(c.g_x = c.g_y, true)
             -- one pair per two people (a person's export and API records both fit)
             QUALIFY row_number() OVER (PARTITION BY least(kx, ky), greatest(kx, ky) ORDER BY x, y) = 1

@@ -216,8 +216,9 @@ def learn_douyin_indexes(rt, source, *, batch: int = 1000, resolve: bool = True)
 def douyin_index_command(
     batch: int = typer.Option(1000, "--batch", min=1, help="Phones per unit of work."),
 ) -> None:
-    """Ask Douyin (order.getSearchIndex) for the search index of every known phone not asked before: Douyin
-    orders to those phones then count as receiver phones, and OneID resolves their buyers."""
+    """Ask Douyin (order.getSearchIndex) for the search index of every known phone not asked before (people's
+    own, then those other channels' parcels went to): Douyin orders to those phones then count as receiver
+    phones, and OneID resolves their buyers."""
     from siyu.core.errors import NotConfigured
     from siyu.ingest.douyin_api import DouyinShopApi
 

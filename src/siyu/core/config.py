@@ -62,13 +62,13 @@ class Settings(BaseSettings):
     oneid_contact_given_names: bool = False
     # Two platform buyers without phones whose parcels go to one surname, phone ending, district and
     # street (analytics.oneid_parcels, ADR 0006) are joined when each is the only person that fits the
-    # other and the strangers expected to fit are under 2^-weight. On generated brands seeds 7, 11, 23:
-    # recall 0.8555 → 0.8728, 0.8550 → 0.8731, 0.8578 → 0.8773 at precision 0.9959 → 0.9955,
-    # 0.9958 → 0.9957, 0.9961 → 0.9956. Weight 2: +0.1 point of recall; 8: −0.8 (docs/benchmarks.md).
+    # other and the strangers expected to fit are under 2^-weight: 416–456 pairs on five generated
+    # brands, 1 wrong in all (docs/benchmarks.md, session 30).
     oneid_parcel_weight: float = 4.0
-    # ... also when both are known by their only parcel (either may be a gift): a further +0.6 points
-    # of recall, precision down to 0.9952 on seed 23, too near the floor: off.
-    oneid_parcel_single_pairs: bool = False
+    # Pairs with a buyer described by its only parcel (it may be a gift to the other): "neither" (the
+    # default), "one" of the two, or "both". On five generated brands "one" added 0.8–1.5 points of
+    # recall but brought precision to 0.9944 on seed 42, under the floor: each wrong pair was a gift.
+    oneid_parcel_one_parcel: Literal["neither", "one", "both"] = "neither"
     import_batch_size: int = 5000
     # Platform pushes (webhooks): the app credentials each platform signs its pushes with.
     youzan_client_id: str | None = None

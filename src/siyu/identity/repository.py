@@ -238,16 +238,17 @@ def profile_genders(session: Session) -> pa.Table:
 
 
 def receiver_places(session: Session) -> pa.Table:
-    """(profile_id, receiver name and surname indexes, phone mask, street index, city, district, orders)
-    over each buyer's orders."""
+    """(profile_id, receiver name and surname indexes, phone mask, whether the phone is known in full,
+    street index, city, district, orders) over each buyer's orders."""
     street = func.nullif(Order.receiver_street_bidx, "")
-    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx, Order.receiver_phone_mask,
-            street, Order.city, Order.district)
+    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx,
+            func.nullif(Order.receiver_phone_mask, ""), Order.receiver_phone_bidx.is_not(None), street, Order.city,
+            Order.district)
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
-                               ("mask", pa.string()), ("street", pa.string()), ("city", pa.string()),
-                               ("district", pa.string()), ("orders", pa.int64())]))
+                               ("mask", pa.string()), ("mask_full", pa.bool_()), ("street", pa.string()),
+                               ("city", pa.string()), ("district", pa.string()), ("orders", pa.int64())]))
 
 
 def guided_contacts(session: Session, channels: Iterable[str]) -> list[Any]:

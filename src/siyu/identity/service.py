@@ -195,7 +195,7 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
         blocked = blocked_nodes(vault, settings)
         parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
-                                 single_pairs=settings.oneid_parcel_single_pairs, known=matches)
+                                 one_parcel=settings.oneid_parcel_one_parcel, known=matches)
         contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
                                    repo.guided_members(session), traits, links, max_fanout=settings.oneid_max_fanout,
                                    blocked=blocked)

@@ -56,11 +56,13 @@ def mask_phone(full: str) -> str:
     return f"{full[:3]}****{full[-4:]}"
 
 
-def receiver_mask(full: str | None) -> str | None:
+def receiver_mask(full: str | None, masked: str | None = None) -> str | None:
     """A receiver phone's mask for ``orders.receiver_phone_mask``: '' for a number of another form (so
-    that it is not looked at again), None without a phone."""
+    that it is not looked at again); without a full phone, the platform's mask when it has a mask's
+    form (138****1234, 1********35), else None."""
     if full is None:
-        return None
+        text = clean_phone_text(masked) if masked else None
+        return text if text and _MASKED.match(text) else None
     return mask_phone(full) if _PHONE.match(full) else ""
 
 

@@ -42,7 +42,8 @@ def _order_hash(o: OrderIn, profile_key: tuple[str, str] | None) -> str:
     head = (o.status, o.platform_status, o.created_at, o.paid_at, o.completed_at, o.total_fen, o.discount_fen,
             o.shipping_fen, o.paid_fen, o.receiver_name, o.receiver_phone, o.address, o.province, o.city,
             o.district, o.store_code, o.guide_code, f"{profile_key[0]}:{profile_key[1]}" if profile_key else None,
-            "-" if o.items is None else "+") + ((o.receiver_phone_index,) if o.receiver_phone_index else ())
+            "-" if o.items is None else "+") + ((o.receiver_phone_index,) if o.receiver_phone_index else ()) + (
+            (o.receiver_phone_masked,) if o.receiver_phone_masked else ())
     items = RS.join(US.join(map(t, (i.line_no, i.external_id, i.sku_code, i.quantity, i.unit_price_fen, i.paid_fen)))
                     for i in o.items or [])
     refunds = RS.join(US.join(map(t, r)) for r in
@@ -156,7 +157,7 @@ def _order_row(imp: Importer, shop_id: int, o: OrderIn, profile_id: int | None, 
         **name_indexes(v, o.channel, o.receiver_name, "receiver_"),
         "receiver_phone_enc": v.encrypt(phone, "order.receiver_phone"),
         "receiver_phone_bidx": v.blind_index("phone", phone) if phone else None,
-        "receiver_phone_index": o.receiver_phone_index, "receiver_phone_mask": receiver_mask(phone),
+        "receiver_phone_index": o.receiver_phone_index, "receiver_phone_mask": receiver_mask(phone, o.receiver_phone_masked),
         "address_enc": v.encrypt(o.address, "order.address"),
         "receiver_street_bidx": street_index(v, o.address, o.province, o.city, o.district),
         "province": o.province, "city": o.city,

@@ -127,6 +127,9 @@ class OrderIn:
     # A platform's search index of the receiver's phone, where the platform gives one instead of the
     # phone (Douyin): the same for every parcel to that phone; OneID learns which phone it is.
     receiver_phone_index: str | None = None
+    # The receiver's phone as the platform masked it (138****1234, 1********35), where it sends no full
+    # one: kept per order so that OneID can tell a buyer's usual receiver from a gift's.
+    receiver_phone_masked: str | None = None
     address: str | None = None
     province: str | None = None
     city: str | None = None

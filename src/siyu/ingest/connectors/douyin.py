@@ -156,4 +156,4 @@ class DouyinOrders:
             if isinstance(addr, dict) and addr.get("detail") else None,
             # the receiver's name as Douyin shows it (张**): its surname is evidence, as JD's and TOP's
             receiver_name=opt(obj, "mask_post_receiver", nz.text),
-            receiver_phone_index=index, items=items, refunds=refunds)
+            receiver_phone_index=index, receiver_phone_masked=masked, items=items, refunds=refunds)

@@ -100,6 +100,7 @@ def _order(obj: dict[str, Any]) -> OrderIn:
         total_fen=opt(obj, "orderTotalPrice", yuan) or goods, discount_fen=discount,
         shipping_fen=opt(obj, "freightPrice", yuan) or 0, paid_fen=paid if paid_at else 0,
         receiver_name=opt(consignee, "fullname", nz.text), receiver_phone=full,
+        receiver_phone_masked=masked,
         address=opt(consignee, "fullAddress", nz.text), province=opt(consignee, "province", nz.text),
         city=opt(consignee, "city", nz.text), district=opt(consignee, "county", nz.text), items=items)
     if status == "refunded":

@@ -114,6 +114,7 @@ def _trade(obj: dict[str, Any]) -> OrderIn:
         total_fen=opt(obj, "total_fee", yuan) or goods, discount_fen=opt(obj, "discount_fee", yuan) or 0,
         shipping_fen=opt(obj, "post_fee", yuan) or 0, paid_fen=paid if paid_at else 0,
         receiver_name=opt(obj, "receiver_name", nz.text), receiver_phone=full,
+        receiver_phone_masked=masked,
         address=opt(obj, "receiver_address", nz.text), province=opt(obj, "receiver_state", nz.text),
         city=opt(obj, "receiver_city", nz.text), district=opt(obj, "receiver_district", nz.text), items=items)
 

@@ -110,6 +110,7 @@ class TmallOrders:
             paid_at=opt(row, "订单付款时间", nz.beijing_text), completed_at=opt(row, "确认收货时间", nz.beijing_text),
             total_fen=opt(row, "总金额", nz.fen_from_yuan) or goods + shipping, shipping_fen=shipping, paid_fen=paid,
             receiver_name=opt(row, "收货人姓名", nz.text), receiver_phone=full, address=street,
+            receiver_phone_masked=masked,
             province=province, city=city, district=district)
         found = lines.get(order_no)
         order_refund = opt(row, "退款金额", nz.fen_from_yuan) or 0

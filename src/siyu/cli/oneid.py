@@ -81,7 +81,8 @@ def explain_command(person: int = typer.Argument(..., help="A person id (an abso
             rc.add_row(str(r.buyer), r.display or "", str(r.orders), r.verdict)
         console.print(rc)
     if ex.matches:
-        mt = Table("profile", "profile", "match weight", "agreeing", title="probabilistic joins (Splink; guides' WeCom contacts)")
+        mt = Table("profile", "profile", "match weight", "agreeing",
+                   title="probabilistic joins (Splink; parcels to one masked receiver; guides' WeCom contacts)")
         for a, b, w, evidence in ex.matches:
             mt.add_row(str(a), str(b), f"{w:.1f}", evidence)
         console.print(mt)

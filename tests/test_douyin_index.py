@@ -140,9 +140,14 @@ def test_a_ciphertext_without_a_search_index_is_rejected_by_name(rt, small_brand
     page = json.loads((small_brand / "douyin" / "order_searchList.jsonl").read_text(encoding="utf-8").splitlines()[0])
     orders = page["data"]["shop_order_list"]
     orders[1]["encrypt_post_tel"] = "not-a-douyin-cipher"
+    orders[2]["mask_post_addr"]["detail"] = {"text": "长江路***"}  # a structure where the street line belongs
     path = tmp_path / "douyin.jsonl"
     path.write_text(json.dumps(page, ensure_ascii=False) + "\n", encoding="utf-8")
     [r] = run_import(rt, path)
-    assert (r.inserted, r.rejected) == (len(orders) - 1, 1)
+    assert (r.inserted, r.rejected) == (len(orders) - 2, 2)
     rejects = Path(r.report_path).read_text(encoding="utf-8-sig")
     assert f"({orders[1]['order_id']}),encrypt_post_tel,not-a-douyin-ciph" in rejects
+    assert f"({orders[2]['order_id']}),mask_post_addr.detail," in rejects
+    with rt.db.read_only() as s:  # what Douyin shows of the others: 1********35 and 长江路*** per order
+        kept = s.execute(select(Order.receiver_phone_mask, Order.receiver_street_bidx)).all()
+    assert all(m and m.startswith("1*") and b for m, b in kept), kept[:3]

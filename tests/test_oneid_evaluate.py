@@ -285,8 +285,11 @@ def test_names_stored_before_the_surname_index_are_indexed_once(rt, small_brand:
                                                      Order.receiver_name_bidx.is_(None)))
         streets = s.scalar(select(func.count()).where(Order.receiver_street_bidx != ""))
         hidden = s.scalar(select(func.count()).where(Order.receiver_street_bidx == ""))
+        masks = s.scalar(select(func.count()).where(Order.receiver_phone_enc.is_(None),
+                                                    Order.receiver_phone_mask.like("1%*%")))
     assert masked > 100  # JD's and Tmall TOP's 张**
     assert streets > 100 and hidden > 100  # Douyin's 长江路***, Tmall's streets; JD's ******
+    assert masks > 100  # masked receiver phones kept per order (138****1234, 1********35)
     with rt.db.unit_of_work() as s:
         s.execute(update(Profile).values(name_bidx=None, surname_bidx=None))
         s.execute(update(Order).values(receiver_name_bidx=None, receiver_surname_bidx=None,

@@ -21,12 +21,12 @@ place agree, the street where both show one, and the 3+4 mask where both show on
   parcel sent to a friend who shops on the other platform describes the friend;
 - the weight reaches ``min_weight``. The weight is minus log2 of the strangers expected to fit by
   chance: ``-log2(n · f_surname · f_ending · f_place · f_street)``, ``n`` the buyers (as people), each
-  ``f`` the share of buyers with that value (the street's within its place, when both show one). It
+  ``f`` the share of them with that value (the street's within its place, when both show one). It
   falls as a brand grows (at millions of buyers a street holds several 张 whose phones end alike), so
   the rule joins fewer pairs there rather than more wrong ones. On random buyers, where every fit is a
   stranger, 0.16 % of them found a match at weight 4 (20,000 and 200,000 buyers) and 0.005 % at 8.
 
-On five generated brands (seeds 7, 11, 23, 3, 42; ``siyu oneid evaluate``): 416–456 pairs a brand, 1
+On five generated brands (seeds 7, 11, 23, 3, 42; ``siyu oneid evaluate``): 417–458 pairs a brand, 1
 of them wrong in all; with "one", 1,731–1,889 pairs, 6–15 wrong, each a buyer described by its only
 parcel, a gift. Pairs are stored beside Splink's (``identity_matches``) and join as its pairs do, in
 batch, in real time and on Spark.
@@ -133,13 +133,14 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
             -- person's Douyin, Tmall and JD accounts; two Tmall accounts that fit are two people, or a gift)
             SELECT x, ch_y FROM cand WHERE x NOT IN (SELECT x FROM torn) GROUP BY x, ch_y
             HAVING count(DISTINCT ky) = 1
-        ), n AS (SELECT count(DISTINCT key)::DOUBLE AS n FROM person_key
-        ), f_surname AS (SELECT surname, count(*) / any_value(n.n) AS f FROM feats, n GROUP BY 1
-        ), f_ending AS (SELECT ending, count(*) / any_value(n.n) AS f FROM feats, n GROUP BY 1
-        ), f_place AS (SELECT place, count(*) / any_value(n.n) AS f FROM feats, n GROUP BY 1
-        ), place_streets AS (  -- a street's share of the buyers of its place that know their street
-            SELECT place, street, count(*) / sum(count(*)) OVER (PARTITION BY place) AS f
-            FROM feats WHERE street IS NOT NULL GROUP BY 1, 2
+        ), people AS (SELECT f.*, k.key FROM feats f JOIN person_key k USING (profile_id)
+        ), n AS (SELECT count(DISTINCT key)::DOUBLE AS n FROM people
+        ), f_surname AS (SELECT surname, count(DISTINCT key) / any_value(n.n) AS f FROM people, n GROUP BY 1
+        ), f_ending AS (SELECT ending, count(DISTINCT key) / any_value(n.n) AS f FROM people, n GROUP BY 1
+        ), f_place AS (SELECT place, count(DISTINCT key) / any_value(n.n) AS f FROM people, n GROUP BY 1
+        ), place_streets AS (  -- a street's share of the people of its place who show their street
+            SELECT place, street, count(DISTINCT key) / sum(count(DISTINCT key)) OVER (PARTITION BY place) AS f
+            FROM people WHERE street IS NOT NULL GROUP BY 1, 2
         ), kept AS (
             SELECT c.*, -log2(n.n * fs.f * fe.f * fp.f * CASE WHEN c.streets THEN ps.f ELSE 1 END) AS match_weight
             FROM cand c SEMI JOIN alone ax ON ax.x = c.x AND ax.ch_y = c.ch_y

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     oneid_contact_given_names: bool = False
     # Two platform buyers without phones whose parcels go to one surname, phone ending, district and
     # street (analytics.oneid_parcels, ADR 0006) are joined when each is the only person that fits the
-    # other and the strangers expected to fit are under 2^-weight: 416–456 pairs on five generated
+    # other and the strangers expected to fit are under 2^-weight: 417–458 pairs on five generated
     # brands, 1 wrong in all (docs/benchmarks.md, session 30).
     oneid_parcel_weight: float = 4.0
     # Pairs with a buyer described by its only parcel (it may be a gift to the other): "neither" (the

@@ -27,6 +27,29 @@ GUARDS = (("channel_id", pa.int64()), ("gender", pa.string()), ("one_parcel", pa
 MIN_RECORDS = 2000
 
 
+PLACE = ("city || '\x1f' || coalesce(district, '')", "city IS NOT NULL")  # a receiver's city and district
+
+
+def usual_receivers(table: str, values: dict[str, tuple[str, str]], *, single_orders: bool) -> str:
+    """SQL text of three CTEs over ``table`` (profile_id, …, orders: a buyer's orders per receiver value):
+    ``totals`` (each buyer's orders), ``values_`` (profile_id, what, value, n) of ``values`` (what →
+    (expression, condition)) and ``usual`` (profile_id, what, value): where a buyer's parcels usually go,
+    the value on most of its orders and on two or more of them, or with ``single_orders`` on its only one.
+    Names and expressions come from this package, never from input."""
+    parts = "\n            UNION ALL\n            ".join(
+        f"SELECT profile_id, '{what}' AS what, {expr} AS value, sum(orders) AS n FROM {table} WHERE {cond} GROUP BY 1, 3"  # noqa: S608
+        for what, (expr, cond) in values.items())
+    single = "OR any_value(t.total) = 1" if single_orders else ""
+    return f"""totals AS (SELECT profile_id, sum(orders) AS total FROM {table} GROUP BY profile_id
+        ), values_ AS (
+            {parts}
+        ), usual AS (
+            SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
+            FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
+            HAVING (max(v.n) >= 2 {single}) AND max(v.n) * 2 > any_value(t.total)
+        )"""  # noqa: S608 (text of this package)
+
+
 def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: pa.Table,
                    receivers: pa.Table, traits: pa.Table, *, single_orders: bool = False) -> pa.Table:
     """profiles(profile_id, name_bidx, surname_bidx) · phones(profile_id, is_full, display) ·
@@ -42,30 +65,14 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
     # more of their orders and on most of them; with ``single_orders`` also the receiver of a buyer's only
     # order, marked ``one_parcel`` — it may be a gift, which the guards of ``guarded`` look for (measured
     # without them on the demo: 109 of 7,442 matches wrong).
-    single = "OR any_value(t.total) = 1" if single_orders else ""
     return con.sql(f"""
         WITH masks AS (  -- a full phone's mask first; a masked phone of the 3+4 form otherwise
             SELECT profile_id, first(display ORDER BY is_full DESC, display) AS mask7, bool_or(is_full) AS has_full
             FROM mf_phones WHERE regexp_full_match(display, '{MASK7}') GROUP BY profile_id
-        ), totals AS (
-            SELECT profile_id, sum(orders) AS total FROM mf_receivers GROUP BY profile_id
-        ), values_ AS (  -- (profile, what, value, orders) of each receiver value
-            SELECT profile_id, 'name' AS what, name_bidx AS value, sum(orders) AS n FROM mf_receivers
-            WHERE name_bidx IS NOT NULL GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'surname', surname_bidx, sum(orders) FROM mf_receivers
-            WHERE surname_bidx IS NOT NULL GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'mask', mask, sum(orders) FROM mf_receivers
-            WHERE regexp_full_match(mask, '{MASK7}') GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'place', city || '\x1f' || coalesce(district, ''), sum(orders) FROM mf_receivers
-            WHERE city IS NOT NULL GROUP BY 1, 3
-        ), usual AS (  -- the usual value of each: on two or more orders and on most of them
-            SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
-            FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
-            HAVING (max(v.n) >= 2 {single}) AND max(v.n) * 2 > any_value(t.total)
-        ), usual_full AS (  -- whether the usual receiver's phone is known in full (or only as its mask)
+        ), {usual_receivers("mf_receivers", {
+            "name": ("name_bidx", "name_bidx IS NOT NULL"), "surname": ("surname_bidx", "surname_bidx IS NOT NULL"),
+            "mask": ("mask", f"regexp_full_match(mask, '{MASK7}')"), "place": PLACE}, single_orders=single_orders)},
+        usual_full AS (  -- whether the usual receiver's phone is known in full (or only as its mask)
             SELECT r.profile_id, bool_or(r.mask_full) AS full FROM mf_receivers r
             JOIN usual u ON u.profile_id = r.profile_id AND u.what = 'mask' AND u.value = r.mask GROUP BY 1
         ), base AS (  -- a phone of its own in full; else the usual receiver's phone's mask (a buyer's masks

@@ -37,7 +37,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from siyu.analytics.oneid_match import MASK7
+from siyu.analytics.oneid_match import MASK7, PLACE, usual_receivers
 
 EVIDENCE = "phone ending + surname + city + district"
 STREET = "street"
@@ -67,22 +67,10 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
                    count(DISTINCT display) FILTER (WHERE regexp_full_match(display, '{MASK7}')) AS n7,
                    max(display) FILTER (WHERE regexp_full_match(display, '{MASK7}')) AS m7
             FROM pm_phones GROUP BY profile_id
-        ), totals AS (SELECT profile_id, sum(orders) AS total FROM pm_receivers GROUP BY 1
-        ), values_ AS (
-            SELECT profile_id, 'surname' AS what, surname_bidx AS value, sum(orders) AS n FROM pm_receivers
-            WHERE surname_bidx IS NOT NULL GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'street', street, sum(orders) FROM pm_receivers WHERE street IS NOT NULL GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'place', city || '\x1f' || coalesce(district, ''), sum(orders) FROM pm_receivers
-            WHERE city IS NOT NULL GROUP BY 1, 3
-            UNION ALL
-            SELECT profile_id, 'mask', mask, sum(orders) FROM pm_receivers WHERE mask IS NOT NULL GROUP BY 1, 3
-        ), usual AS (  -- the value on most of a buyer's orders, and on two or more, or on its only order
-            SELECT v.profile_id, v.what, first(v.value ORDER BY v.n DESC, v.value) AS value
-            FROM values_ v JOIN totals t USING (profile_id) GROUP BY v.profile_id, v.what
-            HAVING (max(v.n) >= 2 OR any_value(t.total) = 1) AND max(v.n) * 2 > any_value(t.total)
-        ), buyers AS (  -- buyers without a full phone of their own: the ending (and the 3+4 mask) of
+        ), {usual_receivers("pm_receivers", {
+            "surname": ("surname_bidx", "surname_bidx IS NOT NULL"), "street": ("street", "street IS NOT NULL"),
+            "place": PLACE, "mask": ("mask", "mask IS NOT NULL")}, single_orders=True)},
+        buyers AS (  -- buyers without a full phone of their own: the ending (and the 3+4 mask) of
             -- where their parcels usually go, else of their own masks when those agree on it (a receiver
             -- phone known in full, or learned from Douyin's index, changes nothing here: a batch run
             -- after the brand learns a phone finds the pairs it found before)

@@ -72,7 +72,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     _index_old_receiver_streets(session, vault)
     names, places = repo.profile_names(session), repo.receiver_places(session)
     traits = _traits(profiles, repo.profile_genders(session))
-    matches = _probabilistic(session, vault, settings, names, places, traits, links)
+    matches = _probabilistic(session, vault, settings, names, places, traits, links, blocked)
     report.probabilistic = matches.num_rows
     with connect() as con:
         surnames = profile_surnames(con, names.select(["profile_id", "surname_bidx"]),
@@ -178,11 +178,11 @@ def _traits(profiles: pa.Table, known: pa.Table) -> pa.Table:
 
 
 def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa.Table, places: pa.Table,
-                   traits: pa.Table, links: pa.Table) -> pa.Table:
+                   traits: pa.Table, links: pa.Table, blocked: list[str]) -> pa.Table:
     """Splink matches of masked-phone buyers (``analytics.oneid_match``), buyers of two platforms whose
     parcels go to one masked receiver (``analytics.oneid_parcels``) and guides' contacts matched to their
     members (``analytics.oneid_contacts``), stored with their weights; ``traits`` (profile_id, channel_id,
-    gender) for the guards."""
+    gender) and ``blocked`` (``blocked_nodes``) for the guards."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
@@ -192,7 +192,6 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
                                  single_orders=settings.oneid_single_order_receivers)
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
                                         account_kinds=ACCOUNT_KIND_LIST)
-        blocked = blocked_nodes(vault, settings)
         parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
                                  one_parcel=settings.oneid_parcel_one_parcel, known=matches)

@@ -108,7 +108,7 @@ def siyu(links: pa.Table, profiles: pa.Table, realtime: int = 0) -> tuple[float,
     from siyu.bootstrap import start
     from siyu.core.config import Settings
     from siyu.identity.service import resolve_identities
-    from siyu.models import Profile
+    from siyu.models import ProfilePerson
 
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-oneid-"))
     rt = start(Settings(home=home, _env_file=None, oneid_probabilistic=False))  # type: ignore[call-arg]
@@ -118,7 +118,7 @@ def siyu(links: pa.Table, profiles: pa.Table, realtime: int = 0) -> tuple[float,
         resolve_identities(s, rt.vault, rt.settings)
     seconds = time.perf_counter() - t
     with rt.db.read_only() as s:
-        person = dict(s.query(Profile.id, Profile.person_id).all())
+        person = dict(s.query(ProfilePerson.profile_id, ProfilePerson.person_id).all())
     resolve_ms = _realtime(rt, links, realtime) if realtime else []
     rt.db.dispose()
     shutil.rmtree(home, ignore_errors=True)

@@ -26,8 +26,11 @@ from siyu.accounts.service import create_user
 from siyu.bootstrap import Runtime, start
 from siyu.cli.demo import prepare_demo
 from siyu.core.config import Settings
-from siyu.models import Base
+from siyu.models import Base, Profile, ProfilePerson
 from siyu.synth.generate import DEFAULT_END, generate
+
+# Every profile with its person (null where it has none yet): the person is kept in ``profile_persons``.
+WITH_PERSON = Profile.__table__.outerjoin(ProfilePerson.__table__, ProfilePerson.profile_id == Profile.id)
 
 
 @contextmanager

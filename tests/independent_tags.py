@@ -40,6 +40,7 @@ from siyu.models import (
     PointsEntry,
     Product,
     Profile,
+    ProfilePerson,
     Shop,
     Sku,
 )
@@ -64,13 +65,13 @@ def _first(rows: list[Any], attr: str, ok: Any = None) -> Any:
 
 def facts(s: Session, as_of: datetime) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
     """person → measures, and the purchased lines (for preference tags)."""
-    profiles = list(s.scalars(select(Profile).where(Profile.person_id.is_not(None))))
-    person_of = {p.id: p.person_id for p in profiles}
+    person_of = dict(s.execute(select(ProfilePerson.profile_id, ProfilePerson.person_id)).all())
+    profiles = [p for p in s.scalars(select(Profile)) if p.id in person_of]
     channel_name = {c.id: c.name_zh for c in s.scalars(select(Channel))}
     shop_channel = {sh.id: sh.channel_id for sh in s.scalars(select(Shop))}
     by_person: dict[int, list[Profile]] = defaultdict(list)
     for p in profiles:
-        by_person[p.person_id].append(p)  # type: ignore[index]
+        by_person[person_of[p.id]].append(p)
 
     orders = [o for o in s.scalars(select(Order)) if o.profile_id in person_of and o.status in BOUGHT
               and o.paid_fen > 0 and (o.paid_at or o.created_at) <= as_of]
@@ -261,7 +262,7 @@ def _tops(rule: TopRule, items: list[dict[str, Any]]) -> dict[int, list[str]]:
 
 def _events(s: Session, as_of: datetime) -> list[dict[str, Any]]:
     """Events up to ``as_of`` on the person their profile belongs to now (else the event's own)."""
-    person_of = dict(s.execute(select(Profile.id, Profile.person_id)).all())
+    person_of = dict(s.execute(select(ProfilePerson.profile_id, ProfilePerson.person_id)).all())
     out = []
     for e in s.scalars(select(Event)):
         person = person_of.get(e.profile_id) if e.profile_id is not None else None

@@ -132,7 +132,7 @@ def test_export_members_and_hashed_phones(demo_rt, tmp_path) -> None:  # type: i
     from sqlalchemy import select
 
     from siyu.audiences.export import export
-    from siyu.models import Identity, Member, Profile, ProfileIdentity
+    from siyu.models import Identity, Member, ProfileIdentity, ProfilePerson
 
     expr = "tier in (黄金, 钻石, 星耀, 王者)"
     want = service.count(demo_rt.settings.tagstore_dir, expr)["count"]
@@ -148,7 +148,8 @@ def test_export_members_and_hashed_phones(demo_rt, tmp_path) -> None:  # type: i
         hashed_rows = list(csv.DictReader((tmp_path / "h.csv").open(encoding="utf-8")))
         persons = {int(r["person_id"]) for r in rows}
         phones = {demo_rt.vault.decrypt(enc, "identity.phone") for person, enc in s.execute(
-            select(Profile.person_id, Identity.value_enc).join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+            select(ProfilePerson.person_id, Identity.value_enc)
+            .join(ProfileIdentity, ProfileIdentity.profile_id == ProfilePerson.profile_id)
             .join(Identity, Identity.id == ProfileIdentity.identity_id).where(Identity.kind == "phone"))
             if person in persons} - set(demo_rt.settings.oneid_blocklist)
         assert {(r["phone_sha256"], r["phone_md5"]) for r in hashed_rows} == {

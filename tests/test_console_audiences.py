@@ -13,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import WITH_PERSON
 from siyu.bootstrap import Runtime
 from siyu.console.app import create_app
 from siyu.core.clock import SHANGHAI, now
 from siyu.lake.service import export_lake
-from siyu.models import Event, ManualTag, Order, Profile
+from siyu.models import Event, ManualTag, Order, Profile, ProfilePerson
 from siyu.tags.service import compute_tags, read_catalogue
 from test_console import login
 
@@ -90,12 +91,14 @@ def test_saving_freezing_and_exporting_from_the_console(client: TestClient, demo
 
 def test_member_360_marks_notes_orders_and_timeline(client: TestClient, demo_rt: Runtime) -> None:
     with demo_rt.db.read_only() as s:  # a member who bought in a channel, not marked by another test
-        person = s.scalar(select(Profile.person_id).join(Order, Order.profile_id == Profile.id)
+        person = s.scalar(select(ProfilePerson.person_id).select_from(WITH_PERSON)
+                          .join(Order, Order.profile_id == Profile.id)
                           .where(Profile.registered_at.is_not(None),
-                                 Profile.person_id.not_in(select(ManualTag.person_id)))
-                          .order_by(Profile.person_id).limit(1))
-        orders = s.scalar(select(func.count()).select_from(Order).join(Profile, Profile.id == Order.profile_id)
-                          .where(Profile.person_id == person))
+                                 ProfilePerson.person_id.not_in(select(ManualTag.person_id)))
+                          .order_by(ProfilePerson.person_id).limit(1))
+        orders = s.scalar(select(func.count()).select_from(Order)
+                          .join(ProfilePerson, ProfilePerson.profile_id == Order.profile_id)
+                          .where(ProfilePerson.person_id == person))
     page = client.get(f"/persons/{person}").text
     assert page.count("<tr><td>") >= orders
     assert len(re.findall(r'<li data-kind="order">', page)) == orders

@@ -14,12 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from conftest import WITH_PERSON
 from siyu.cli.importer import run_import
 from siyu.cli.oneid import learn_douyin_indexes
 from siyu.identity.evaluation import read_truth
 from siyu.identity.service import resolve_identities
 from siyu.ingest.douyin_api import DouyinApiError, DouyinShopApi
-from siyu.models import Channel, Identity, Order, PhoneSearchIndex, Profile, Shop
+from siyu.models import Channel, Identity, Order, PhoneSearchIndex, Profile, ProfilePerson, Shop
 from siyu.synth.douyin_shop import DouyinShop, search_index
 
 KEY, SECRET, SHOP = "7151238921365308935", "test-douyin-secret", "4263918"
@@ -77,7 +78,7 @@ def test_client_speaks_the_protocol_through_expiry_flow_limits_and_refusals(shop
 def _douyin_pairs(rt, truth: dict[tuple[str, str], str]) -> tuple[set, set]:  # type: ignore[no-untyped-def,type-arg]
     """(pairs Siyu joins, pairs that are true) among the profiles of persons holding a Douyin profile."""
     with rt.db.read_only() as s:
-        rows = s.execute(select(Channel.code, Profile.external_id, Profile.person_id)
+        rows = s.execute(select(Channel.code, Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)
                          .join(Channel, Channel.id == Profile.channel_id)).all()
     by_person: dict[int, list[tuple[str, str]]] = {}
     for code, ext, person in rows:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from conftest import WITH_PERSON
 from siyu.cli.importer import run_import
 from siyu.identity.service import resolve_identities
 from siyu.loyalty import ledger, programme, versions
 from siyu.loyalty.members import sync_members
 from siyu.loyalty.points import award_order_points
-from siyu.models import Member, PersonMerge, PointsEntry, Profile
+from siyu.models import Member, PersonMerge, PointsEntry, Profile, ProfilePerson
 
 OPENID_A, OPENID_B = "oAAAAAAAAAAAAAAAAAAA", "oBBBBBBBBBBBBBBBBBBB"
 
@@ -101,7 +102,7 @@ def test_shared_phone_joins_and_blocklist_does_not(rt, tmp_path: Path) -> None:
     assert (rep.profiles, rep.persons) == (4, 3)
     assert [n.blocked for n in rep.super_nodes] == [True]
     with rt.db.read_only() as s:
-        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        persons = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
         card = s.scalars(select(Member).where(Member.person_id == persons[OPENID_A])).one().card_no
     assert persons[OPENID_A] == persons["LT0000000009"]
     assert persons[OPENID_B] != persons["LT0000000010"]
@@ -127,7 +128,7 @@ def test_merge_keeps_the_older_person_and_folds_points(rt, tmp_path: Path) -> No
     pipeline(rt)
     with rt.db.read_only() as s:
         assert s.scalar(select(func.count()).select_from(Member)) == 2
-        old_person = min(s.scalars(select(Profile.person_id)))  # the first person created
+        old_person = min(s.scalars(select(ProfilePerson.person_id)))  # the first person created
     # The mini-program member later binds the card: the two people are one.
     write_jsonl(tmp_path / "members.jsonl", [{"openid": OPENID_A, "phone": "13911112222", "member_no": "LT0000000042",
                                               "registered_at": "2026-03-01T10:00:00+08:00"}])
@@ -169,7 +170,7 @@ def test_a_shared_phone_joins_only_profiles_of_one_name(rt, tmp_path: Path) -> N
     rep = pipeline(rt)
     assert rep.split_by_name == 1 and rep.super_nodes == []
     with rt.db.read_only() as s:
-        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        persons = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
     assert persons[OPENID_A] == persons["LT0000000021"]  # "王 芳" and "王芳" are one name
     assert len({persons[OPENID_A], persons["LT0000000022"], persons[OPENID_B]}) == 3
     assert pipeline(rt).moved_profiles == 0
@@ -194,7 +195,7 @@ def test_explain_names_what_joined_a_person(rt, tmp_path: Path) -> None:
 
     test_a_shared_phone_joins_only_profiles_of_one_name(rt, tmp_path)
     with rt.db.read_only() as s:
-        person = s.scalars(select(Profile.person_id).where(Profile.external_id == OPENID_A)).one()
+        person = s.scalars(select(ProfilePerson.person_id).select_from(WITH_PERSON).where(Profile.external_id == OPENID_A)).one()
         ex = explain(s, rt.vault, rt.settings, person)
     assert sorted(p.external_id for p in ex.profiles) == ["LT0000000021", OPENID_A]
     phone = next(e for e in ex.evidence if e.kind == "phone")
@@ -217,7 +218,7 @@ def test_explain_names_a_phone_split_by_name_within_one_surname(rt, tmp_path: Pa
     run_import(rt, tmp_path / "pos" / "members.csv")
     assert pipeline(rt).split_by_name == 1
     with rt.db.read_only() as s:
-        persons = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        persons = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
         ex = explain(s, rt.vault, rt.settings, persons["LT0000000051"])
     assert persons["LT0000000051"] != persons["LT0000000052"]
     assert {e.kind: e.verdict for e in ex.evidence}["phone"] == "joins only profiles of one name"
@@ -267,7 +268,7 @@ def test_a_phoneless_buyers_single_parcel_joins_and_explain_says_why(rt, tmp_pat
 
     def persons() -> dict[str, int]:
         with rt.db.read_only() as s:
-            return dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+            return dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
 
     rt.settings.oneid_single_order_receivers = False
     pipeline(rt)
@@ -308,7 +309,7 @@ def test_split_and_merge_are_kept_by_later_runs(rt, tmp_path: Path) -> None:
 
     def persons() -> dict[str, int]:
         with rt.db.read_only() as s:
-            return dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+            return dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
 
     p = persons()
     assert p[OPENID_A] == p["LT0000000031"]
@@ -376,7 +377,7 @@ def test_a_split_moves_order_points_to_the_right_member(rt, tmp_path: Path) -> N
     assert accounts() == {"LT0000000031": 350}
     with rt.db.read_only() as s:
         card = s.scalars(select(Profile.id).where(Profile.external_id == "LT0000000031")).one()
-        person = s.scalars(select(Profile.person_id).where(Profile.id == card)).one()
+        person = s.scalars(select(ProfilePerson.person_id).where(ProfilePerson.profile_id == card)).one()
     with rt.db.unit_of_work() as s:
         split_person(s, rt.vault, rt.settings, person, [card], "ops", "father and son share the phone")
     pipeline(rt)

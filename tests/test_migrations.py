@@ -64,3 +64,27 @@ def test_upgrade_a_database_holding_data(empty_url: str, tmp_path: Path) -> None
     with rt.db.unit_of_work() as s, pytest.raises(Exception, match="names the coupon template"):
         versions.record(s, _older_programme().replace("version: 2", "version: 3"), actor="ops")
     rt.db.dispose()
+
+
+def test_profile_persons_move_out_of_profiles(empty_url: str, tmp_path: Path) -> None:
+    """0021 moves each profile's person into ``profile_persons``; the profile rows other tables point at
+    survive SQLite's rebuild of ``profiles``, and a personless profile gets no row."""
+    upgrade(empty_url, "0020")
+    engine = create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as con:
+        con.execute(text("INSERT INTO persons (id, created_at, updated_at) VALUES (7, :t, :t)"), {"t": AT})
+        con.execute(text("INSERT INTO channels (id, code, name_zh, name_en, kind) VALUES (1, 'pos', '门店', 'POS', 'store')"))
+        for pid, person in ((1, 7), (2, None)):
+            con.execute(text("INSERT INTO profiles (id, channel_id, external_id, person_id, created_at, updated_at) "
+                             "VALUES (:id, 1, :ext, :person, :t, :t)"),
+                        {"id": pid, "ext": f"C{pid}", "person": person, "t": AT})
+        con.execute(text("INSERT INTO identities (id, kind, bidx, created_at) VALUES (1, 'phone', 'b1', :t)"), {"t": AT})
+        con.execute(text("INSERT INTO profile_identities (profile_id, identity_id, created_at) VALUES (2, 1, :t)"),
+                    {"t": AT})
+    engine.dispose()
+    rt = start(make_settings(tmp_path / "home", empty_url))
+    with rt.db.read_only() as s:
+        assert s.execute(text("SELECT profile_id, person_id FROM profile_persons")).all() == [(1, 7)]
+        assert s.execute(text("SELECT id, external_id FROM profiles ORDER BY id")).all() == [(1, "C1"), (2, "C2")]
+        assert s.execute(text("SELECT profile_id FROM profile_identities")).all() == [(2,)]
+    rt.db.dispose()

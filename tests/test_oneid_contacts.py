@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 
+from conftest import WITH_PERSON
 from siyu.analytics.engine import connect
 from siyu.analytics.oneid_contacts import EVIDENCE, MIN_JOINED, contact_matches
 from siyu.console.i18n import TEXT
@@ -149,7 +150,7 @@ def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> 
 
     from siyu.cli.importer import run_import
     from siyu.identity.service import resolve_identities
-    from siyu.models import IdentityMatch, Profile
+    from siyu.models import IdentityMatch, Profile, ProfilePerson
 
     org = tmp_path / "org"
     org.mkdir()
@@ -182,7 +183,7 @@ def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> 
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
     with rt.db.read_only() as s:
-        person = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        person = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
         match = s.execute(select(IdentityMatch.match_weight, IdentityMatch.evidence)).all()
         given = s.scalar(select(Profile.given_bidx).where(Profile.external_id == "LT0000000000"))
     assert person["wmLONE000000000000000000000000001"] == person["LT0000000059"]

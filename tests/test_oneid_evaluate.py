@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from conftest import WITH_PERSON
 from siyu.analytics.engine import connect
 from siyu.analytics.evaluate import pair_scores
 from siyu.cli.importer import run_import
 from siyu.cli.main import app
 from siyu.identity.evaluation import evaluate, read_truth
 from siyu.identity.service import resolve_identities
-from siyu.models import Channel, Profile
+from siyu.models import Channel, Profile, ProfilePerson
 
 
 def _pairs(assign: dict[str, str]) -> set[frozenset[str]]:
@@ -50,8 +51,8 @@ def test_evaluate_a_generated_brand(rt, small_brand: Path, tmp_path: Path) -> No
     truth = read_truth(small_brand / "_truth")
     with rt.db.read_only() as s:
         sc = evaluate(s, truth)
-        rows = s.query(Channel.code, Profile.external_id, Profile.person_id).join(
-            Channel, Channel.id == Profile.channel_id).all()
+        rows = s.execute(select(Channel.code, Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)
+                         .join(Channel, Channel.id == Profile.channel_id)).all()
     predicted = {f"{c}\x1f{e}": str(p) for c, e, p in rows}
     true = {f"{c}\x1f{e}": p for c, e, p in zip(*(truth[n].to_pylist() for n in ("channel", "external_id", "person")),
                                                  strict=True)}
@@ -196,7 +197,7 @@ def test_a_tmall_account_seen_three_ways_is_one_person_but_a_walkin_phone_joins_
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
     with rt.db.read_only() as s:
-        person = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        person = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
     assert person[nick] == person[ouid] == person[f"member:{nick}"] == person["oMini00000000000000000077"]
     assert len({person["C0"], person["C1"], person["C2"]}) == 3
 
@@ -315,8 +316,8 @@ def test_channel_preference_equals_a_plain_count(rt, small_brand: Path) -> None:
     run_import(rt, small_brand)
     after_import(rt)
     with rt.db.read_only() as s:
-        rows = s.query(Profile.person_id, Channel.code, Order.status, Order.paid_fen, Order.refunded_fen).join(
-            Profile, Profile.id == Order.profile_id).join(Shop, Shop.id == Order.shop_id).join(
+        rows = s.query(ProfilePerson.person_id, Channel.code, Order.status, Order.paid_fen, Order.refunded_fen).join(
+            ProfilePerson, ProfilePerson.profile_id == Order.profile_id).join(Shop, Shop.id == Order.shop_id).join(
             Channel, Channel.id == Shop.channel_id).all()
     spend: dict[tuple[int, str], int] = defaultdict(int)
     for person, code, status, paid, refunded in rows:

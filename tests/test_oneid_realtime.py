@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import make_settings
+from conftest import WITH_PERSON, make_settings
 from siyu.bootstrap import start
 from siyu.cli.importer import run_import
 from siyu.core.clock import now
@@ -19,12 +19,12 @@ from siyu.identity.reads import Reads
 from siyu.identity.realtime import resolve_profiles
 from siyu.identity.service import resolve_identities
 from siyu.ingest.schemas import JOINING_KINDS
-from siyu.models import Channel, Profile
+from siyu.models import Channel, Profile, ProfilePerson
 
 
 def _partition(rt) -> set[frozenset[tuple[str, str]]]:  # type: ignore[no-untyped-def]
     with rt.db.read_only() as s:
-        rows = s.execute(select(Channel.code, Profile.external_id, Profile.person_id)
+        rows = s.execute(select(Channel.code, Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)
                          .join(Channel, Channel.id == Profile.channel_id)).all()
     groups: dict[int, set[tuple[str, str]]] = {}
     for code, ext, person in rows:
@@ -92,7 +92,7 @@ def _member(openid: str, phone: str | None = None, unionid: str | None = None) -
 
 def _person(rt, openid: str) -> int | None:  # type: ignore[no-untyped-def]
     with rt.db.read_only() as s:
-        return s.scalar(select(Profile.person_id).where(Profile.external_id == openid))
+        return s.scalar(select(ProfilePerson.person_id).select_from(WITH_PERSON).where(Profile.external_id == openid))
 
 
 def test_api_records_are_resolved_on_arrival_even_concurrently(rt) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from siyu.analytics.tag_compiler import compile_pack, run_pack
 from siyu.analytics.tag_rules import Pack, TopRule
 from siyu.core.clock import now
 from siyu.lake.service import export_lake
-from siyu.models import Profile
+from siyu.models import ProfilePerson
 from siyu.tags import definitions, manual
 
 
@@ -30,8 +30,8 @@ def test_the_default_pack_is_large_and_valid() -> None:
 def test_every_tag_equals_an_independent_computation(demo_rt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     pack = definitions.default()
     with demo_rt.db.unit_of_work() as s:  # guides mark a few people by hand; one mark is taken back
-        people = [r.person_id for r in s.execute(select(Profile.person_id).where(Profile.person_id.is_not(None))
-                                                 .distinct().order_by(Profile.person_id).limit(4))]
+        people = [r.person_id for r in s.execute(select(ProfilePerson.person_id)
+                                                 .distinct().order_by(ProfilePerson.person_id).limit(4))]
         for p, value in zip(people, ("重点维护", "意向客户", "重点维护", "勿扰"), strict=True):
             manual.set_tag(s, pack, p, "导购标记", value, by="guide-01", reason="门店回访")
         manual.set_tag(s, pack, people[0], "导购标记", "意向客户", by="guide-01")
@@ -72,7 +72,7 @@ def test_manual_tags_are_checked_kept_and_idempotent(demo_rt) -> None:  # type: 
 
     pack = definitions.default()
     with demo_rt.db.unit_of_work() as s:
-        person = s.scalar(select(Profile.person_id).where(Profile.person_id.is_not(None)).order_by(Profile.id.desc()))
+        person = s.scalar(select(ProfilePerson.person_id).order_by(ProfilePerson.profile_id.desc()))
         assert manual.set_tag(s, pack, person, "导购标记", "老客转介绍", by="g1").changed
         assert not manual.set_tag(s, pack, person, "导购标记", "老客转介绍", by="g1").changed  # a retry
         with pytest.raises(InvalidInput, match="not a manual tag"):

@@ -19,11 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import WITH_PERSON
 from siyu.bootstrap import Runtime
 from siyu.cli.importer import run_import
 from siyu.console.app import create_app
 from siyu.ingest.wecom_callback import WecomCallbackConfig, WecomCrypto
-from siyu.models import Event, Guide, InboxMessage, Order, OrderItem, Profile, Refund
+from siyu.models import Event, Guide, InboxMessage, Order, OrderItem, Profile, ProfilePerson, Refund
 
 SAMPLES = Path(__file__).parent / "samples"
 CLIENT_ID, CLIENT_SECRET = "a1b2c3d4e5", "s3cr3t-youzan"
@@ -387,7 +388,7 @@ def test_douyin_member_join_gives_the_buyer_a_phone(rt: Runtime) -> None:
     assert r.headers["x-siyu-outcome"] == "applied"
     assert _douyin_spi(rt, body).headers["x-siyu-outcome"] == "duplicate"
     with rt.db.read_only() as s:
-        rows = dict(s.execute(select(Profile.external_id, Profile.person_id)).all())
+        rows = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
         assert len(rows) == 2 and rows["1@#dyOpenId42"] == rows["oMini00000000000000000042"] is not None
         assert sorted(s.scalars(select(Identity.kind)).all()) == ["douyin_open_id", "phone"]
 

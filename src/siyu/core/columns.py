@@ -18,8 +18,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, literal, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, CreateIndex
 
 from siyu.core.bulk import table_of
 
@@ -239,6 +252,60 @@ def update_column(session: Session, model: Any, column: str, ids: pa.Array | np.
 
 
 FEW = 64  # rows an update_column writes one statement each instead of through the staged table
+
+
+def upsert_pairs(session: Session, model: Any, keys: np.ndarray, values: np.ndarray, *, rebuild: bool = False) -> None:
+    """Row ``(keys[i], values[i])`` into a two-column table keyed by its first column: inserted, or its
+    value replaced where the key is there (``INSERT … ON CONFLICT DO UPDATE``); the table's other rows
+    stay.
+
+    ``rebuild`` (PostgreSQL; for a write touching a large share of the table): the same rows, written as
+    a new table built bare (COPY), the old table's other rows added, then its keys, indexes and foreign
+    keys from the model, swapped in for the old one. A row inserted with the indexes and foreign keys in
+    place cost PostgreSQL about 7 µs, built bare and indexed after about 1.5 µs (measured on 957,000
+    rows, docs/benchmarks.md)."""
+    if len(keys) == 0:
+        return
+    t = table_of(model)
+    key, value = (c.name for c in t.c)
+    conn = session.connection()
+    staged = pa.table({key: pa.array(keys, pa.int64()), value: pa.array(values, pa.int64())}).sort_by(key)
+    if rebuild and conn.dialect.name == "postgresql":
+        _rebuild(session, t, staged)
+        return
+    # names are the model's own; values bound or staged
+    upsert = f"INSERT INTO {t.name} ({key}, {value}) {{rows}} ON CONFLICT ({key}) DO UPDATE SET {value} = excluded.{value}"
+    if len(keys) <= FEW:
+        conn.execute(text(upsert.format(rows="VALUES (:k, :v)")),
+                     [{"k": k, "v": v} for k, v in zip(staged[key].to_pylist(), staged[value].to_pylist(), strict=True)])
+        return
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_stage_update (k BIGINT, v BIGINT)")
+    conn.exec_driver_sql("DELETE FROM siyu_stage_update")
+    load(session, _STAGE_UPDATE, staged.rename_columns(["k", "v"]))
+    # WHERE true: SQLite's parser otherwise reads ON CONFLICT as a join constraint of the SELECT
+    conn.exec_driver_sql(upsert.format(rows="SELECT k, v FROM siyu_stage_update WHERE true"))
+
+
+def _rebuild(session: Session, t: Table, staged: pa.Table) -> None:
+    conn = session.connection()
+    key = staged.column_names[0]
+    fresh = f"{t.name}_rebuilt"  # names are the model's own
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {fresh}")
+    conn.exec_driver_sql(f"CREATE TABLE {fresh} (LIKE {t.name})")  # columns and NOT NULLs, nothing else
+    _copy(conn.connection.driver_connection, fresh, staged)
+    # statistics, so the other rows are found by a hash anti-join, not a loop over an unindexed table
+    conn.exec_driver_sql(f"ANALYZE {fresh}")
+    conn.exec_driver_sql(f"INSERT INTO {fresh} SELECT o.* FROM {t.name} o "  # noqa: S608
+                         f"WHERE NOT EXISTS (SELECT 1 FROM {fresh} n WHERE n.{key} = o.{key})")
+    conn.exec_driver_sql(f"DROP TABLE {t.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {fresh} RENAME TO {t.name}")
+    # the model's own DDL, so the keys, indexes and foreign keys are named as the migrations name them
+    for c in [t.primary_key, *(c for c in t.constraints if isinstance(c, UniqueConstraint))]:
+        conn.execute(AddConstraint(c))
+    for ix in t.indexes:
+        conn.execute(CreateIndex(ix))
+    for fk in t.foreign_key_constraints:
+        conn.execute(AddConstraint(fk))
 
 
 _STAGE_UPDATE = Table("siyu_stage_update", _meta, Column("k", BigInteger), Column("v", BigInteger),

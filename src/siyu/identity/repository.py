@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, distinct, func, literal, select, text,
 from sqlalchemy.orm import Session, aliased
 
 from siyu.core.bulk import chunks, insert_many, one_of, run, update_many
-from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, update_column
+from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, upsert_pairs
 from siyu.core.tables import read_arrow, to_arrow
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
 from siyu.models import (
@@ -29,6 +29,7 @@ from siyu.models import (
     Product,
     Profile,
     ProfileIdentity,
+    ProfilePerson,
     Shop,
     Sku,
 )
@@ -87,13 +88,16 @@ def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
 # -- batch resolution -----------------------------------------------------------------------------
 PROFILE_PERSONS = pa.schema([("profile_id", pa.int64()), ("person_id", pa.int64()), ("channel_id", pa.int64()),
                              ("name_bidx", pa.string())])
-_PROFILE_PERSON_COLS = (Profile.id, Profile.person_id, Profile.channel_id, Profile.name_bidx)
+_PROFILE_PERSON_COLS = (Profile.id, ProfilePerson.person_id, Profile.channel_id, Profile.name_bidx)
+# every profile with its person, null where it has none yet
+_WITH_PERSON = Profile.__table__.outerjoin(ProfilePerson.__table__, ProfilePerson.profile_id == Profile.id)
 RECEIVER_COUNTS = pa.schema([("profile_id", pa.int64()), ("node", pa.string()), ("orders", pa.int64()),
                              ("total_orders", pa.int64())])
 
 
 def profile_persons(session: Session) -> pa.Table:
-    return read_arrow(session, select(*_PROFILE_PERSON_COLS).order_by(Profile.id), PROFILE_PERSONS)
+    return read_arrow(session, select(*_PROFILE_PERSON_COLS).select_from(_WITH_PERSON).order_by(Profile.id),
+                      PROFILE_PERSONS)
 
 
 def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[Any]:
@@ -116,7 +120,7 @@ def profile_names(session: Session) -> pa.Table:
 
 def profile_keys(session: Session) -> pa.Table:
     """Every profile as (channel code, external id, person id or null)."""
-    rows = session.execute(select(Channel.code, Profile.external_id, Profile.person_id)
+    rows = session.execute(select(Channel.code, Profile.external_id, ProfilePerson.person_id).select_from(_WITH_PERSON)
                            .join(Channel, Channel.id == Profile.channel_id).order_by(Profile.id)).yield_per(50_000)
     return to_arrow(rows, pa.schema([("channel", pa.string()), ("external_id", pa.string()),
                                      ("person_id", pa.int64())]))
@@ -156,10 +160,13 @@ def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
     return ids.tolist()  # type: ignore[no-any-return]
 
 
-def set_profile_persons(session: Session, ids: np.ndarray, persons: np.ndarray, stamp: datetime) -> None:
-    """Profile ``ids[i]`` now belongs to person ``persons[i]``."""
-    if len(ids):
-        update_column(session, Profile, "person_id", ids, persons, {"updated_at": stamp})
+def set_profile_persons(session: Session, ids: np.ndarray, persons: np.ndarray, *, of: int) -> None:
+    """Profile ``ids[i]`` now belongs to person ``persons[i]``; ``of``: the profiles there are. A run
+    moving a fifth of them or more (a brand's first run, a changed rule) rebuilds the table."""
+    upsert_pairs(session, ProfilePerson, ids, persons, rebuild=len(ids) >= max(REBUILD_FROM, of // 5))
+
+
+REBUILD_FROM = 10_000  # moves below this are upserted whatever the share: a rebuild's fixed cost is its DDL
 
 
 def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, stamp: datetime) -> None:
@@ -183,13 +190,13 @@ def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = N
 
 
 def _refresh_persons(model: Any, scope: Any) -> Any:
-    person = select(Profile.person_id).where(Profile.id == model.profile_id).scalar_subquery()
+    person = select(ProfilePerson.person_id).where(ProfilePerson.profile_id == model.profile_id).scalar_subquery()
     return update(model).where(scope, model.person_id.is_distinct_from(person)).values(person_id=person)
 
 
 def refresh_order_persons(session: Session, order_ids: Iterable[int]) -> None:
     """These orders carry their profile's person (orders that arrived for a profile already resolved)."""
-    person = select(Profile.person_id).where(Profile.id == Order.profile_id).scalar_subquery()
+    person = select(ProfilePerson.person_id).where(ProfilePerson.profile_id == Order.profile_id).scalar_subquery()
     for part in chunks(sorted(set(order_ids))):
         session.execute(update(Order).where(Order.id.in_(list(part)), Order.person_id.is_distinct_from(person))
                         .values(person_id=person).execution_options(synchronize_session=False))
@@ -276,7 +283,7 @@ def refresh_person_statistics(session: Session) -> None:
     """PostgreSQL: the planner's statistics of the tables whose person ids a batch run rewrote (ANALYZE
     samples each table: well under a second at 10M records). SQLite plans by its indexes alone."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE profiles, orders, events"))
+        session.execute(text("ANALYZE profile_persons, orders, events"))
 
 
 def receiver_phones_without_mask(session: Session) -> list[Any]:
@@ -333,7 +340,8 @@ def add_decision(session: Session, row: dict[str, Any]) -> None:
 
 
 def person_profile_ids(session: Session, person_id: int) -> list[int]:
-    return list(session.scalars(select(Profile.id).where(Profile.person_id == person_id).order_by(Profile.id)))
+    return list(session.scalars(select(ProfilePerson.profile_id).where(ProfilePerson.person_id == person_id)
+                                .order_by(ProfilePerson.profile_id)))
 
 
 def decisions_about(session: Session, person_id: int) -> list[Any]:
@@ -343,16 +351,18 @@ def decisions_about(session: Session, person_id: int) -> list[Any]:
 
 
 def person_by_identity(session: Session, kind: str, bidx: str) -> int | None:
-    return session.scalar(select(Profile.person_id).join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+    return session.scalar(select(ProfilePerson.person_id)
+                          .join(ProfileIdentity, ProfileIdentity.profile_id == ProfilePerson.profile_id)
                           .join(Identity, Identity.id == ProfileIdentity.identity_id)
-                          .where(Identity.kind == kind, Identity.bidx == bidx, Profile.person_id.is_not(None))
-                          .order_by(Profile.person_id).limit(1))
+                          .where(Identity.kind == kind, Identity.bidx == bidx)
+                          .order_by(ProfilePerson.person_id).limit(1))
 
 
 def person_by_external_id(session: Session, external_id: str) -> int | None:
     # Every channel named, so the (channel_id, external_id) key is probed once per channel: without
     # them the planner walked the person index in order, a scan (98 ms at a million profiles, measured)
-    return session.scalar(select(func.min(Profile.person_id))
+    return session.scalar(select(func.min(ProfilePerson.person_id))
+                          .join(Profile, Profile.id == ProfilePerson.profile_id)
                           .where(Profile.channel_id.in_(select(Channel.id).scalar_subquery()),
                                  Profile.external_id == external_id))
 
@@ -360,10 +370,10 @@ def person_by_external_id(session: Session, external_id: str) -> int | None:
 def phone_persons_sample(session: Session, n: int) -> list[Any]:
     """``n`` random phones on profiles with a person: (value_enc, person_id) — benchmarks' arrivals."""
     return list(session.execute(
-        select(Identity.value_enc, func.min(Profile.person_id))
+        select(Identity.value_enc, func.min(ProfilePerson.person_id))
         .join(ProfileIdentity, ProfileIdentity.identity_id == Identity.id)
-        .join(Profile, Profile.id == ProfileIdentity.profile_id)
-        .where(Identity.kind == "phone", Profile.person_id.is_not(None))
+        .join(ProfilePerson, ProfilePerson.profile_id == ProfileIdentity.profile_id)
+        .where(Identity.kind == "phone")
         .group_by(Identity.id, Identity.value_enc).order_by(func.random()).limit(n)).all())
 
 
@@ -394,11 +404,12 @@ _REFRESH_PERSONS_OF = {m: _refresh_persons(m, m.profile_id.in_(_IDS)) for m in (
 # Real time runs two dozen of these statements an arrival, and on PostgreSQL each is a round trip
 # (0.2–0.3 ms on this machine's loopback): there a read that needs another's answer is one statement.
 # SQLite has no round trips to save, so it keeps the two simple statements its real time was tuned with.
-_PERSONS_OF = select(Profile.person_id).where(Profile.id.in_(_IDS), Profile.person_id.is_not(None))
-_PROFILES_OF_PERSONS = select(Profile.id).where(Profile.person_id.in_(_IDS))
-_SAME_PERSON = aliased(Profile)
-_PERSON_PROFILES_OF = (select(Profile.id).join(_SAME_PERSON, _SAME_PERSON.person_id == Profile.person_id)
-                       .where(_SAME_PERSON.id.in_(_IDS)))
+_PERSONS_OF = select(ProfilePerson.person_id).where(ProfilePerson.profile_id.in_(_IDS))
+_PROFILES_OF_PERSONS = select(ProfilePerson.profile_id).where(ProfilePerson.person_id.in_(_IDS))
+_SAME_PERSON = aliased(ProfilePerson)
+_PERSON_PROFILES_OF = (select(ProfilePerson.profile_id)
+                       .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
+                       .where(_SAME_PERSON.profile_id.in_(_IDS)))
 _NODE = Identity.kind + ":" + Identity.bidx
 _LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id.label("identity_id"), _NODE.label("node"))
                .join(Identity, Identity.id == ProfileIdentity.identity_id)
@@ -419,7 +430,7 @@ _CARRIERS = (select(Identity.id, ProfileIdentity.profile_id, _NODE).join(Identit
              .where(Identity.id.in_(_IDS)))
 _PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
                    .where(Identity.kind == PHONE, Identity.bidx.in_(_IDS)))
-_PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).where(Profile.id.in_(_IDS))
+_PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).select_from(_WITH_PERSON).where(Profile.id.in_(_IDS))
 _RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
 _BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
                       .where(Order.receiver_phone_bidx.in_(_IDS), Order.profile_id.is_not(None)).distinct())
@@ -522,7 +533,8 @@ def person_profiles(session: Session, person_id: int) -> list[Any]:
     return list(session.execute(
         select(Profile.id, Channel.code.label("channel"), Profile.external_id, Profile.name_bidx,
                Profile.first_seen_at, Profile.registered_at, Profile.source)
-        .join(Channel, Channel.id == Profile.channel_id).where(Profile.person_id == person_id).order_by(Profile.id)))
+        .join(ProfilePerson, ProfilePerson.profile_id == Profile.id).join(Channel, Channel.id == Profile.channel_id)
+        .where(ProfilePerson.person_id == person_id).order_by(Profile.id)))
 
 
 def identities_with_fanout(session: Session, profile_ids: Sequence[int]) -> list[Any]:
@@ -593,10 +605,10 @@ def phones_of_persons(session: Session, person_ids: Sequence[int]) -> list[Any]:
     out: list[Any] = []
     for part in chunks(list(person_ids)):
         out += list(session.execute(
-            select(Profile.person_id, Identity.value_enc).distinct()
-            .join(ProfileIdentity, ProfileIdentity.profile_id == Profile.id)
+            select(ProfilePerson.person_id, Identity.value_enc).distinct()
+            .join(ProfileIdentity, ProfileIdentity.profile_id == ProfilePerson.profile_id)
             .join(Identity, Identity.id == ProfileIdentity.identity_id)
-            .where(Identity.kind == "phone", one_of(session, Profile.person_id, part))))
+            .where(Identity.kind == "phone", one_of(session, ProfilePerson.person_id, part))))
     return out
 
 

@@ -94,7 +94,9 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.rounds = comps.rounds
     report.split_by_name = comps.split_by_name
     stamp = now()
-
+    # from here to the commit, real-time resolutions wait: one resolving a new profile between this run's
+    # read and its write would otherwise have its person written over (or, in a rebuild, left out)
+    repo.lock_resolution(session)
     apply_plan(session, plan, profiles, stamp, report)
     if report.moved_profiles:
         # the person ids just written are what real-time look-ups join on (``find_person``): with the
@@ -143,7 +145,7 @@ def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
     at = pc.index_in(plan.column("profile_id"), value_set=profiles.column("profile_id").combine_chunks())
     current = pc.take(profiles.column("person_id"), at).fill_null(-1).to_numpy()
     moving = current != target
-    repo.set_profile_persons(session, plan.column("profile_id").to_numpy()[moving], target[moving], stamp)
+    repo.set_profile_persons(session, plan.column("profile_id").to_numpy()[moving], target[moving], of=profiles.num_rows)
     absorbed = plan.column("absorbed").combine_chunks()
     into = target[pc.list_parent_indices(absorbed).to_numpy()]
     merges = sorted(set(zip(pc.list_flatten(absorbed).to_pylist(), into.tolist(), strict=True)))

@@ -23,6 +23,7 @@ from siyu.models import (
     PhoneSearchIndex,
     Product,
     Profile,
+    ProfilePerson,
     Refund,
     Region,
     Shop,
@@ -318,7 +319,7 @@ def load_rows(session: Session, model: Any, table: Any, constants: dict[str, Any
 
 
 def _profiles_of(person_id: int) -> Any:
-    return select(Profile.id).where(Profile.person_id == person_id)
+    return select(ProfilePerson.profile_id).where(ProfilePerson.person_id == person_id)
 
 
 def orders_of_person(session: Session, person_id: int, limit: int) -> list[Any]:
@@ -347,7 +348,7 @@ def guides_of_person(session: Session, person_id: int) -> list[Any]:
     return list(session.execute(
         select(Channel.code.label("channel"), Guide.name.label("guide"), Guide.code.label("guide_code"),
                Store.name.label("store"), Profile.first_seen_at, Profile.registered_at, Profile.source)
-        .join(Channel, Channel.id == Profile.channel_id)
+        .join(ProfilePerson, ProfilePerson.profile_id == Profile.id).join(Channel, Channel.id == Profile.channel_id)
         .outerjoin(Guide, Guide.id == Profile.guide_id).outerjoin(Store, Store.id == Profile.store_id)
-        .where(Profile.person_id == person_id, (Profile.guide_id.is_not(None)) | (Profile.store_id.is_not(None)))
+        .where(ProfilePerson.person_id == person_id, (Profile.guide_id.is_not(None)) | (Profile.store_id.is_not(None)))
         .order_by(Profile.first_seen_at)))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import UTCDateTime
 from siyu.core.tables import to_arrow
-from siyu.models import Identity, PointsEntry, ProfileIdentity
+from siyu.models import Identity, PointsEntry, Profile, ProfileIdentity, ProfilePerson
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
@@ -67,6 +67,14 @@ def read_table(session: Session, model: Any, since: datetime | None = None) -> p
     if not batches:
         batches.append(_batch(cols, [[] for _ in cols]))
     return pa.Table.from_batches(batches)
+
+
+def profiles_with_persons(session: Session) -> pa.Table:
+    """The profiles snapshot as analytics reads it: each profile with its person (null: none yet), which
+    the database keeps in ``profile_persons``."""
+    profiles, persons = read_table(session, Profile), read_table(session, ProfilePerson)
+    at = pc.index_in(profiles["id"], value_set=persons["profile_id"].combine_chunks())
+    return profiles.append_column("person_id", pc.take(persons["person_id"], at))
 
 
 def _batch(cols: list[Any], columns: list[Any]) -> pa.RecordBatch:

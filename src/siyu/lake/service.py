@@ -56,7 +56,7 @@ def export_lake(session: Session, lake: Path) -> ExportReport:
             newest = pc.max(table.column("updated_at")).as_py()
             advance_watermark(session, f"lake.{name}", newest.isoformat())
     for name, model in SNAPSHOT_MODELS.items():
-        table = repo.read_table(session, model)
+        table = repo.profiles_with_persons(session) if model is Profile else repo.read_table(session, model)
         write_snapshot(lake, name, table)
         report.snapshots[name] = table.num_rows
     points = repo.balances(session)

@@ -27,6 +27,7 @@ from siyu.models import (
     PricingIdentity,
     Profile,
     ProfileIdentity,
+    ProfilePerson,
     ProgrammeVersion,
     RewardStock,
     Shop,
@@ -36,10 +37,10 @@ from siyu.models import (
 
 def registrations(session: Session) -> list[Any]:
     """Registered profiles (a member card was opened on that channel), oldest first."""
-    stmt = (select(Profile.id, Profile.person_id, Profile.external_id, Channel.code.label("channel"),
+    stmt = (select(Profile.id, ProfilePerson.person_id, Profile.external_id, Channel.code.label("channel"),
                    Profile.channel_id, Profile.registered_at, Profile.store_id, Profile.guide_id)
-            .join(Channel, Channel.id == Profile.channel_id)
-            .where(Profile.registered_at.is_not(None), Profile.person_id.is_not(None))
+            .join(ProfilePerson, ProfilePerson.profile_id == Profile.id).join(Channel, Channel.id == Profile.channel_id)
+            .where(Profile.registered_at.is_not(None))
             .order_by(Profile.registered_at, Profile.id))
     return list(session.execute(stmt))
 
@@ -307,7 +308,8 @@ def history(session: Session, member_id: int, limit: int, before_id: int | None)
 
 def birth_months(session: Session, member_ids: Sequence[int]) -> dict[int, int]:
     """The member's birthday month, from the oldest registration that gives a birthday."""
-    stmt = (select(Member.id, Profile.birthday).join(Profile, Profile.person_id == Member.person_id)
+    stmt = (select(Member.id, Profile.birthday).join(ProfilePerson, ProfilePerson.person_id == Member.person_id)
+            .join(Profile, Profile.id == ProfilePerson.profile_id)
             .where(one_of(session, Member.id, member_ids), Profile.birthday.is_not(None))
             .order_by(Member.id, Profile.registered_at, Profile.id))
     out: dict[int, int] = {}

@@ -13,6 +13,7 @@ from siyu.models.identity import (
     PhoneSearchIndex,
     Profile,
     ProfileIdentity,
+    ProfilePerson,
 )
 from siyu.models.loyalty import (
     Coupon,
@@ -35,6 +36,6 @@ from siyu.models.tags import ManualTag
 
 __all__ = [
     "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "Refund", "RewardStock", "TierChange",
+    "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "ProfilePerson", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -88,3 +88,18 @@ def test_profile_persons_move_out_of_profiles(empty_url: str, tmp_path: Path) ->
         assert s.execute(text("SELECT id, external_id FROM profiles ORDER BY id")).all() == [(1, "C1"), (2, "C2")]
         assert s.execute(text("SELECT profile_id FROM profile_identities")).all() == [(2,)]
     rt.db.dispose()
+
+
+def test_migrations_build_the_models_schema(empty_url: str) -> None:
+    """The tables, columns, types, indexes and keys the migrations build are the models' (Alembic's
+    autogenerate comparison finds nothing to add, drop or alter)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from siyu.models import Base
+
+    upgrade(empty_url)
+    engine = create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as con:
+        assert compare_metadata(MigrationContext.configure(con, opts={"compare_type": True}), Base.metadata) == []
+    engine.dispose()

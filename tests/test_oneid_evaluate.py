@@ -368,3 +368,51 @@ def test_dedupe_any_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     r = CliRunner().invoke(app, ["oneid", "dedupe", str(samples / "customers.csv"), "--config", str(bad),
                                  "--out", str(out)])
     assert r.exit_code == 1 and "no column '名字'" in " ".join(r.output.split())
+
+
+def test_a_run_moving_many_profiles_rebuilds_the_person_table(rt, small_brand: Path,  # type: ignore[no-untyped-def]
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that moves a fifth of the profiles or more rebuilds ``profile_persons`` (PostgreSQL: a new
+    table, keyed, indexed and checked after): the same partition as before, the rows it did not move kept,
+    and the table's keys, index and foreign keys back under the migrations' names."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import IntegrityError
+
+    from siyu.core import columns
+    from siyu.identity import repository as identity_repo
+    from siyu.models import Base
+
+    def partition() -> dict[int, int]:
+        with rt.db.read_only() as s:
+            return dict(s.execute(select(ProfilePerson.profile_id, ProfilePerson.person_id)).all())
+
+    run_import(rt, small_brand)
+    with rt.db.unit_of_work() as s:  # a small first run: its moves are upserted
+        resolve_identities(s, rt.vault, rt.settings)
+    before = partition()
+    kept = {p: person for p, person in before.items() if p % 3}
+    with rt.db.unit_of_work() as s:  # a third of the profiles lose their person (an older Siyu's state)
+        s.execute(delete(ProfilePerson).where(ProfilePerson.profile_id % 3 == 0))
+    rebuilt, real = [], columns._rebuild
+    monkeypatch.setattr(identity_repo, "REBUILD_FROM", 1)  # the small brand's moves count as many
+    monkeypatch.setattr(columns, "_rebuild", lambda *a: rebuilt.append(1) or real(*a))
+    with rt.db.unit_of_work() as s:
+        rep = resolve_identities(s, rt.vault, rt.settings)
+    after = partition()
+    assert rep.moved_profiles == len(before) - len(kept) > len(before) // 5
+    assert rebuilt == ([1] if rt.db.dialect == "postgresql" else [])
+    assert {p: after[p] for p in kept} == kept  # the rows not moved, as they were
+    assert _groups(after) == _groups(before)
+    with rt.db.engine.connect() as con:
+        assert compare_metadata(MigrationContext.configure(con), Base.metadata) == []
+    with pytest.raises(IntegrityError), rt.db.unit_of_work() as s:  # the foreign key holds again
+        s.execute(update(ProfilePerson).where(ProfilePerson.profile_id == max(before)).values(person_id=10**9))
+
+
+def _groups(person_of: dict[int, int]) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = defaultdict(set)
+    for profile, person in person_of.items():
+        groups[person].add(profile)
+    return {frozenset(g) for g in groups.values()}

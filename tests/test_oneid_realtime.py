@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from conftest import WITH_PERSON, make_settings
 from siyu.bootstrap import start
@@ -191,3 +191,41 @@ def test_a_resolutions_reads_ask_each_key_once_and_answer_as_the_repository(smal
             # the second call asks only for the keys the first did not
             assert asked == [set(first), set(second) - set(first)], repo_name
     rt.db.dispose()
+
+
+def test_an_arrival_during_a_batch_run_waits_for_it_and_keeps_its_person(rt) -> None:  # type: ignore[no-untyped-def]
+    """A batch run takes the OneID lock before it reads: a member sent by the API meanwhile is resolved
+    after the run commits, so the run's write cannot undo or leave out its person (a rebuild of
+    ``profile_persons`` would; the upsert here holds no lock the arrival needs, only the OneID lock
+    makes it wait)."""
+    import threading
+
+    import httpx
+
+    from conftest import serving
+    from siyu.accounts.api_keys import create_api_key
+    from siyu.console.app import create_app
+    with rt.db.unit_of_work() as s:
+        _, key = create_api_key(s, "test", ["members:write"])
+    auth = {"Authorization": f"Bearer {key}"}
+    with serving(create_app(rt)) as url, httpx.Client(base_url=url, headers=auth, timeout=60) as client:
+        r = client.post("/api/v1/members/batch", json={"records": [_member("oBatchRun0000000000000001", "13912360001")]})
+        assert r.status_code == 200, r.text
+        with rt.db.unit_of_work() as s:  # a profile whose person is gone: the run below moves it
+            s.execute(delete(ProfilePerson))
+        posted: list[int] = []
+
+        def arrive() -> None:
+            with httpx.Client(base_url=url, headers=auth, timeout=60) as c:
+                posted.append(c.post("/api/v1/members/batch", json={"records": [
+                    _member("oBatchRun0000000000000002", "13912360002")]}).status_code)
+
+        with rt.db.unit_of_work() as s:
+            resolve_identities(s, rt.vault, rt.settings)
+            arrival = threading.Thread(target=arrive)
+            arrival.start()
+            arrival.join(1.5)
+            waited = arrival.is_alive()  # PostgreSQL: on the OneID lock; SQLite: on the write lock
+        arrival.join(60)
+    assert waited and posted == [200]
+    assert None not in (_person(rt, "oBatchRun0000000000000001"), _person(rt, "oBatchRun0000000000000002"))

@@ -59,6 +59,11 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     Idempotent: a second run over the same data changes nothing.
     """
     report = ResolutionReport()
+    # Real-time resolutions wait for this run, as SQLite's writers wait for each other: one resolving a
+    # new profile between this run's read and its write would have its person written over (or, in a
+    # rebuild, left out), and one writing rows this run's backfills below have locked while holding the
+    # lock this run wants would deadlock with it.
+    repo.lock_resolution(session)
     _index_old_names(session, vault)
     profiles = repo.profile_persons(session)
     report.profiles = profiles.num_rows
@@ -94,9 +99,7 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.rounds = comps.rounds
     report.split_by_name = comps.split_by_name
     stamp = now()
-    # from here to the commit, real-time resolutions wait: one resolving a new profile between this run's
-    # read and its write would otherwise have its person written over (or, in a rebuild, left out)
-    repo.lock_resolution(session)
+
     apply_plan(session, plan, profiles, stamp, report)
     if report.moved_profiles:
         # the person ids just written are what real-time look-ups join on (``find_person``): with the

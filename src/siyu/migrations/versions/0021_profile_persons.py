@@ -18,16 +18,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        'profile_persons',
-        sa.Column('profile_id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('person_id', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_profile_persons_person_id_persons')),
-        sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], name=op.f('fk_profile_persons_profile_id_profiles')),
-        sa.PrimaryKeyConstraint('profile_id', name=op.f('pk_profile_persons')),
-    )
-    op.execute("INSERT INTO profile_persons (profile_id, person_id) "
-               "SELECT id, person_id FROM profiles WHERE person_id IS NOT NULL")
+    columns = (sa.Column('profile_id', sa.Integer(), autoincrement=False, nullable=False),
+               sa.Column('person_id', sa.Integer(), nullable=False))
+    keys = (sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_profile_persons_person_id_persons')),
+            sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], name=op.f('fk_profile_persons_profile_id_profiles')),
+            sa.PrimaryKeyConstraint('profile_id', name=op.f('pk_profile_persons')))
+    copy = ("INSERT INTO profile_persons (profile_id, person_id) "
+            "SELECT id, person_id FROM profiles WHERE person_id IS NOT NULL ORDER BY id")
+    if op.get_bind().dialect.name == "postgresql":
+        # The keys after the copy: with them in place, checked row by row, a brand of 4.8M profiles took
+        # 85 s to upgrade (measured); SQLite cannot add them afterwards, and copies fast with them.
+        op.create_table('profile_persons', *columns)
+        op.execute(copy)
+        op.create_primary_key(op.f('pk_profile_persons'), 'profile_persons', ['profile_id'])
+        op.create_foreign_key(op.f('fk_profile_persons_person_id_persons'), 'profile_persons', 'persons',
+                              ['person_id'], ['id'])
+        op.create_foreign_key(op.f('fk_profile_persons_profile_id_profiles'), 'profile_persons', 'profiles',
+                              ['profile_id'], ['id'])
+    else:
+        op.create_table('profile_persons', *columns, *keys)
+        op.execute(copy)
     op.create_index(op.f('ix_profile_persons_person_id'), 'profile_persons', ['person_id'], unique=False)
     with op.batch_alter_table('profiles') as batch:  # SQLite cannot drop an indexed, referencing column in place
         batch.drop_index(batch.f('ix_profiles_person_id'))

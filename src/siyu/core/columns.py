@@ -213,45 +213,10 @@ def stage_keys(session: Session, keys: Sequence[str] | pa.Array) -> Table:
     return STAGE
 
 
-def update_column(session: Session, model: Any, column: str, ids: pa.Array | np.ndarray,
-                  values: pa.Array | np.ndarray, constants: dict[str, Any] | None = None) -> None:
-    """``UPDATE model SET column = v (, constants) WHERE id = k`` for every (k, v), as one statement
-    from a staged temporary table (``UPDATE … FROM``, SQLite ≥ 3.33 and PostgreSQL): a row at a time was
-    4.7 s of a million-record OneID run (profiled)."""
-    if len(ids) == 0:
-        return
-    conn = session.connection()
-    t = table_of(model)
-    if column not in t.c:
-        raise ValueError(f"{t.name} has no column {column}")
-    fixed, params = "", dict[str, Any]()  # the constants' assignments, and their bound values
-    for i, (c, v) in enumerate((constants or {}).items()):
-        if c not in t.c:
-            raise ValueError(f"{t.name} has no column {c}")
-        fixed += f", {c} = :c{i}"
-        params[f"c{i}"] = _sqlite_value(v) if conn.dialect.name == "sqlite" else v
-    # names checked against the model above; values bound
-    if len(ids) <= FEW:
-        # A real-time resolution moves a profile or two. PostgreSQL does not know the staged table's
-        # size and joined it by scanning the whole target (7 ms a call on a 43,000-profile brand,
-        # measured); a statement per row is an index probe each.
-        keys, vals = pa.array(ids, pa.int64()).to_pylist(), pa.array(values, pa.int64()).to_pylist()
-        conn.execute(text(f"UPDATE {t.name} SET {column} = :v{fixed} WHERE id = :k"),  # noqa: S608
-                     [{**params, "k": k, "v": v} for k, v in zip(keys, vals, strict=True)])
-        return
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS siyu_stage_update (k BIGINT, v BIGINT)")
-    conn.exec_driver_sql("DELETE FROM siyu_stage_update")
-    staged = pa.table({"k": pa.array(ids, pa.int64()), "v": pa.array(values, pa.int64())})
-    # In key order, the target's row order: PostgreSQL hashes the target and walks the staged rows, so
-    # rows are rewritten in the order staged, and in key order each page is visited once. A million
-    # profiles staged in random order took 24 s to move, in key order 12 s (measured; DuckDB's plan
-    # happened to come in key order, nothing promised it).
-    load(session, _STAGE_UPDATE, staged.sort_by("k"))
-    conn.execute(text(f"UPDATE {t.name} SET {column} = siyu_stage_update.v{fixed} FROM siyu_stage_update "  # noqa: S608
-                      f"WHERE {t.name}.id = siyu_stage_update.k"), params)
-
-
-FEW = 64  # rows an update_column writes one statement each instead of through the staged table
+# Rows ``upsert_pairs`` writes a statement each instead of through a staged table: a real-time resolution
+# moves a profile or two, and PostgreSQL, not knowing a staged table's size, joined one by scanning the
+# whole target (7 ms a call on a 43,000-profile brand, measured when profiles held their person).
+FEW = 64
 
 
 def upsert_pairs(session: Session, model: Any, keys: np.ndarray, values: np.ndarray, *, rebuild: bool = False) -> None:
@@ -267,8 +232,12 @@ def upsert_pairs(session: Session, model: Any, keys: np.ndarray, values: np.ndar
     if len(keys) == 0:
         return
     t = table_of(model)
+    if len(t.c) != 2:
+        raise ValueError(f"{t.name} is not a two-column table")
     key, value = (c.name for c in t.c)
     conn = session.connection()
+    # in key order, the table's: each page is visited once (a million rows staged in random order took
+    # PostgreSQL 24 s to write, in key order 12 s, measured)
     staged = pa.table({key: pa.array(keys, pa.int64()), value: pa.array(values, pa.int64())}).sort_by(key)
     if rebuild and conn.dialect.name == "postgresql":
         _rebuild(session, t, staged)

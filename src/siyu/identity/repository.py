@@ -160,13 +160,13 @@ def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
     return ids.tolist()  # type: ignore[no-any-return]
 
 
+REBUILD_FROM = 10_000  # moves below this are upserted whatever the share: a rebuild's fixed cost is its DDL
+
+
 def set_profile_persons(session: Session, ids: np.ndarray, persons: np.ndarray, *, of: int) -> None:
     """Profile ``ids[i]`` now belongs to person ``persons[i]``; ``of``: the profiles there are. A run
     moving a fifth of them or more (a brand's first run, a changed rule) rebuilds the table."""
     upsert_pairs(session, ProfilePerson, ids, persons, rebuild=len(ids) >= max(REBUILD_FROM, of // 5))
-
-
-REBUILD_FROM = 10_000  # moves below this are upserted whatever the share: a rebuild's fixed cost is its DDL
 
 
 def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, stamp: datetime) -> None:

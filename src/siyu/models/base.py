@@ -27,5 +27,6 @@ def created_col() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), default=now, nullable=False)
 
 
-def updated_col() -> Mapped[datetime]:
-    return mapped_column(UTCDateTime(), default=now, onupdate=now, nullable=False, index=True)
+def updated_col(*, index: bool = True) -> Mapped[datetime]:
+    """Indexed by default: the lake exports facts changed since a watermark by it."""
+    return mapped_column(UTCDateTime(), default=now, onupdate=now, nullable=False, index=index)

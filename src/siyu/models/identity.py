@@ -24,7 +24,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from siyu.core.clock import now
 from siyu.core.db import UTCDateTime
 from siyu.models.base import Base, created_col, updated_col
 
@@ -43,7 +42,7 @@ class Person(Base):
     # Set when this person was absorbed into another by a merge; the id stays valid as a redirect.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[datetime] = created_col()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now, nullable=False)
+    updated_at: Mapped[datetime] = updated_col(index=False)
 
 
 class Profile(Base):

@@ -62,7 +62,9 @@ def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None
     from siyu.identity.realtime import resolve_arrivals
     from siyu.ingest.intake import accept_batch
 
-    rng = random.Random(2)
+    # new openids on every call: a second call reusing the first's would update those profiles (a second
+    # phone on a known member, which merges two persons) instead of timing new arrivals
+    rng = random.Random()
     write_ms, resolve_ms, joined, alone = [], [], 0, 0
     profiler = None
     if profile:
@@ -71,7 +73,7 @@ def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None
         profiler = cProfile.Profile()
     for i in track(range(n), description="arrivals", disable=quiet):
         phone, person = phones[i % len(phones)]
-        record = {"openid": f"oBench{rng.randrange(10**12):012d}x{i}", "phone": phone,
+        record = {"openid": f"oBench{rng.randrange(10**15):015d}x{i}", "phone": phone,
                   "registered_at": "2026-11-20T10:00:00+08:00"}
         with rt.db.unit_of_work() as s:
             if profiler:

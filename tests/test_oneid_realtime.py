@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from conftest import WITH_PERSON, make_settings
 from siyu.bootstrap import start
@@ -16,7 +16,7 @@ from siyu.cli.importer import run_import
 from siyu.core.clock import now
 from siyu.identity import repository as identity_repo
 from siyu.identity.reads import Reads
-from siyu.identity.realtime import resolve_profiles
+from siyu.identity.realtime import resolve_arrivals, resolve_profiles
 from siyu.identity.service import resolve_identities
 from siyu.ingest.schemas import JOINING_KINDS
 from siyu.models import Channel, Profile, ProfilePerson
@@ -229,3 +229,110 @@ def test_an_arrival_during_a_batch_run_waits_for_it_and_keeps_its_person(rt) -> 
         arrival.join(60)
     assert waited and posted == [200]
     assert None not in (_person(rt, "oBatchRun0000000000000001"), _person(rt, "oBatchRun0000000000000002"))
+
+
+def test_reads_together_answer_as_each_read_alone_on_both_databases(rt, small_brand: Path) -> None:  # type: ignore[no-untyped-def]
+    """``repository.read_together`` (one UNION ALL, keys bound as an array on PostgreSQL) gives each read
+    exactly the rows its own statement gives, and leaves out a read too large for one statement."""
+    rt.settings.oneid_probabilistic = False
+    run_import(rt, small_brand)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+        ids = sorted(s.scalars(select(Profile.id)))
+        identity_repo.replace_matches(s, [{"profile_a": a, "profile_b": a + 7, "match_weight": 9.0, "evidence": "test",
+                                           "created_at": now()} for a in ids[:-7:40]])
+    with rt.db.read_only() as s:
+        some = set(ids[::13][:300])
+        links = identity_repo.node_links(s, some, JOINING_KINDS)
+        idents = {i for _, i, _, _ in links}
+        phones = {node.split(":", 1)[1] for _, _, node, _ in links if node.startswith("phone:")}
+        phones |= {node.split(":", 1)[1] for _, node, _, _ in identity_repo.receiver_rows_of(s, some)}
+        persons = identity_repo.profile_persons_of(s, some)
+        alone = {
+            "links": links, "receivers": identity_repo.receiver_rows_of(s, some),
+            "matches": identity_repo.match_rows_of(s, some), "carriers": identity_repo.carriers(s, idents),
+            "senders": identity_repo.buyers_sending_to(s, phones), "phones": identity_repo.phone_carriers(s, phones),
+            "persons": list(zip(*persons.to_pydict().values(), strict=True)),
+            "surnames": list(identity_repo.surnames_of(s, some).items()),
+            "receiver_surnames": identity_repo.receiver_surnames_of(s, some),
+            "genders": list(identity_repo.genders_of(s, some).items())}
+        keys = {"carriers": idents, "senders": phones, "phones": phones}
+        for name, want in alone.items():
+            assert want, name  # the brand has rows of every kind
+            got = identity_repo.read_together(s, {name: keys.get(name, some)}, JOINING_KINDS)
+            assert sorted(map(tuple, got[name])) == sorted(map(tuple, want)), name
+        # all profile-keyed reads of a few profiles at once, as an arrival asks them
+        few = set(ids[:5])
+        together = identity_repo.read_together(s, {n: few for n in ("links", "receivers", "matches", "persons")},
+                                               JOINING_KINDS)
+        assert sorted(together["links"]) == sorted(identity_repo.node_links(s, few, JOINING_KINDS))
+        assert sorted(together["matches"]) == identity_repo.match_rows_of(s, few)
+        # more keys than one statement binds: that read is left to its own chunked statement
+        assert identity_repo.read_together(s, {"links": set(ids[:1000]), "genders": few}, JOINING_KINDS).keys() == {"genders"}
+
+
+def test_an_arrival_with_a_blocked_phone_reads_none_of_its_other_carriers(rt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A walk-in phone on the blocklist joins nobody, so real time does not read who else carries it,
+    nor their parcels' buyers (at 10M records, 24,000 profiles read for every arrival touching it); the
+    arrival still joins through its other identifiers, as a batch run agrees."""
+    from siyu.ingest.intake import accept_batch
+    from siyu.models import Identity
+
+    walk_in, union = rt.settings.oneid_blocklist[0], "uWalkInKnown0000000000"
+    rt.settings.oneid_max_per_channel = 10  # all of it arrives on the mini-program
+    with rt.db.unit_of_work() as s:
+        accept_batch(s, rt.vault, "members", [_member(f"oWalkIn{i:018d}", walk_in) for i in range(40)]
+                     + [_member("oWalkInKnown000000000000", "13912370001", union)])
+        resolve_identities(s, rt.vault, rt.settings)
+        blocked = s.scalars(select(Identity.id).where(Identity.bidx == rt.vault.blind_index("phone", walk_in))).one()
+    asked: set[int] = set()
+    together, alone = identity_repo.read_together, identity_repo.carriers
+
+    def read_together(session, wanted, kinds):  # type: ignore[no-untyped-def]
+        asked.update(wanted.get("carriers", ()))
+        return together(session, wanted, kinds)
+
+    def carriers(session, keys):  # type: ignore[no-untyped-def]
+        asked.update(keys)
+        return alone(session, keys)
+
+    monkeypatch.setattr(identity_repo, "read_together", read_together)
+    monkeypatch.setattr(identity_repo, "carriers", carriers)
+    with rt.db.unit_of_work() as s:
+        accept_batch(s, rt.vault, "members", [_member("oWalkInArrival0000000000", walk_in, union)])
+        report = resolve_arrivals(s, rt.vault, rt.settings)
+    assert asked and blocked not in asked
+    assert report.profiles == 2  # the arrival and the member of its unionid, no walk-in carrier
+    known = _person(rt, "oWalkInKnown000000000000")
+    assert _person(rt, "oWalkInArrival0000000000") == known and known is not None
+    with rt.db.unit_of_work() as s:
+        again = resolve_identities(s, rt.vault, rt.settings)
+    assert (again.moved_profiles, again.new_persons, again.merged) == (0, 0, 0)
+
+
+def test_new_persons_and_moved_facts_in_few_statements_on_both_databases(rt, small_brand: Path) -> None:  # type: ignore[no-untyped-def]
+    """A real-time arrival's person or two (one INSERT … RETURNING on PostgreSQL) have fresh ids in
+    ascending order, and its moved profiles' orders and events follow them (one statement there)."""
+    import numpy as np
+
+    from siyu.models import Event, Order, Person
+
+    rt.settings.oneid_probabilistic = False
+    run_import(rt, small_brand)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    with rt.db.unit_of_work() as s:
+        top = s.scalar(select(func.max(Person.id)))
+        stamp = now()
+        fresh = identity_repo.create_persons(s, 3, stamp)
+        assert fresh == sorted(fresh) and len(set(fresh)) == 3 and min(fresh) > top
+        assert s.scalar(select(func.count()).select_from(Person).where(Person.id.in_(fresh))) == 3
+        buyer = s.execute(select(Order.profile_id).where(Order.profile_id.in_(select(Event.profile_id)))
+                          .order_by(Order.profile_id).limit(1)).scalar_one()
+        before = dict(s.execute(select(Order.id, Order.person_id).where(Order.profile_id != buyer)).all())
+        identity_repo.set_profile_persons(s, np.array([buyer]), np.array([fresh[0]]), of=1)
+        identity_repo.refresh_fact_persons(s, {buyer})
+    with rt.db.read_only() as s:
+        for model in (Order, Event):
+            assert set(s.scalars(select(model.person_id).where(model.profile_id == buyer))) == {fresh[0]}, model
+        assert dict(s.execute(select(Order.id, Order.person_id).where(Order.profile_id != buyer)).all()) == before

@@ -13,11 +13,14 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, insert, update
+from sqlalchemy import Boolean, Table, any_, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 CHUNK = 900  # stays under SQLite's bound-parameter limit with room to spare
 WRITE_BATCH = 20_000  # rows per driver executemany call
@@ -149,3 +152,31 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+class KeysIn(ColumnElement[bool]):
+    """``column IN :key`` for a statement built once, the key list given at each run: on PostgreSQL
+    ``column = ANY(:key)``, one array parameter, so the statement's text never changes and psycopg
+    prepares it after a few runs; elsewhere an expanding IN list. Planning, not running, was most of
+    real-time OneID's reads there (EXPLAIN ANALYZE on an arrival at 10M records: 0.6–0.9 ms planning
+    against 0.1–0.3 ms execution), and an IN list's text changes with its length."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as written, not a value to compare with 1 (SQLite)
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("key", InternalTraversal.dp_string)]
+
+    def __init__(self, column: Any, key: str = "ids") -> None:
+        self.column = column
+        self.key = key
+
+
+@compiles(KeysIn, "postgresql")
+def _keys_any(element: KeysIn, compiler: Any, **kw: Any) -> str:
+    array = bindparam(element.key, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
+
+
+@compiles(KeysIn)
+def _keys_in(element: KeysIn, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(bindparam(element.key, expanding=True)), **kw))

@@ -112,7 +112,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
                                                    "identity_id": r.identity_id})
         e["profiles"].append(r.profile_id)
     reads = Reads(session)
-    _count_surnames(session, reads, settings, blocked, by_ident)
+    _count_surnames(reads, settings, blocked, by_ident)
     for (kind, bidx), e in sorted(by_ident.items(), key=lambda kv: (kv[0][0], -len(kv[1]["profiles"]))):
         out.evidence.append(Evidence(kind, e["display"], e["profiles"], e["fanout"],
                                      *_verdict(kind, bidx, e, blocked, settings)))
@@ -123,7 +123,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     rows = [r for r in rows if r[1] in phones and r[0] not in phones[r[1]]["profiles"]]
     single = settings.oneid_single_order_receivers
     # carriers are read only for the parcels the single-order rule could take
-    gifts = _gifts(session, reads, phones, [r for r in rows if single and r[2] < 2 and r[0] not in phoned])
+    gifts = _gifts(reads, phones, [r for r in rows if single and r[2] < 2 and r[0] not in phoned])
     for pid, bidx, n, total in rows:
         role = parcel_rule(n, total, single_orders=single, own_phone=pid in phoned,
                            gift=partial(gifts.__contains__, (pid, bidx)))
@@ -136,7 +136,7 @@ def explain(session: Session, vault: Vault, settings: Settings, person_id: int) 
     return out
 
 
-def _gifts(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
+def _gifts(reads: Reads, phones: dict[str, dict[str, Any]],
            rows: list[tuple[int, str, int, int]]) -> set[tuple[int, str]]:
     """(buyer, phone) where another profile of the buyer's channel carries the phone, or a carrier's
     gender is not that of the buyer's goods: the single-order rule takes no such parcel
@@ -146,15 +146,16 @@ def _gifts(session: Session, reads: Reads, phones: dict[str, dict[str, Any]],
     wanted = {phones[bidx]["identity_id"]: bidx for _, bidx, _, _ in rows}
     carriers = [(wanted[ident], p) for ident, p, _ in reads.carriers(wanted)]
     ids = {p for _, p in carriers} | {pid for pid, _, _, _ in rows}
-    table = repo.profile_persons_of(session, ids)
+    reads.prefetch({"persons": ids, "genders": ids})
+    table = reads.profile_persons(ids)
     channel = dict(zip(table["profile_id"].to_pylist(), table["channel_id"].to_pylist(), strict=True))
-    gender = repo.genders_of(session, ids)
+    gender = reads.genders(ids)
     return {(pid, bidx) for pid, bidx, _, _ in rows
             if any(b == bidx and p != pid and gift_sign(channel.get(pid), gender.get(pid), channel.get(p), gender.get(p))
                    for b, p in carriers)}
 
 
-def _count_surnames(session: Session, reads: Reads, settings: Settings, blocked: set[str],
+def _count_surnames(reads: Reads, settings: Settings, blocked: set[str],
                     by_ident: dict[tuple[str, str], dict[str, Any]]) -> None:
     """``surnames``: how many surnames the profiles carrying each shared phone or email hold as evidence
     (their own, their parcels' or their account's: the rule the components split by), for the phones and
@@ -166,7 +167,7 @@ def _count_surnames(session: Session, reads: Reads, settings: Settings, blocked:
     carriers: dict[int, set[int]] = {}
     for ident, profile, _ in reads.carriers(shared):
         carriers.setdefault(ident, set()).add(profile)
-    surname = surnames_by_rule(session, reads, settings, set().union(*carriers.values()))
+    surname = surnames_by_rule(reads, settings, set().union(*carriers.values()))
     for ident, e in shared.items():
         e["surnames"] = len({surname[p] for p in carriers.get(ident, ()) if p in surname})
 

@@ -32,6 +32,8 @@ from siyu.identity.reads import Reads
 from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST
 
+TRAITS = ("persons", "surnames", "receiver_surnames", "genders")  # the components step's reads of each profile
+
 
 def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
     report = ResolutionReport()
@@ -47,13 +49,20 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         frontier -= closure
         closure |= frontier
         nxt: set[int] = set()
+        # A step is two statements: what the frontier carries, then who else carries or was sent it. The
+        # first also reads the frontier's traits, which the components step needs for the whole
+        # neighbourhood: a statement of their own there was a round trip more.
+        reads.prefetch({name: frontier for name in ("links", "receivers", "matches", *TRAITS)})
         rows = reads.node_links(frontier)
         followable.update(ident for _, ident, node, fan in rows
                           if node not in blocked and fan <= settings.oneid_max_fanout)
-        nxt.update(p for _, p, _ in reads.carriers({i for _, i, _, _ in rows if i in followable}))
-        phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
-        nxt.update(reads.senders(phones))
+        follow = {i for _, i, _, _ in rows if i in followable}
+        # a blocked phone joins nobody, so its parcels' buyers are not pulled in (a walk-in phone's are many)
+        phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:") and node not in blocked}
         sent_to = {node.split(":", 1)[1] for _, node, _, _ in reads.receivers(frontier) if node not in blocked}
+        reads.prefetch({"carriers": follow, "senders": phones | sent_to, "phones": sent_to})
+        nxt.update(p for _, p, _ in reads.carriers(follow))
+        nxt.update(reads.senders(phones))
         nxt.update(p for p, _ in reads.phone_carriers(sent_to))
         nxt.update(reads.senders(sent_to))  # other buyers whose parcels go there (a Douyin and a mini-program one)
         for a, b in reads.matches(frontier):
@@ -84,29 +93,37 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
                 decisions: list[Any], blocked: set[str]) -> tuple[pa.Table, dict[int, int]]:
     """Components over the neighbourhood and every profile carrying one of its identifiers (for the
     guards' global counts), by the batch's rules in plain Python (``analytics.oneid_small``)."""
-    link_rows: dict[tuple[int, str], None] = {}
     rows = reads.node_links(closure)
-    for _, p, node in reads.carriers({i for _, i, _, _ in rows}):
-        link_rows[(p, node)] = None
+    link_rows = {(p, node): None for p, _, node, _ in rows}
     # receiver phones both ways: the neighbourhood's parcels, and parcels sent to its phones
-    phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:")}
+    phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:") and node not in blocked}
     buyers = closure | reads.senders(phones)
     sent = reads.receivers(buyers)
-    for p, node in reads.phone_carriers({node.split(":", 1)[1] for _, node, _, _ in sent}):
+    sent_to = {node.split(":", 1)[1] for _, node, _, _ in sent if node not in blocked}
+    # Who else carries an identifier, for the guards' counts; growing the neighbourhood read all but
+    # those it did not follow. Not for a blocked one, which joins nobody whatever its count: a walk-in
+    # phone's carriers and their traits were seconds of an arrival touching it (24,000 at 10M records).
+    identifiers = {i for _, i, node, _ in rows if node not in blocked}
+    reads.prefetch({"carriers": identifiers, "phones": sent_to})
+    for _, p, node in reads.carriers(identifiers):
+        link_rows[(p, node)] = None
+    for p, node in reads.phone_carriers(sent_to):
         link_rows[(p, node)] = None
     receiver = to_arrow(sent, repo.RECEIVER_COUNTS)
     pairs = reads.matches(closure)
-    links = pa.concat_tables([
-        pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
-                  "node": pa.array([n for _, n in link_rows], pa.string())}),
-        match_links(pa.array([a for a, _ in pairs], pa.int64()), pa.array([b for _, b in pairs], pa.int64()))])
+    links = pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
+                      "node": pa.array([n for _, n in link_rows], pa.string())})
+    if pairs:  # most neighbourhoods have none, and building the empty table was 4 % of an arrival
+        links = pa.concat_tables([links, match_links(pa.array([a for a, _ in pairs], pa.int64()),
+                                                     pa.array([b for _, b in pairs], pa.int64()))])
     links, receiver = apply_decisions(decisions, links, receiver)
     ids = closure | set(links["profile_id"].to_pylist())
-    profiles = repo.profile_persons_of(session, ids)
+    reads.prefetch({name: ids for name in ("links", *TRAITS)})
+    profiles = reads.profile_persons(ids)
     order = profiles["profile_id"].to_pylist()
     profiles = profiles.append_column("surname_bidx", pa.array(
-        [*map(surnames_by_rule(session, reads, settings, ids).get, order)], pa.string()))
-    profiles = profiles.append_column("gender", pa.array([*map(repo.genders_of(session, ids).get, order)], pa.string()))
+        [*map(surnames_by_rule(reads, settings, ids).get, order)], pa.string()))
+    profiles = profiles.append_column("gender", pa.array([*map(reads.genders(ids).get, order)], pa.string()))
     comps = small.components(profiles, links, receiver, max_fanout=settings.oneid_max_fanout,
                              max_per_channel=settings.oneid_max_per_channel, blocked=blocked,
                              account_kinds=ACCOUNT_KIND_LIST,
@@ -114,7 +131,7 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
     return profiles, comps.labels
 
 
-def surnames_by_rule(session: Session, reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:
+def surnames_by_rule(reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:
     """These profiles' surnames by the batch's rule (``analytics.oneid.profile_surnames``): their own,
     their parcels', or those of the other profiles of their platform accounts. Real time, and
     ``identity.explain`` telling why a shared phone joined only one surname."""
@@ -123,7 +140,8 @@ def surnames_by_rule(session: Session, reads: Reads, settings: Settings, ids: se
                 if node.split(":", 1)[0] in kinds and 2 <= fan <= settings.oneid_max_fanout}
     acc_links = [(p, node) for _, p, node in reads.carriers(accounts)]
     everyone = ids | {p for p, _ in acc_links}
-    return small.surnames(repo.surnames_of(session, everyone), repo.receiver_surnames_of(session, everyone),
+    reads.prefetch({"surnames": everyone, "receiver_surnames": everyone})
+    return small.surnames(reads.surnames(everyone), reads.receiver_surnames(everyone),
                           acc_links, account_kinds=kinds, max_fanout=settings.oneid_max_fanout,
                           single_orders=settings.oneid_single_order_receivers)
 

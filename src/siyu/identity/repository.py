@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import bindparam, delete, distinct, func, literal, select, text, true, update
+from sqlalchemy import bindparam, delete, distinct, func, insert, literal, select, text, true, update
 from sqlalchemy.orm import Session, aliased
 
-from siyu.core.bulk import chunks, insert_many, one_of, run, update_many
-from siyu.core.columns import hold_write_lock, load, reserve_ids, stage_keys, upsert_pairs
+from siyu.core.bulk import KeysIn, chunks, insert_many, one_of, run, update_many
+from siyu.core.clock import now
+from siyu.core.columns import FEW, hold_write_lock, load, reserve_ids, stage_keys, upsert_pairs
 from siyu.core.tables import read_arrow, to_arrow
+from siyu.core.together import Together
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
 from siyu.models import (
     Channel,
@@ -75,10 +77,9 @@ def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int
 
 # Statements built once with an expanding IN parameter ``ids`` (run by ``_in_chunks``): a push runs three
 # dozen small queries, and building and compiling each anew cost about as much as running it (profiled).
-_IDS = bindparam("ids", expanding=True)
-_PROFILES_BY_KEY = select(*PROFILE_STATE).where(Profile.channel_id == bindparam("channel"), Profile.external_id.in_(_IDS))
-_IDENTITIES_BY_BIDX = select(Identity.id, Identity.kind, Identity.bidx).where(Identity.bidx.in_(_IDS))
-_LINKS_OF = select(ProfileIdentity.profile_id, ProfileIdentity.identity_id).where(ProfileIdentity.profile_id.in_(_IDS))
+_PROFILES_BY_KEY = select(*PROFILE_STATE).where(Profile.channel_id == bindparam("channel"), KeysIn(Profile.external_id))
+_IDENTITIES_BY_BIDX = select(Identity.id, Identity.kind, Identity.bidx).where(KeysIn(Identity.bidx))
+_LINKS_OF = select(ProfileIdentity.profile_id, ProfileIdentity.identity_id).where(KeysIn(ProfileIdentity.profile_id))
 
 
 def insert_links(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -150,11 +151,21 @@ def receiver_phone_counts(session: Session) -> pa.Table:
                     RECEIVER_COUNTS)
 
 
+_STAMP = bindparam("stamp", type_=Person.created_at.type)
+_FEW_PERSONS = (insert(Person).from_select(["created_at", "updated_at"], select(_STAMP, _STAMP)
+                                           .select_from(func.generate_series(1, bindparam("n"))))
+                .returning(Person.id))
+
+
 def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
-    """``n`` new persons; their ids, reserved and written as columns (an INSERT … RETURNING a row at a
-    time was 3 s of a million-record run)."""
+    """``n`` new persons; their ids, in ascending order. Many are reserved and written as columns (an
+    INSERT … RETURNING a row at a time was 3 s of a million-record run). The person or two of a
+    real-time arrival on PostgreSQL take one INSERT … RETURNING: reserving (five statements) and copying
+    were 4 ms of a new member's 11 ms there (profiled at 10M records)."""
     if n == 0:
         return []
+    if n <= FEW and _round_trips(session):
+        return sorted(run(session, _FEW_PERSONS, {"stamp": stamp, "n": n}).scalars())
     ids = new_ids(session, Person, n)
     load(session, Person, pa.table({"id": ids}), {"created_at": stamp, "updated_at": stamp})
     return ids.tolist()  # type: ignore[no-any-return]
@@ -181,6 +192,9 @@ def record_merges(session: Session, merges: list[tuple[int, int]], reason: str, 
 def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = None) -> None:
     """Orders and events carry their profile's person for operational queries (member 360); all of them,
     or only those of ``profile_ids`` (the real-time path, where a full pass cost 38 ms a call)."""
+    if profile_ids is not None and _round_trips(session):
+        run(session, _REFRESH_BOTH_OF, {"ids": sorted(set(profile_ids)), "stamp": now()})
+        return
     for model in (Order, Event):
         if profile_ids is None:
             run(session, _refresh_persons(model, model.profile_id.is_not(None)))
@@ -382,14 +396,25 @@ def phone_persons_sample(session: Session, n: int) -> list[Any]:
 _RESOLUTION_LOCK = 0x51_59_0001
 
 
+_LOCK_AND_KEEP_PLANS = select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK),
+                              func.set_config("plan_cache_mode", "force_generic_plan", True))
+
+
 def lock_resolution(session: Session) -> None:
     """Serialise real-time resolutions until this transaction ends. Two requests resolving at once
     would each miss the other's uncommitted profile: two new profiles with one phone would each get a
     new person. After the lock, READ COMMITTED shows every resolution committed before. SQLite
-    serialises writing transactions already."""
+    serialises writing transactions already.
+
+    PostgreSQL also keeps the plans of this transaction's prepared statements (psycopg prepares a
+    statement run five times on a connection): a resolution's reads are the same few statements, their
+    keys bound as one array (``core.bulk.KeysIn``), and planning them each time was 0.6–1 ms each,
+    more than running them. Left to itself the planner kept re-planning, the generic plan priced for
+    ten keys against a custom plan for the two or three an arrival has. Set here, in the same round
+    trip as the lock, for the rest of the transaction."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK)))
+        conn.execute(_LOCK_AND_KEEP_PLANS)
 
 
 def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:
@@ -400,20 +425,26 @@ def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -
     return out
 
 
-_REFRESH_PERSONS_OF = {m: _refresh_persons(m, m.profile_id.in_(_IDS)) for m in (Order, Event)}
+_REFRESH_PERSONS_OF = {m: _refresh_persons(m, KeysIn(m.profile_id)) for m in (Order, Event)}
+# PostgreSQL: both in one round trip, as data-modifying WITH queries (each runs to completion whether read
+# or not); a real-time arrival ends with it
+# (``updated_at`` given, as the ORM's ``onupdate`` cannot fill it inside a WITH)
+_REFRESHED = [_REFRESH_PERSONS_OF[m].values(updated_at=bindparam("stamp", type_=m.updated_at.type))
+              .returning(m.id).cte(f"refreshed_{m.__tablename__}") for m in (Order, Event)]
+_REFRESH_BOTH_OF = select(*(select(func.count()).select_from(c).scalar_subquery() for c in _REFRESHED))
 # Real time runs two dozen of these statements an arrival, and on PostgreSQL each is a round trip
 # (0.2–0.3 ms on this machine's loopback): there a read that needs another's answer is one statement.
 # SQLite has no round trips to save, so it keeps the two simple statements its real time was tuned with.
-_PERSONS_OF = select(ProfilePerson.person_id).where(ProfilePerson.profile_id.in_(_IDS))
-_PROFILES_OF_PERSONS = select(ProfilePerson.profile_id).where(ProfilePerson.person_id.in_(_IDS))
+_PERSONS_OF = select(ProfilePerson.person_id).where(KeysIn(ProfilePerson.profile_id))
+_PROFILES_OF_PERSONS = select(ProfilePerson.profile_id).where(KeysIn(ProfilePerson.person_id))
 _SAME_PERSON = aliased(ProfilePerson)
 _PERSON_PROFILES_OF = (select(ProfilePerson.profile_id)
                        .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
-                       .where(_SAME_PERSON.profile_id.in_(_IDS)))
+                       .where(KeysIn(_SAME_PERSON.profile_id)))
 _NODE = Identity.kind + ":" + Identity.bidx
 _LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id.label("identity_id"), _NODE.label("node"))
                .join(Identity, Identity.id == ProfileIdentity.identity_id)
-               .where(ProfileIdentity.profile_id.in_(_IDS), Identity.kind.in_(bindparam("kinds", expanding=True))))
+               .where(KeysIn(ProfileIdentity.profile_id), KeysIn(Identity.kind, "kinds")))
 _NODES_OF = _LINK_NODES.cte("nodes_of")
 _CARRIER = aliased(ProfileIdentity)
 # the fan-out of each of these identifiers once, through the identity index: a count over every link was
@@ -424,22 +455,38 @@ _FANOUT = (select(_CARRIER.identity_id, func.count().label("n"))
            .subquery())
 _NODE_LINKS = (select(_NODES_OF.c.profile_id, _NODES_OF.c.identity_id, _NODES_OF.c.node, _FANOUT.c.n)
                .join(_FANOUT, _FANOUT.c.identity_id == _NODES_OF.c.identity_id))
-_FANOUT_OF = (select(ProfileIdentity.identity_id, func.count()).where(ProfileIdentity.identity_id.in_(_IDS))
+_FANOUT_OF = (select(ProfileIdentity.identity_id, func.count()).where(KeysIn(ProfileIdentity.identity_id))
               .group_by(ProfileIdentity.identity_id))
 _CARRIERS = (select(Identity.id, ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
-             .where(Identity.id.in_(_IDS)))
+             .where(KeysIn(Identity.id)))
 _PHONE_CARRIERS = (select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
-                   .where(Identity.kind == PHONE, Identity.bidx.in_(_IDS)))
-_PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).select_from(_WITH_PERSON).where(Profile.id.in_(_IDS))
-_RECEIVER_ROWS_OF = _receiver_counts(Order.profile_id.in_(_IDS))
+                   .where(Identity.kind == PHONE, KeysIn(Identity.bidx)))
+_PROFILE_PERSONS_OF = select(*_PROFILE_PERSON_COLS).select_from(_WITH_PERSON).where(KeysIn(Profile.id))
+_RECEIVER_ROWS_OF = _receiver_counts(KeysIn(Order.profile_id))
 _BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
-                      .where(Order.receiver_phone_bidx.in_(_IDS), Order.profile_id.is_not(None)).distinct())
-_SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(Profile.id.in_(_IDS), Profile.surname_bidx.is_not(None))
+                      .where(KeysIn(Order.receiver_phone_bidx), Order.profile_id.is_not(None)).distinct())
+_SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(KeysIn(Profile.id), Profile.surname_bidx.is_not(None))
 _RECEIVER_SURNAMES_OF = (select(Order.profile_id, Order.receiver_surname_bidx, func.count())
-                         .where(Order.profile_id.in_(_IDS)).group_by(Order.profile_id, Order.receiver_surname_bidx))
-_GENDERS_OF = _genders(Profile.id.in_(_IDS), Order.profile_id.in_(_IDS))
+                         .where(KeysIn(Order.profile_id)).group_by(Order.profile_id, Order.receiver_surname_bidx))
+_GENDERS_OF = _genders(KeysIn(Profile.id), KeysIn(Order.profile_id))
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
-    IdentityMatch.profile_a.in_(_IDS) | IdentityMatch.profile_b.in_(_IDS))
+    KeysIn(IdentityMatch.profile_a) | KeysIn(IdentityMatch.profile_b))
+
+
+# The reads of a real-time resolution, answerable together (``core.together``): a neighbourhood's step
+# asks the first three of the same profiles, then the next three of what they named; the components step
+# asks the last four of one set of profiles.
+_TOGETHER = Together({"links": _NODE_LINKS, "receivers": _RECEIVER_ROWS_OF, "matches": _MATCH_ROWS_OF,
+                      "carriers": _CARRIERS, "senders": _BUYERS_SENDING_TO, "phones": _PHONE_CARRIERS,
+                      "persons": _PROFILE_PERSONS_OF, "surnames": _SURNAMES_OF,
+                      "receiver_surnames": _RECEIVER_SURNAMES_OF, "genders": _GENDERS_OF})
+
+
+def read_together(session: Session, wanted: dict[str, set[Any]], kinds: Iterable[str]) -> dict[str, list[Any]]:
+    """{read: rows} for the reads of ``wanted`` (read → keys) that fit one statement, each row as the
+    function of that read below gives it (``persons``: ``profile_persons_of``'s columns); a read left
+    out is not in the answer. ``kinds``: the joining kinds ``links`` follows."""
+    return _TOGETHER.run(session, _TOGETHER.fits(wanted), kinds=sorted(kinds))
 
 
 def _round_trips(session: Session) -> bool:

@@ -1,8 +1,10 @@
 """Several keyed reads in one statement.
 
 A real-time OneID resolution asks a dozen small questions of the same keys (a neighbourhood's
-identifiers, parcels, matches, traits); on PostgreSQL each statement is a round trip, and the round
-trips, not the index probes, were most of an arrival's time at ten million records. ``Together`` runs
+identifiers, parcels, matches, traits). On PostgreSQL each statement is a round trip (0.17–0.27 ms on
+this machine even for ``SELECT 1``, psycopg's work included) and SQLAlchemy's work around it (about 0.15
+ms), while running one of these reads takes 0.05–0.3 ms (EXPLAIN ANALYZE at ten million records).
+``Together`` runs
 any set of such reads as one ``UNION ALL``: each read is a SELECT of the keys ``ids``
 (``core.bulk.KeysIn``), given here a name of its own; its columns go into shared integer and text slots
 (padded with typed NULLs, so both databases accept the union) behind a tag saying whose row it is.
@@ -19,7 +21,7 @@ from siyu.core.bulk import CHUNK, KeysIn, run
 
 
 class Together:
-    """Reads by name, each a SELECT of ``ids`` (expanding) and any parameters every call passes."""
+    """Reads by name, each a SELECT of the keys ``ids`` and any parameters every call passes."""
 
     def __init__(self, reads: dict[str, Any]) -> None:
         self.shapes: dict[str, list[tuple[str, int]]] = {}  # read → its columns' (slot kind, slot number)

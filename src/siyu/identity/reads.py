@@ -4,6 +4,9 @@ Growing the neighbourhood and then the components step ask for the same profiles
 parcels and matches, and the same identifiers' carriers: about a third of a push's queries asked again
 for what this unit of work had just read (profiled, the demo's pushes). Nothing is written between the
 two, so an answer holds for the whole resolution; a new ``Reads`` is made for each.
+
+``prefetch`` asks several reads' missing keys in one statement (``repository.read_together``); the
+reads called afterwards find their answers here.
 """
 
 from __future__ import annotations

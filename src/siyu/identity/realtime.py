@@ -149,9 +149,12 @@ def surnames_by_rule(reads: Reads, settings: Settings, ids: set[int]) -> dict[in
 def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> ResolutionReport:
     """Resolve what this unit of work wrote (``identity.arrivals``), before it commits."""
     arrived = take_arrived(session)
-    if arrived:
-        repo.lock_resolution(session)
-    report = resolve_profiles(session, vault, settings, arrived)
+    if not arrived:
+        report = ResolutionReport()
+    else:
+        repo.lock_resolution(session, keep_plans=True)
+        report = resolve_profiles(session, vault, settings, arrived)
+        repo.release_plans(session)
     orders = orders_noted(session)
     if orders:  # orders of profiles resolved before (a member's new order): their person, for loyalty
         repo.refresh_order_persons(session, orders)

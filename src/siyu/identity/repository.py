@@ -396,25 +396,34 @@ def phone_persons_sample(session: Session, n: int) -> list[Any]:
 _RESOLUTION_LOCK = 0x51_59_0001
 
 
+_LOCK = select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK))
 _LOCK_AND_KEEP_PLANS = select(func.pg_advisory_xact_lock(_RESOLUTION_LOCK),
                               func.set_config("plan_cache_mode", "force_generic_plan", True))
 
 
-def lock_resolution(session: Session) -> None:
+def lock_resolution(session: Session, *, keep_plans: bool = False) -> None:
     """Serialise real-time resolutions until this transaction ends. Two requests resolving at once
     would each miss the other's uncommitted profile: two new profiles with one phone would each get a
     new person. After the lock, READ COMMITTED shows every resolution committed before. SQLite
     serialises writing transactions already.
 
-    PostgreSQL also keeps the plans of this transaction's prepared statements (psycopg prepares a
-    statement run five times on a connection): a resolution's reads are the same few statements, their
-    keys bound as one array (``core.bulk.KeysIn``), and planning them each time was 0.6–1 ms each,
-    more than running them. Left to itself the planner kept re-planning, the generic plan priced for
-    ten keys against a custom plan for the two or three an arrival has. Set here, in the same round
-    trip as the lock, for the rest of the transaction."""
+    ``keep_plans`` (real time, PostgreSQL): also keep the plans of the prepared statements run until
+    ``release_plans`` (psycopg prepares a statement run five times on a connection). A resolution's
+    reads are the same few statements, their keys bound as one array (``core.bulk.KeysIn``), and
+    planning them each time was 0.6–1 ms each, more than running them. Left to itself the planner kept
+    re-planning, the generic plan priced for ten keys against a custom plan for the two or three an
+    arrival has. Set in the same round trip as the lock."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK_AND_KEEP_PLANS)
+        conn.execute(_LOCK_AND_KEEP_PLANS if keep_plans else _LOCK)
+
+
+def release_plans(session: Session) -> None:
+    """Back to the planner's own choice for the rest of the transaction (the points of the arrived
+    orders are booked next, by statements nobody measured with kept plans)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("RESET plan_cache_mode")
 
 
 def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:

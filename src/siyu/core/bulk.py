@@ -159,7 +159,8 @@ class KeysIn(ColumnElement[bool]):
     ``column = ANY(:key)``, one array parameter, so the statement's text never changes and psycopg
     prepares it after a few runs; elsewhere an expanding IN list. Planning, not running, was most of
     real-time OneID's reads there (EXPLAIN ANALYZE on an arrival at 10M records: 0.6–0.9 ms planning
-    against 0.1–0.3 ms execution), and an IN list's text changes with its length."""
+    against 0.1–0.3 ms execution), and an IN list's text changes with its length. ``one_of`` is the
+    same condition for a statement built at each call, its values bound in it."""
 
     inherit_cache = True
     type = Boolean()

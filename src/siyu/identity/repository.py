@@ -75,8 +75,8 @@ def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int
     return {(r.profile_id, r.identity_id) for r in _in_chunks(session, _LINKS_OF, profile_ids)}
 
 
-# Statements built once with an expanding IN parameter ``ids`` (run by ``_in_chunks``): a push runs three
-# dozen small queries, and building and compiling each anew cost about as much as running it (profiled).
+# Statements built once with the keys ``ids`` (``KeysIn``, run by ``_in_chunks``): a push runs dozens of
+# small queries, and building and compiling each anew cost about as much as running it (profiled).
 _PROFILES_BY_KEY = select(*PROFILE_STATE).where(Profile.channel_id == bindparam("channel"), KeysIn(Profile.external_id))
 _IDENTITIES_BY_BIDX = select(Identity.id, Identity.kind, Identity.bidx).where(KeysIn(Identity.bidx))
 _LINKS_OF = select(ProfileIdentity.profile_id, ProfileIdentity.identity_id).where(KeysIn(ProfileIdentity.profile_id))
@@ -441,9 +441,9 @@ _REFRESH_PERSONS_OF = {m: _refresh_persons(m, KeysIn(m.profile_id)) for m in (Or
 _REFRESHED = [_REFRESH_PERSONS_OF[m].values(updated_at=bindparam("stamp", type_=m.updated_at.type))
               .returning(m.id).cte(f"refreshed_{m.__tablename__}") for m in (Order, Event)]
 _REFRESH_BOTH_OF = select(*(select(func.count()).select_from(c).scalar_subquery() for c in _REFRESHED))
-# Real time runs two dozen of these statements an arrival, and on PostgreSQL each is a round trip
-# (0.2–0.3 ms on this machine's loopback): there a read that needs another's answer is one statement.
-# SQLite has no round trips to save, so it keeps the two simple statements its real time was tuned with.
+# On PostgreSQL each statement is a round trip (0.2–0.3 ms on this machine's loopback): there a read that
+# needs another's answer is one statement. SQLite has no round trips to save, so it keeps the two simple
+# statements its real time was tuned with.
 _PERSONS_OF = select(ProfilePerson.person_id).where(KeysIn(ProfilePerson.profile_id))
 _PROFILES_OF_PERSONS = select(ProfilePerson.profile_id).where(KeysIn(ProfilePerson.person_id))
 _SAME_PERSON = aliased(ProfilePerson)

@@ -99,7 +99,6 @@ def resolve_identities(session: Session, vault: Vault, settings: Settings) -> Re
     report.rounds = comps.rounds
     report.split_by_name = comps.split_by_name
     stamp = now()
-
     apply_plan(session, plan, profiles, stamp, report)
     if report.moved_profiles:
         # the person ids just written are what real-time look-ups join on (``find_person``): with the

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex
 
 from siyu.core.bulk import table_of
+from siyu.core.native import execute
 
 TS = pa.timestamp("us", tz="UTC")
 SLICE = 100_000  # rows per executemany call / COPY chunk: bounded memory, steady progress
@@ -244,6 +245,11 @@ def upsert_pairs(session: Session, model: Any, keys: np.ndarray, values: np.ndar
         return
     # names are the model's own; values bound or staged
     upsert = f"INSERT INTO {t.name} ({key}, {value}) {{rows}} ON CONFLICT ({key}) DO UPDATE SET {value} = excluded.{value}"
+    if len(keys) <= FEW and conn.dialect.name == "postgresql":
+        # one statement of two arrays, its text fixed: a VALUES row each was an executemany, 0.5–0.7 ms
+        # for the profile or two a real-time arrival moves (10M records)
+        execute(session, _upsert_arrays(t), {"k": staged[key].to_pylist(), "v": staged[value].to_pylist()})
+        return
     if len(keys) <= FEW:
         conn.execute(text(upsert.format(rows="VALUES (:k, :v)")),
                      [{"k": k, "v": v} for k, v in zip(staged[key].to_pylist(), staged[value].to_pylist(), strict=True)])
@@ -253,6 +259,14 @@ def upsert_pairs(session: Session, model: Any, keys: np.ndarray, values: np.ndar
     load(session, _STAGE_UPDATE, staged.rename_columns(["k", "v"]))
     # WHERE true: SQLite's parser otherwise reads ON CONFLICT as a join constraint of the SELECT
     conn.exec_driver_sql(upsert.format(rows="SELECT k, v FROM siyu_stage_update WHERE true"))
+
+
+@lru_cache(maxsize=16)
+def _upsert_arrays(t: Table) -> Any:
+    key, value = (c.name for c in t.c)
+    # names are the model's own; the rows bound as two arrays
+    return text(f"INSERT INTO {t.name} ({key}, {value}) SELECT * FROM unnest(CAST(:k AS BIGINT[]), "  # noqa: S608
+                f"CAST(:v AS BIGINT[])) ON CONFLICT ({key}) DO UPDATE SET {value} = excluded.{value}")
 
 
 def _rebuild(session: Session, t: Table, staged: pa.Table) -> None:

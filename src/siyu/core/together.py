@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, String, literal, null, union_all
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from siyu.core.bulk import CHUNK, KeysIn, run
+from siyu.core.bulk import CHUNK, KeysIn
+from siyu.core.native import fetch
 
 
 class Together:
@@ -86,7 +87,7 @@ class Together:
         if not names:
             return out
         params = {f"ids_{n}": sorted(wanted[n]) for n in names}
-        for tag, *values in run(session, self._statement(names), {**params, **extra}):
+        for tag, *values in fetch(session, self._statement(names), {**params, **extra}):
             name = names[tag]
             out[name].append(tuple(values[i if kind == "int" else self.ints + i] for kind, i in self.shapes[name]))
         return out

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import bindparam, delete, distinct, func, insert, literal, select, text, true, update
+from sqlalchemy import bindparam, delete, distinct, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session, aliased
 
 from siyu.core.bulk import KeysIn, chunks, insert_many, one_of, run, update_many
 from siyu.core.clock import now
 from siyu.core.columns import FEW, hold_write_lock, load, reserve_ids, stage_keys, upsert_pairs
+from siyu.core.native import execute, fetch
 from siyu.core.tables import read_arrow, to_arrow
 from siyu.core.together import Together
 from siyu.ingest.schemas import MASKED_PHONE, PHONE
@@ -45,7 +46,7 @@ PROFILE_STATE = (Profile.id, Profile.external_id, Profile.row_hash, Profile.name
 
 
 def profiles_by_key(session: Session, channel_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
-    return {row.external_id: row for row in _in_chunks(session, _PROFILES_BY_KEY, external_ids, channel=channel_id)}
+    return {row.external_id: row for row in _rows_in_chunks(session, _PROFILES_BY_KEY, external_ids, channel=channel_id)}
 
 
 def insert_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -61,7 +62,7 @@ def identities_by_bidx(session: Session, keys: Sequence[tuple[str, str]]) -> dic
     wanted = set(keys)
     # The blind index already mixes in the kind, so ``bidx IN (…)`` is selective and uses the
     # (bidx, kind) unique index; a row-value IN over (kind, bidx) is not indexed by SQLite.
-    for row in _in_chunks(session, _IDENTITIES_BY_BIDX, {b for _, b in wanted}):
+    for row in _rows_in_chunks(session, _IDENTITIES_BY_BIDX, {b for _, b in wanted}):
         if (row.kind, row.bidx) in wanted:
             found[(row.kind, row.bidx)] = row.id
     return found
@@ -72,7 +73,7 @@ def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def links_of(session: Session, profile_ids: Sequence[int]) -> set[tuple[int, int]]:
-    return {(r.profile_id, r.identity_id) for r in _in_chunks(session, _LINKS_OF, profile_ids)}
+    return {(r.profile_id, r.identity_id) for r in _rows_in_chunks(session, _LINKS_OF, profile_ids)}
 
 
 # Statements built once with the keys ``ids`` (``KeysIn``, run by ``_in_chunks``): a push runs dozens of
@@ -165,7 +166,7 @@ def create_persons(session: Session, n: int, stamp: datetime) -> list[int]:
     if n == 0:
         return []
     if n <= FEW and _round_trips(session):
-        return sorted(run(session, _FEW_PERSONS, {"stamp": stamp, "n": n}).scalars())
+        return sorted(r[0] for r in fetch(session, _FEW_PERSONS, {"stamp": stamp, "n": n}))
     ids = new_ids(session, Person, n)
     load(session, Person, pa.table({"id": ids}), {"created_at": stamp, "updated_at": stamp})
     return ids.tolist()  # type: ignore[no-any-return]
@@ -193,7 +194,7 @@ def refresh_fact_persons(session: Session, profile_ids: Iterable[int] | None = N
     """Orders and events carry their profile's person for operational queries (member 360); all of them,
     or only those of ``profile_ids`` (the real-time path, where a full pass cost 38 ms a call)."""
     if profile_ids is not None and _round_trips(session):
-        run(session, _REFRESH_BOTH_OF, {"ids": sorted(set(profile_ids)), "stamp": now()})
+        execute(session, _REFRESH_BOTH_OF, {"ids": sorted(set(profile_ids)), "stamp": now()})
         return
     for model in (Order, Event):
         if profile_ids is None:
@@ -240,12 +241,14 @@ def phone_displays(session: Session) -> pa.Table:
 def _genders(own_where: Any, buyer_where: Any) -> Any:
     """(profile_id, gender) of profiles whose gender is known: their own (a member's form, WeChat's), else
     the gender of every gendered product they bought when they all agree (unisex goods say nothing)."""
-    own = select(Profile.id, Profile.gender).where(Profile.gender.in_(GENDERS), own_where)
+    # each gender its own comparison, not an IN list: an IN list's text is made at each run
+    # (``core.native`` runs statements of a fixed text)
+    own = select(Profile.id, Profile.gender).where(or_(*(Profile.gender == g for g in GENDERS)), own_where)
     goods = (select(Order.profile_id, func.min(Product.gender)).join(OrderItem, OrderItem.order_id == Order.id)
              .join(Sku, Sku.id == OrderItem.sku_id).join(Product, Product.id == Sku.product_id)
              # the profiles of ``own`` only: in real time, a scan of every gendered profile per arrival
              # was 8 of its 10 ms (measured on the demo)
-             .where(Order.profile_id.is_not(None), Product.gender.in_(GENDERS), buyer_where,
+             .where(Order.profile_id.is_not(None), or_(*(Product.gender == g for g in GENDERS)), buyer_where,
                     Order.profile_id.not_in(own.with_only_columns(Profile.id)))
              .group_by(Order.profile_id).having(func.count(distinct(Product.gender)) == 1))
     return own.union_all(goods)
@@ -340,8 +343,14 @@ def matches_of(session: Session, profile_ids: Sequence[int]) -> list[Any]:
 
 
 # -- operators' decisions ------------------------------------------------------------------------------
-def decisions(session: Session) -> list[Any]:
-    return list(run(session, _DECISIONS))
+class Decision(NamedTuple):
+    id: int
+    action: str
+    profile_ids: list[int]
+
+
+def decisions(session: Session) -> list[Decision]:
+    return [Decision(*r) for r in fetch(session, _DECISIONS)]
 
 
 # built once: every real-time resolution reads the operators' decisions (profiled, demo pushes)
@@ -413,21 +422,30 @@ def lock_resolution(session: Session, *, keep_plans: bool = False) -> None:
     planning them each time was 0.6–1 ms each, more than running them. Left to itself the planner kept
     re-planning, the generic plan priced for ten keys against a custom plan for the two or three an
     arrival has. Set in the same round trip as the lock."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK_AND_KEEP_PLANS if keep_plans else _LOCK)
+    if session.get_bind().dialect.name == "postgresql":
+        execute(session, _LOCK_AND_KEEP_PLANS if keep_plans else _LOCK)
 
 
 def release_plans(session: Session) -> None:
     """Back to the planner's own choice for the rest of the transaction (the points of the arrived
     orders are booked next, by statements nobody measured with kept plans)."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("RESET plan_cache_mode")
+    if session.get_bind().dialect.name == "postgresql":
+        execute(session, _RESET_PLANS)
+
+
+_RESET_PLANS = text("RESET plan_cache_mode")
 
 
 def _in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:
-    """Rows of ``stmt`` for every chunk of the keys (bounded IN lists)."""
+    """Rows of ``stmt`` for every chunk of the keys (bounded IN lists), as tuples (``core.native``)."""
+    out: list[Any] = []
+    for part in chunks(sorted(set(ids))):
+        out.extend(fetch(session, stmt, {"ids": list(part), **params}))
+    return out
+
+
+def _rows_in_chunks(session: Session, stmt: Any, ids: Iterable[Any], **params: Any) -> list[Any]:
+    """``_in_chunks`` through SQLAlchemy's results: rows by column name, values its types convert."""
     out: list[Any] = []
     for part in chunks(sorted(set(ids))):
         out.extend(run(session, stmt, {"ids": list(part), **params}))

@@ -255,7 +255,11 @@ def test_reads_together_answer_as_each_read_alone_on_both_databases(rt, small_br
             "persons": list(zip(*persons.to_pydict().values(), strict=True)),
             "surnames": list(identity_repo.surnames_of(s, some).items()),
             "receiver_surnames": identity_repo.receiver_surnames_of(s, some),
-            "genders": list(identity_repo.genders_of(s, some).items())}
+            "genders": list(identity_repo.genders_of(s, some).items()),
+            "siblings": identity_repo.siblings_of(s, some)}
+        # a person's profiles, each named by every profile of it that was asked: itself among them
+        assert {(a, a) for a in some if a in set(persons["profile_id"].to_pylist())} <= set(alone["siblings"])
+        assert any(a != b for a, b in alone["siblings"])
         keys = {"carriers": idents, "senders": phones, "phones": phones}
         for name, want in alone.items():
             assert want, name  # the brand has rows of every kind

@@ -30,7 +30,7 @@ def _first(row: Any) -> tuple[Hashable, ...]:
 _KEYS_OF: dict[str, Callable[[Any], Iterable[Hashable]]] = {
     "links": _first, "carriers": _first, "senders": _first, "receivers": _first, "matches": lambda r: r,
     "phones": lambda r: (r[1].split(":", 1)[1],), "persons": _first, "surnames": _first,
-    "receiver_surnames": _first, "genders": _first}
+    "receiver_surnames": _first, "genders": _first, "siblings": _first}
 
 
 class Reads:
@@ -97,6 +97,16 @@ class Reads:
         rows = self._rows("persons", profile_ids,
                           lambda m: zip(*repo.profile_persons_of(self.s, m).to_pydict().values(), strict=True))
         return to_arrow(rows, repo.PROFILE_PERSONS)
+
+    def with_person(self, profile_ids: Iterable[int]) -> set[int]:
+        """Those of these profiles that have a person (from the ``persons`` read)."""
+        return {r[0] for r in self._rows("persons", profile_ids,
+                                         lambda m: zip(*repo.profile_persons_of(self.s, m).to_pydict().values(), strict=True))
+                if r[1] is not None}
+
+    def siblings(self, profile_ids: Iterable[int]) -> set[int]:
+        """Every profile of these profiles' persons."""
+        return {r[1] for r in self._rows("siblings", profile_ids, lambda m: repo.siblings_of(self.s, m))}
 
     def genders(self, profile_ids: Iterable[int]) -> dict[int, str]:
         return dict(self._rows("genders", profile_ids, lambda m: repo.genders_of(self.s, m).items()))

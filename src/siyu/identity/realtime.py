@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from siyu.analytics import oneid_small as small
@@ -29,7 +28,7 @@ from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.reads import Reads
-from siyu.identity.service import PLAN, ResolutionReport, apply_decisions, apply_plan, blocked_nodes
+from siyu.identity.service import ResolutionReport, apply_decisions, apply_small_plan, blocked_nodes
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST
 
 TRAITS = ("persons", "surnames", "receiver_surnames", "genders")  # the components step's reads of each profile
@@ -41,17 +40,18 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         return report
     blocked = set(blocked_nodes(vault, settings))
     decisions = repo.decisions(session)
-    closure, frontier = set(), set(profile_ids)
+    closure: set[int] = set()
+    frontier = set(profile_ids)
     followable: set[int] = set()
     reads = Reads(session)
     while frontier:
-        frontier |= repo.person_profiles_of(session, frontier)
-        frontier -= closure
         closure |= frontier
         nxt: set[int] = set()
-        # A step is two statements: what the frontier carries, then who else carries or was sent it. The
-        # first also reads the frontier's traits, which the components step needs for the whole
-        # neighbourhood: a statement of their own there was a round trip more.
+        # A step is two statements: what the frontier carries, then who else carries or was sent it and
+        # the other profiles of the frontier's persons. The first also reads the frontier's traits, which
+        # the components step needs for the whole neighbourhood: a statement of their own there was a
+        # round trip more, and so was asking for the persons' other profiles before the step (a new
+        # profile, most arrivals, has no person yet).
         reads.prefetch({name: frontier for name in ("links", "receivers", "matches", *TRAITS)})
         rows = reads.node_links(frontier)
         followable.update(ident for _, ident, node, fan in rows
@@ -60,7 +60,9 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         # a blocked phone joins nobody, so its parcels' buyers are not pulled in (a walk-in phone's are many)
         phones = {node.split(":", 1)[1] for _, _, node, _ in rows if node.startswith("phone:") and node not in blocked}
         sent_to = {node.split(":", 1)[1] for _, node, _, _ in reads.receivers(frontier) if node not in blocked}
-        reads.prefetch({"carriers": follow, "senders": phones | sent_to, "phones": sent_to})
+        persons = reads.with_person(frontier)
+        reads.prefetch({"carriers": follow, "senders": phones | sent_to, "phones": sent_to, "siblings": persons})
+        nxt.update(reads.siblings(persons))
         nxt.update(p for _, p, _ in reads.carriers(follow))
         nxt.update(reads.senders(phones))
         nxt.update(p for p, _ in reads.phone_carriers(sent_to))
@@ -81,11 +83,10 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
             break
         closure |= extra | repo.person_profiles_of(session, extra)
     labels = {p: comp_of[p] for p in closure}
-    mine = profiles.filter(pc.is_in(profiles["profile_id"], value_set=pa.array(sorted(closure), pa.int64())))
-    current = dict(zip(mine["profile_id"].to_pylist(), mine["person_id"].to_pylist(), strict=True))
-    plan = small.assign(labels, current)
+    current = {p: q for p, q in zip(profiles["profile_id"].to_pylist(), profiles["person_id"].to_pylist(), strict=True)
+               if p in closure}
     report.profiles = len(closure)
-    apply_plan(session, pa.table(plan, schema=PLAN), mine, now(), report, only=closure)
+    apply_small_plan(session, small.assign(labels, current), current, now(), report, only=closure)
     return report
 
 

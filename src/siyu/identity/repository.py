@@ -468,6 +468,10 @@ _SAME_PERSON = aliased(ProfilePerson)
 _PERSON_PROFILES_OF = (select(ProfilePerson.profile_id)
                        .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
                        .where(KeysIn(_SAME_PERSON.profile_id)))
+# (profile asked, every profile of its person): read with a neighbourhood step's second statement
+_SIBLINGS = (select(_SAME_PERSON.profile_id.label("asked"), ProfilePerson.profile_id)
+             .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
+             .where(KeysIn(_SAME_PERSON.profile_id)))
 _NODE = Identity.kind + ":" + Identity.bidx
 _LINK_NODES = (select(ProfileIdentity.profile_id, Identity.id.label("identity_id"), _NODE.label("node"))
                .join(Identity, Identity.id == ProfileIdentity.identity_id)
@@ -501,10 +505,12 @@ _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
 
 
 # The reads of a real-time resolution, answerable together (``core.together``): a neighbourhood's step
-# asks the first three of the same profiles, then the next three of what they named; the components step
-# asks the last four of one set of profiles.
+# asks the first three and the traits of the same profiles, then the next three of what they named and
+# the other profiles of their persons (siblings); the components step asks the traits of one set of
+# profiles.
 _TOGETHER = Together({"links": _NODE_LINKS, "receivers": _RECEIVER_ROWS_OF, "matches": _MATCH_ROWS_OF,
                       "carriers": _CARRIERS, "senders": _BUYERS_SENDING_TO, "phones": _PHONE_CARRIERS,
+                      "siblings": _SIBLINGS,
                       "persons": _PROFILE_PERSONS_OF, "surnames": _SURNAMES_OF,
                       "receiver_surnames": _RECEIVER_SURNAMES_OF, "genders": _GENDERS_OF})
 
@@ -526,6 +532,11 @@ def person_profiles_of(session: Session, profile_ids: Iterable[int]) -> set[int]
         return {r[0] for r in _in_chunks(session, _PERSON_PROFILES_OF, profile_ids)}
     persons = {r[0] for r in _in_chunks(session, _PERSONS_OF, profile_ids)}
     return {r[0] for r in _in_chunks(session, _PROFILES_OF_PERSONS, persons)}
+
+
+def siblings_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
+    """(profile asked, profile of the same person), every profile of these profiles' persons."""
+    return _in_chunks(session, _SIBLINGS, profile_ids)
 
 
 def node_links(session: Session, profile_ids: Iterable[int], kinds: Iterable[str]) -> list[Any]:

@@ -147,15 +147,40 @@ def apply_plan(session: Session, plan: pa.Table, profiles: pa.Table, stamp: Any,
     at = pc.index_in(plan.column("profile_id"), value_set=profiles.column("profile_id").combine_chunks())
     current = pc.take(profiles.column("person_id"), at).fill_null(-1).to_numpy()
     moving = current != target
-    repo.set_profile_persons(session, plan.column("profile_id").to_numpy()[moving], target[moving], of=profiles.num_rows)
     absorbed = plan.column("absorbed").combine_chunks()
     into = target[pc.list_parent_indices(absorbed).to_numpy()]
     merges = sorted(set(zip(pc.list_flatten(absorbed).to_pylist(), into.tolist(), strict=True)))
-    repo.record_merges(session, merges, "shared identifier", stamp)
-    repo.refresh_fact_persons(session, only)  # the real-time path: its neighbourhood's facts only
-    report.moved_profiles = int(moving.sum())
-    report.merged = len(merges)
+    _write_plan(session, plan.column("profile_id").to_numpy()[moving], target[moving], merges, stamp, report,
+                of=profiles.num_rows, only=only)
     report.persons = pc.count_distinct(plan.column("component")).as_py()
+
+
+def apply_small_plan(session: Session, plan: dict[str, list], current: dict[int, int | None],  # type: ignore[type-arg]
+                     stamp: Any, report: ResolutionReport, only: set[int]) -> None:
+    """``apply_plan`` for a real-time neighbourhood's plan (``analytics.oneid_small.assign``) and its
+    profiles' persons now, in plain Python: Arrow's calls on a plan of a few rows cost more than their
+    work, about 1 ms of a 10 ms arrival at 10M records (profiled)."""
+    comps, keepers = plan["component"], plan["person_id"]
+    needing = sorted({c for c, k in zip(comps, keepers, strict=True) if k is None})
+    fresh = dict(zip(needing, repo.create_persons(session, len(needing), stamp), strict=True))
+    report.new_persons = len(fresh)
+    target = [k if k is not None else fresh[c] for c, k in zip(comps, keepers, strict=True)]
+    moving = [(p, t) for p, t in zip(plan["profile_id"], target, strict=True) if current.get(p) != t]
+    merges = sorted({(a, t) for gone, t in zip(plan["absorbed"], target, strict=True) for a in gone})
+    _write_plan(session, np.array([p for p, _ in moving], dtype=np.int64), np.array([t for _, t in moving], dtype=np.int64),
+                merges, stamp, report, of=len(current), only=only)
+    report.persons = len(set(comps))
+
+
+def _write_plan(session: Session, ids: np.ndarray, persons: np.ndarray, merges: list[tuple[int, int]], stamp: Any,
+                report: ResolutionReport, *, of: int, only: set[int] | None) -> None:
+    """Profiles ``ids`` to ``persons``, ``merges`` (absorbed, into) recorded, facts re-pointed (only those
+    of ``only``, the real-time path's neighbourhood, when given); ``of``: the profiles planned."""
+    repo.set_profile_persons(session, ids, persons, of=of)
+    repo.record_merges(session, merges, "shared identifier", stamp)
+    repo.refresh_fact_persons(session, only)
+    report.moved_profiles = len(ids)
+    report.merged = len(merges)
 
 
 def _index_old_names(session: Session, vault: Vault) -> None:

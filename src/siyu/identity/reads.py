@@ -94,15 +94,15 @@ class Reads:
 
     def profile_persons(self, profile_ids: Iterable[int]) -> pa.Table:
         """``repo.profile_persons_of`` (profile_id, person_id, channel_id, name_bidx), in profile order."""
-        rows = self._rows("persons", profile_ids,
+        return to_arrow(self._persons(profile_ids), repo.PROFILE_PERSONS)
+
+    def _persons(self, profile_ids: Iterable[int]) -> list[Any]:
+        return self._rows("persons", profile_ids,
                           lambda m: zip(*repo.profile_persons_of(self.s, m).to_pydict().values(), strict=True))
-        return to_arrow(rows, repo.PROFILE_PERSONS)
 
     def with_person(self, profile_ids: Iterable[int]) -> set[int]:
         """Those of these profiles that have a person (from the ``persons`` read)."""
-        return {r[0] for r in self._rows("persons", profile_ids,
-                                         lambda m: zip(*repo.profile_persons_of(self.s, m).to_pydict().values(), strict=True))
-                if r[1] is not None}
+        return {r[0] for r in self._persons(profile_ids) if r[1] is not None}
 
     def siblings(self, profile_ids: Iterable[int]) -> set[int]:
         """Every profile of these profiles' persons."""

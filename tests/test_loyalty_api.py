@@ -184,6 +184,10 @@ def test_loyalty_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_no
     _brand(rt, tmp_path)
     monkeypatch.setenv("SIYU_HOME", str(home))
     monkeypatch.setenv("COLUMNS", "200")
+    # the CLI's console is made at import: where COLUMNS was set then (pytest-xdist's workers set 80), it
+    # kept that width, and the pricing table wrapped its identity's name
+    from siyu.cli.progress import console
+    monkeypatch.setattr(console, "width", 200)
     out = CliRunner().invoke(app, ["loyalty", "member", "LT0000000001"])
     assert out.exit_code == 0, out.output
     assert "黄金 · 1,999 points" in out.output and "再消费 ¥1,001.00 升级为钻石" in out.output

@@ -21,7 +21,7 @@ from typing import Any
 from psycopg import RawCursor
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import run
+from siyu.core.bulk import flush_pending, run
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
@@ -90,11 +90,10 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | None = None) -
 
 
 def _execute(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
-    if session.new or session.dirty or session.deleted:
-        session.flush()
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        return None
+        return None  # run by core.bulk.run, which flushes
+    flush_pending(session)
     c = _compiled(stmt, conn.dialect)
     cur = RawCursor(conn.connection.driver_connection)
     cur.execute(c.sql, c.values(params), prepare=None)

@@ -1,11 +1,10 @@
 """Several keyed reads in one statement.
 
 A real-time OneID resolution asks a dozen small questions of the same keys (a neighbourhood's
-identifiers, parcels, matches, traits). On PostgreSQL each statement is a round trip (0.17–0.27 ms on
-this machine even for ``SELECT 1``, psycopg's work included) and SQLAlchemy's work around it (about 0.15
-ms), while running one of these reads takes 0.05–0.3 ms (EXPLAIN ANALYZE at ten million records).
-``Together`` runs
-any set of such reads as one ``UNION ALL``: each read is a SELECT of the keys ``ids``
+identifiers, parcels, matches, traits). On PostgreSQL each statement is a round trip (0.10–0.27 ms on
+the machines here even for ``SELECT 1``) and the driver's work around it, while running one of these
+reads takes 0.05–0.3 ms (EXPLAIN ANALYZE at ten million records). ``Together`` runs any set of such
+reads as one ``UNION ALL`` (run through ``core.native``): each read is a SELECT of the keys ``ids``
 (``core.bulk.KeysIn``), given here a name of its own; its columns go into shared integer and text slots
 (padded with typed NULLs, so both databases accept the union) behind a tag saying whose row it is.
 """

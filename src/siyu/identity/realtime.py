@@ -81,7 +81,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         extra = {p for p, c in comp_of.items() if c in ours and p not in closure}
         if not extra:
             break
-        closure |= extra | repo.person_profiles_of(session, extra)
+        closure |= extra | reads.siblings(extra)
     labels = {p: comp_of[p] for p in closure}
     current = {p: q for p, q in zip(profiles["profile_id"].to_pylist(), profiles["person_id"].to_pylist(), strict=True)
                if p in closure}

@@ -461,13 +461,8 @@ _REFRESHED = [_REFRESH_PERSONS_OF[m].values(updated_at=bindparam("stamp", type_=
 _REFRESH_BOTH_OF = select(*(select(func.count()).select_from(c).scalar_subquery() for c in _REFRESHED))
 # On PostgreSQL each statement is a round trip (0.2–0.3 ms on this machine's loopback): there a read that
 # needs another's answer is one statement. SQLite has no round trips to save, so it keeps the two simple
-# statements its real time was tuned with.
-_PERSONS_OF = select(ProfilePerson.person_id).where(KeysIn(ProfilePerson.profile_id))
-_PROFILES_OF_PERSONS = select(ProfilePerson.profile_id).where(KeysIn(ProfilePerson.person_id))
+# statements its real time was tuned with (a profile's identifiers, then their fan-outs).
 _SAME_PERSON = aliased(ProfilePerson)
-_PERSON_PROFILES_OF = (select(ProfilePerson.profile_id)
-                       .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
-                       .where(KeysIn(_SAME_PERSON.profile_id)))
 # (profile asked, every profile of its person): read with a neighbourhood step's second statement
 _SIBLINGS = (select(_SAME_PERSON.profile_id.label("asked"), ProfilePerson.profile_id)
              .join(_SAME_PERSON, _SAME_PERSON.person_id == ProfilePerson.person_id)
@@ -526,16 +521,9 @@ def _round_trips(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def person_profiles_of(session: Session, profile_ids: Iterable[int]) -> set[int]:
-    """Every profile of these profiles' persons (those without a person give none)."""
-    if _round_trips(session):
-        return {r[0] for r in _in_chunks(session, _PERSON_PROFILES_OF, profile_ids)}
-    persons = {r[0] for r in _in_chunks(session, _PERSONS_OF, profile_ids)}
-    return {r[0] for r in _in_chunks(session, _PROFILES_OF_PERSONS, persons)}
-
-
 def siblings_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
-    """(profile asked, profile of the same person), every profile of these profiles' persons."""
+    """(profile asked, profile of the same person): every profile of these profiles' persons (those
+    without a person give none)."""
     return _in_chunks(session, _SIBLINGS, profile_ids)
 
 

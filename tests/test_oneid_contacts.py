@@ -26,6 +26,7 @@ class Brand:
         self.members: list[dict] = []
         self.genders: list[tuple[int, str]] = []
         self.links: list[tuple[int, str]] = []
+        self.named: list[int] = []  # profiles with a name of their own: the members (a nickname is not one)
 
     def member(self, pid: int, guide: int, name: str, gender: str = "F", phone: str | None = None,
                given: str | None = None, day: int = 0) -> None:
@@ -33,6 +34,7 @@ class Brand:
                              "name_bidx": name, "given_bidx": given})
         self.genders.append((pid, gender))
         self.links.append((pid, f"phone:{phone or pid}"))
+        self.named.append(pid)
 
     def contact(self, pid: int, guide: int, nick: str | None, gender: str = "F", day: int = 10,
                 nick_given: str | None = None, nodes: tuple[str, ...] = ()) -> None:
@@ -55,7 +57,8 @@ class Brand:
         links = pa.table({"profile_id": pa.array([p for p, _ in self.links], pa.int64()),
                           "node": pa.array([n for _, n in self.links], pa.string())})
         with connect() as con:
-            out = contact_matches(con, contacts, members, traits, links, max_fanout=max_fanout, blocked=list(blocked))
+            out = contact_matches(con, contacts, members, traits, links, pa.array(self.named, pa.int64()),
+                                  max_fanout=max_fanout, blocked=list(blocked))
         got = {}
         for a, b, w, e in zip(*(out[c].to_pylist() for c in ("profile_a", "profile_b", "match_weight", "evidence")),
                               strict=True):
@@ -94,14 +97,18 @@ def test_a_lone_contact_joins_the_one_member_of_its_guide_it_names() -> None:
     b.contact(10_006, 6, "chenjing", day=8)
     b.member(61, 7, "zhaomin")                        # another guide's contact
     b.contact(10_007, 8, "zhaomin")
-    b.member(71, 7, "sunli")                          # a contact a phone already joins to someone: not lone
+    b.member(71, 7, "sunli")                          # a contact a phone joins to a named member: not lone
     b.member(72, 7, "someone", phone="p72")
     b.contact(10_008, 7, "sunli", nodes=("phone:p72",))
     b.member(81, 10, "heyan")                         # the walk-in phone in the remark joins nobody
     b.contact(10_009, 10, "heyan", nodes=("phone:13800000000",))
     b.links.append((999, "phone:13800000000"))
+    b.member(91, 11, "zhouyan")                       # the remark's phone joins only a profile with no name (a
+    b.contact(10_010, 11, "zhouyan", nodes=("phone:p92",))  # mini-program sign-up): nothing says another name
+    b.links.append((92, "phone:p92"))
     got = b.matches(blocked=("phone:13800000000",))
-    assert {c: m for c, (m, _, _) in got.items() if c < 50_000} == {10_001: 1, 10_002: 11, 10_004: 31, 10_009: 81}
+    assert {c: m for c, (m, _, _) in got.items() if c < 50_000} == {10_001: 1, 10_002: 11, 10_004: 31, 10_009: 81,
+                                                                    10_010: 91}
     # the weight, log2 Bayes factors summed: the name (m = 30/61: the 60 joined contacts and 10_008,
     # joined to a member of its guide under a pet name; u = one person of the brand's members), the guide
     # (u = its members' share) and the gender (u = women's share)
@@ -141,16 +148,14 @@ def test_the_member_page_says_each_part_of_the_evidence_in_both_languages() -> N
         assert set(TEXT[f"ev {part}"]) == {"zh", "en"}
 
 
-def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _guide_brand(rt, tmp_path, more: tuple[tuple[str, int, list[str]], ...] = ()) -> list[str]:  # type: ignore[no-untyped-def]
     """Imported as a brand sends them: one store, one guide, 60 POS members, 55 WeCom contacts whose
-    remark phone joins them to their member (30 named as the member: m), and three contacts nothing joins."""
+    remark phone joins them to their member (30 named as the member: m), two contacts nothing joins (王芳
+    and a stranger) and ``more`` (external_userid, the member whose name is its nickname, remark phones);
+    the members' names."""
     import json
 
-    from sqlalchemy import select, update
-
     from siyu.cli.importer import run_import
-    from siyu.identity.service import resolve_identities
-    from siyu.models import IdentityMatch, Profile, ProfilePerson
 
     org = tmp_path / "org"
     org.mkdir()
@@ -174,16 +179,36 @@ def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> 
     contacts = [contact(f"wm{i:030d}", names[i] if i < 30 else f"小{i}宝", [f"1371{i:07d}"]) for i in range(55)]
     contacts.append(contact("wmLONE000000000000000000000000001", "王芳", []))
     contacts.append(contact("wmLONE000000000000000000000000002", "陌生人", []))
+    contacts.extend(contact(ext, names[i], mobiles) for ext, i, mobiles in more)
     (tmp_path / "wecom.jsonl").write_text(json.dumps({"errcode": 0, "errmsg": "ok", "external_contact_list": contacts,
                                                       "next_cursor": ""}, ensure_ascii=False) + "\n", encoding="utf-8")
     for path in (org / "stores.csv", org / "guides.csv", tmp_path / "pos" / "members.csv", tmp_path / "wecom.jsonl"):
         run_import(rt, path)
+    return names
+
+
+def _persons(rt) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from siyu.models import Profile, ProfilePerson
+
+    with rt.db.read_only() as s:
+        return dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
+
+
+def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select, update
+
+    from siyu.identity.service import resolve_identities
+    from siyu.models import IdentityMatch, Profile
+
+    names = _guide_brand(rt, tmp_path)
     with rt.db.unit_of_work() as s:  # as stored before given names were indexed: the run indexes them
         s.execute(update(Profile).values(given_bidx=None))
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
+    person = _persons(rt)
     with rt.db.read_only() as s:
-        person = dict(s.execute(select(Profile.external_id, ProfilePerson.person_id).select_from(WITH_PERSON)).all())
         match = s.execute(select(IdentityMatch.match_weight, IdentityMatch.evidence)).all()
         given = s.scalar(select(Profile.given_bidx).where(Profile.external_id == "LT0000000000"))
     assert person["wmLONE000000000000000000000000001"] == person["LT0000000059"]
@@ -191,3 +216,46 @@ def test_a_guides_contact_joins_its_member_through_the_service(rt, tmp_path) -> 
     assert [e for _, e in match] == [EVIDENCE], match
     assert match[0][0] > 0, match
     assert given == rt.vault.blind_index("given", names[0][1:])
+
+
+def test_arrivals_sharing_a_matched_contacts_phone_keep_or_end_its_match_as_the_batch_does(rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A contact whose remark phone nobody else carries is matched by nickname. A nameless mini-program
+    sign-up with that phone joins the contact and its member; a named one ends the match (the contact's
+    person now has a name of its own), in real time as in the batch run after it."""
+    from sqlalchemy import select
+
+    from siyu.identity.realtime import resolve_arrivals
+    from siyu.identity.service import resolve_identities
+    from siyu.ingest.intake import accept_batch
+    from siyu.models import IdentityMatch, Profile
+
+    contact, phone = "wmPHONE00000000000000000000000001", "13900000001"
+    _guide_brand(rt, tmp_path, ((contact, 58, [phone]),))  # named as member 58, whose own phone differs
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    assert _persons(rt)[contact] == _persons(rt)["LT0000000058"]
+
+    def arrive(openid: str, **more: str) -> None:
+        with rt.db.unit_of_work() as s:
+            accept_batch(s, rt.vault, "members", [{"openid": openid, "phone": phone,
+                                                   "registered_at": "2026-03-01T10:00:00+08:00", **more}])
+            resolve_arrivals(s, rt.vault, rt.settings)
+
+    def batch_moves() -> tuple[int, int]:
+        with rt.db.unit_of_work() as s:
+            report = resolve_identities(s, rt.vault, rt.settings)
+        return report.moved_profiles, report.new_persons
+
+    arrive("oNameless000000000000000001")
+    person = _persons(rt)
+    assert person["oNameless000000000000000001"] == person[contact] == person["LT0000000058"]
+    assert batch_moves() == (0, 0)
+    arrive("oNamed00000000000000000001", name="钱多多")
+    person = _persons(rt)
+    assert person["oNamed00000000000000000001"] == person["oNameless000000000000000001"] == person[contact]
+    assert person[contact] != person["LT0000000058"]
+    with rt.db.read_only() as s:  # the match is forgotten on arrival; 王芳's stands
+        cid = s.scalar(select(Profile.id).where(Profile.external_id == contact))
+        assert s.scalar(select(IdentityMatch.id).where((IdentityMatch.profile_a == cid) | (IdentityMatch.profile_b == cid))) is None
+        assert s.scalar(select(IdentityMatch.evidence)) == EVIDENCE
+    assert batch_moves() == (0, 0)

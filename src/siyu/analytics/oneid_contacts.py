@@ -3,8 +3,8 @@
 A store guide adds customers on WeCom; the contact's WeChat nickname is often the person's real name
 or their given name with a flourish (1,071 of the 2,003 contacts the demo brand's identifiers join to a
 member of their guide), and the guide serves the same member at the store. A contact that no identifier
-joins to anybody (no unionid the brand knows, no phone in the guide's remark) is matched to the member
-of the same guide whose real name is its nickname, or whose given name of two or more characters is its
+joins to a profile with a name of its own (no unionid the brand knows, no phone in the guide's remark, or
+one only a nameless sign-up shares) is matched to the member of the same guide whose real name is its nickname, or whose given name of two or more characters is its
 nickname but for one last character (吴静英's contact ``静英呀``; a one-character given name says too
 little; only with ``oneid_contact_given_names``, whose measured precision is below OneID's), when:
 
@@ -36,13 +36,14 @@ EVIDENCE = "nickname + guide + gender"
 
 
 def contact_matches(con: duckdb.DuckDBPyConnection, contacts: pa.Table, members: pa.Table, traits: pa.Table,
-                    links: pa.Table, *, max_fanout: int, blocked: list[str]) -> pa.Table:
+                    links: pa.Table, named: pa.Array, *, max_fanout: int, blocked: list[str]) -> pa.Table:
     """contacts(profile_id, guide_id, seen_at, nick_bidx, nick_given_bidx: the nickname's blind index as a
     real name, and its start as a given name) · members(profile_id, guide_id, registered_at, name_bidx,
-    given_bidx) · traits(profile_id, channel_id, gender) · links(profile_id, node) → (profile_a <
-    profile_b, match_weight, evidence)."""
+    given_bidx) · traits(profile_id, channel_id, gender) · links(profile_id, node) · named: the ids of
+    profiles with a name of their own → (profile_a < profile_b, match_weight, evidence)."""
     for name, table in (("cm_contacts", contacts), ("cm_members", members), ("cm_traits", traits),
-                        ("cm_links", links), ("cm_blocked", pa.table({"node": pa.array(blocked, pa.string())}))):
+                        ("cm_links", links), ("cm_blocked", pa.table({"node": pa.array(blocked, pa.string())})),
+                        ("cm_named", pa.table({"profile_id": named.cast(pa.int64())}))):
         con.register(name, table)
     return con.sql(f"""
         WITH ok_links AS (  -- links by identifiers that may join (not on the blocklist)
@@ -66,10 +67,12 @@ def contact_matches(con: duckdb.DuckDBPyConnection, contacts: pa.Table, members:
             SELECT mb.profile_id, coalesce(min(l.node), 'profile:' || mb.profile_id::VARCHAR) AS key
             FROM cm_members mb LEFT JOIN ok_links l ON l.profile_id = mb.profile_id AND starts_with(l.node, 'phone:')
             GROUP BY mb.profile_id
-        ), lone AS MATERIALIZED (  -- contacts nothing joins, with their gender
+        ), named_joined AS (  -- contacts an identifier joins to a profile with a name of its own
+            SELECT DISTINCT j.contact FROM joined j SEMI JOIN cm_named n ON n.profile_id = j.other
+        ), lone AS MATERIALIZED (  -- contacts nothing joins to a named profile, with their gender
             -- (materialised: joined to the members on the gender first, the plan paired every woman)
             SELECT c.profile_id, c.guide_id, c.seen_at, c.nick_bidx, c.nick_given_bidx, g.gender FROM cm_contacts c
-            JOIN g ON g.profile_id = c.profile_id ANTI JOIN joined j ON j.contact = c.profile_id
+            JOIN g ON g.profile_id = c.profile_id ANTI JOIN named_joined j ON j.contact = c.profile_id
         ), gm AS MATERIALIZED (  -- members with their gender and person key
             SELECT mb.profile_id, mb.guide_id, mb.registered_at, mb.name_bidx, mb.given_bidx, g.gender, k.key
             FROM cm_members mb

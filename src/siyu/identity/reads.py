@@ -28,7 +28,7 @@ def _first(row: Any) -> tuple[Hashable, ...]:
 
 # each read's keys in its rows (a row is listed under every key of it that was asked)
 _KEYS_OF: dict[str, Callable[[Any], Iterable[Hashable]]] = {
-    "links": _first, "carriers": _first, "senders": _first, "receivers": _first, "matches": lambda r: r,
+    "links": _first, "carriers": _first, "senders": _first, "receivers": _first, "matches": lambda r: r[:2],
     "phones": lambda r: (r[1].split(":", 1)[1],), "persons": _first, "surnames": _first,
     "receiver_surnames": _first, "genders": _first, "siblings": _first}
 
@@ -88,8 +88,8 @@ class Reads:
         """(profile_id, node) of the profiles carrying these phones."""
         return self._rows("phones", bidxs, lambda m: repo.phone_carriers(self.s, m))
 
-    def matches(self, profile_ids: Iterable[int]) -> list[tuple[int, int]]:
-        """(profile_a, profile_b) of the stored matches touching these profiles, each pair once."""
+    def matches(self, profile_ids: Iterable[int]) -> list[tuple[int, int, str]]:
+        """(profile_a, profile_b, evidence) of the stored matches touching these profiles, each pair once."""
         return sorted(self._rows("matches", profile_ids, lambda m: repo.match_rows_of(self.s, m)))
 
     def profile_persons(self, profile_ids: Iterable[int]) -> pa.Table:

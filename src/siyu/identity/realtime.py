@@ -5,6 +5,9 @@ reached from them through an identifier that can still join (fan-out within the 
 phone, a stored probabilistic match or an operator's merge. Guards need global counts, so every profile
 carrying one of the neighbourhood's identifiers is also given to the components step; those outside the
 neighbourhood only count, they are never moved. The result for the neighbourhood is the batch's.
+A stored match is followed as the batch made it, but a guide's contact matched by nickname whose
+arrival-given identifier now joins it to a named profile loses that match (``still_matched``), as the
+batch's rule would drop it.
 
 An identifier shared by more profiles than the fan-out limit is not followed while the neighbourhood
 grows (a walk-in phone would pull in everyone). If the components step still joins a profile outside
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics import oneid_small as small
 from siyu.analytics.oneid import match_links
+from siyu.analytics.oneid_contacts import EVIDENCE as CONTACT_EVIDENCE
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
@@ -67,7 +71,7 @@ def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile
         nxt.update(reads.senders(phones))
         nxt.update(p for p, _ in reads.phone_carriers(sent_to))
         nxt.update(reads.senders(sent_to))  # other buyers whose parcels go there (a Douyin and a mini-program one)
-        for a, b in reads.matches(frontier):
+        for a, b, _ in reads.matches(frontier):
             nxt.update((a, b))
         for d in decisions:
             if d.action == "merge" and frontier & set(d.profile_ids):
@@ -111,15 +115,18 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
     for p, node in reads.phone_carriers(sent_to):
         link_rows[(p, node)] = None
     receiver = to_arrow(sent, repo.RECEIVER_COUNTS)
-    pairs = reads.matches(closure)
+    ids = closure | {p for p, _ in link_rows}
+    reads.prefetch({name: ids for name in ("links", *TRAITS)})
+    pairs = still_matched(session, reads.matches(closure), rows, link_rows, reads.surnames(ids),
+                          settings.oneid_max_fanout, blocked)
     links = pa.table({"profile_id": pa.array([p for p, _ in link_rows], pa.int64()),
                       "node": pa.array([n for _, n in link_rows], pa.string())})
     if pairs:  # most neighbourhoods have none, and building the empty table was 4 % of an arrival
         links = pa.concat_tables([links, match_links(pa.array([a for a, _ in pairs], pa.int64()),
                                                      pa.array([b for _, b in pairs], pa.int64()))])
     links, receiver = apply_decisions(decisions, links, receiver)
-    ids = closure | set(links["profile_id"].to_pylist())
-    reads.prefetch({name: ids for name in ("links", *TRAITS)})
+    ids |= set(links["profile_id"].to_pylist())
+    reads.prefetch({name: ids for name in ("links", *TRAITS)})  # what the decisions added, if anything
     profiles = reads.profile_persons(ids)
     order = profiles["profile_id"].to_pylist()
     profiles = profiles.append_column("surname_bidx", pa.array(
@@ -130,6 +137,31 @@ def _components(session: Session, reads: Reads, settings: Settings, closure: set
                              account_kinds=ACCOUNT_KIND_LIST,
                              single_orders=settings.oneid_single_order_receivers)
     return profiles, comps.labels
+
+
+def still_matched(session: Session, pairs: list[tuple[int, int, str]], rows: list[Any], link_rows: dict[Any, None],
+                  named: dict[int, str], max_fanout: int, blocked: set[str]) -> list[tuple[int, int]]:
+    """The stored matches that still stand, as (profile_a, profile_b). A guide's contact is matched to a
+    member by nickname only while no identifier joins it to a profile with a name of its own
+    (``analytics.oneid_contacts``); an arrival that gives it one (a POS member with the phone in the
+    guide's remark) ends that match here as the next batch run would, and the stored pair is dropped.
+    ``rows`` (profile, identity, node, fan-out) and ``link_rows`` (profile, node) are the neighbourhood's
+    and its identifiers' other carriers; ``named``: which of them carry a surname (the batch's named)."""
+    carriers: dict[str, set[int]] = {}
+    for p, node in link_rows:
+        carriers.setdefault(node, set()).add(p)
+    kept, stale = [], []
+    for a, b, evidence in pairs:
+        if evidence == CONTACT_EVIDENCE and (a in named) != (b in named):
+            contact = b if a in named else a  # the member has a name; a nickname is none
+            joins = {node for p, _, node, fan in rows if p == contact and fan <= max_fanout and node not in blocked}
+            if any(q != contact and q in named for node in joins for q in carriers.get(node, ())):
+                stale.append((a, b))
+                continue
+        kept.append((a, b))
+    if stale:  # rare: a statement only then
+        repo.drop_matches(session, stale)
+    return kept
 
 
 def surnames_by_rule(reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:

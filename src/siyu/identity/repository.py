@@ -495,7 +495,7 @@ _SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(KeysIn(Profile.id)
 _RECEIVER_SURNAMES_OF = (select(Order.profile_id, Order.receiver_surname_bidx, func.count())
                          .where(KeysIn(Order.profile_id)).group_by(Order.profile_id, Order.receiver_surname_bidx))
 _GENDERS_OF = _genders(KeysIn(Profile.id), KeysIn(Order.profile_id))
-_MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(
+_MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.evidence).where(
     KeysIn(IdentityMatch.profile_a) | KeysIn(IdentityMatch.profile_b))
 
 
@@ -576,8 +576,14 @@ def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> list[Any]
 
 
 def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
-    """(profile_a, profile_b) of the stored matches touching these profiles, each pair once."""
-    return sorted({(a, b) for a, b in _in_chunks(session, _MATCH_ROWS_OF, profile_ids)})
+    """(profile_a, profile_b, evidence) of the stored matches touching these profiles, each pair once."""
+    return sorted({(a, b, e) for a, b, e in _in_chunks(session, _MATCH_ROWS_OF, profile_ids)})
+
+
+def drop_matches(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
+    """Forget these stored matches (profile_a, profile_b)."""
+    for a, b in pairs:
+        session.execute(delete(IdentityMatch).where(IdentityMatch.profile_a == a, IdentityMatch.profile_b == b))
 
 
 def touched_since(session: Session, since: datetime) -> set[int]:

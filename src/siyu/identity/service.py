@@ -225,8 +225,8 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
                                  one_parcel=settings.oneid_parcel_one_parcel, known=matches)
         contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
-                                   repo.guided_members(session), traits, links, max_fanout=settings.oneid_max_fanout,
-                                   blocked=blocked)
+                                   repo.guided_members(session), traits, links, names["profile_id"],
+                                   max_fanout=settings.oneid_max_fanout, blocked=blocked)
         matches = pa.concat_tables([matches, parcels.cast(matches.schema), contacts.cast(matches.schema)])
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,

@@ -259,3 +259,30 @@ def test_arrivals_sharing_a_matched_contacts_phone_keep_or_end_its_match_as_the_
         assert s.scalar(select(IdentityMatch.id).where((IdentityMatch.profile_a == cid) | (IdentityMatch.profile_b == cid))) is None
         assert s.scalar(select(IdentityMatch.evidence)) == EVIDENCE
     assert batch_moves() == (0, 0)
+
+
+def test_siyu_oneid_resolve_reruns_oneid_and_what_follows_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The command a schedule runs where records arrive by the API and webhooks: the guide's lone contact
+    is matched to 王芳 and members are made; a second run changes nothing."""
+    from typer.testing import CliRunner
+
+    from conftest import TEST_KEY, make_settings
+    from siyu.bootstrap import start
+    from siyu.cli.main import app
+    from siyu.cli.progress import console
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SIYU_SECRET_KEY", TEST_KEY)
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
+    _guide_brand(rt, tmp_path)
+    monkeypatch.setenv("SIYU_HOME", str(home))
+    monkeypatch.setattr(console, "width", 200)
+    out = CliRunner().invoke(app, ["oneid", "resolve"])
+    assert out.exit_code == 0, out.output
+    assert "OneID: 117 profiles" in out.output and "Members: " in out.output and "took: oneid" in out.output
+    person = _persons(rt)
+    assert person["wmLONE000000000000000000000000001"] == person["LT0000000059"]
+    out = CliRunner().invoke(app, ["oneid", "resolve"])
+    assert out.exit_code == 0 and "(0 new, 0 merged" in out.output and "Members: " in out.output, out.output
+    assert _persons(rt) == person
+    rt.db.dispose()

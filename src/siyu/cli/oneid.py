@@ -129,6 +129,21 @@ def dedupe_command(
                   f"(too many rows or blocklist). Written to {rep.out}")
 
 
+@app.command("resolve")
+def resolve_command() -> None:
+    """Re-resolve every profile now, as after an import (probabilistic matches made anew), then members,
+    points, the lake and tags: for a schedule, where records arrive by the API and webhooks."""
+    import time
+
+    from siyu.cli.pipeline import after_import
+
+    rt = start()
+    started = time.perf_counter()
+    timings = after_import(rt)
+    console.print("took: " + " · ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+                  + f" · total {time.perf_counter() - started:.1f} s")
+
+
 def _print_resolution(rep) -> None:  # type: ignore[no-untyped-def]
     console.print(f"OneID re-run: {rep.profiles:,} profiles → {rep.persons:,} persons "
                   f"({rep.new_persons:,} new, {rep.merged:,} merged, {rep.moved_profiles:,} profiles moved)")

@@ -18,6 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from siyu.analytics.oneid_score import MatchModel
+
 FEATURES = ("unique_id", "mask7", "name", "surname", "city", "district", "has_full")
 MASK7 = r"1[0-9]{2}\*{4}[0-9]{4}"  # 138****1234, a regular expression for SQL text
 # kept beside the features for the gift guards; a list without them (``siyu oneid dedupe``) gets nulls
@@ -105,11 +107,11 @@ def match_features(con: duckdb.DuckDBPyConnection, profiles: pa.Table, phones: p
 
 
 def probabilistic_matches(con: duckdb.DuckDBPyConnection, records: pa.Table, *, min_weight: float,
-                          seed: int = 7, links: pa.Table | None = None, account_kinds: tuple[str, ...] = ()
-                          ) -> pa.Table:
+                          seed: int = 7, links: pa.Table | None = None, account_kinds: tuple[str, ...] = (),
+                          fitted: list[MatchModel] | None = None) -> pa.Table:
     """Pairs (profile_a < profile_b, match_weight, evidence) at or above ``min_weight``. ``links``
     (profile_id, node 'kind:value') with ``account_kinds``: the platform account ids profiles carry, for
-    the gift guard."""
+    the gift guard. The fitted model is appended to ``fitted`` (``analytics.oneid_score``) when given."""
     for column, kind in GUARDS:
         if column not in records.column_names:
             records = records.append_column(column, pa.nulls(records.num_rows, kind))
@@ -118,14 +120,15 @@ def probabilistic_matches(con: duckdb.DuckDBPyConnection, records: pa.Table, *, 
     if records.num_rows < MIN_RECORDS:
         return empty
     try:
-        return _fit_and_match(con, records, min_weight, seed, empty, links, account_kinds)
+        return _fit_and_match(con, records, min_weight, seed, empty, links, account_kinds, fitted)
     except Exception as exc:  # a model that cannot be fitted joins nobody; OneID goes on
         logging.getLogger(__name__).warning("probabilistic OneID skipped: %s", exc)
         return empty
 
 
 def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight: float, seed: int,
-                   empty: pa.Table, links: pa.Table | None, account_kinds: tuple[str, ...]) -> pa.Table:
+                   empty: pa.Table, links: pa.Table | None, account_kinds: tuple[str, ...],
+                   fitted: list[MatchModel] | None) -> pa.Table:
     import splink.comparison_library as cl
     from splink import Linker, SettingsCreator, block_on
     from splink.backends.duckdb import DuckDBAPI
@@ -169,6 +172,8 @@ def _fit_and_match(con: duckdb.DuckDBPyConnection, records: pa.Table, min_weight
         # without the name the guards below cannot be checked, so nothing is joined.
         logging.getLogger(__name__).warning("probabilistic OneID: the model has no name comparison; no joins")
         return empty
+    if fitted is not None:
+        fitted.append(MatchModel.from_splink(linker.misc.save_model_to_json()))
     return guarded(con, table, links, account_kinds)
 
 

@@ -81,3 +81,31 @@ def test_the_fitted_model_scores_and_guards_each_block_as_splink_does() -> None:
                for block in blocks.values() for a, b in combinations(block, 2))
     assert len(mine) > 300 and over >= len(mine) + 20, (len(mine), over)
     assert any("one parcel" in e for *_, e in mine)
+
+
+def test_few_features_describe_every_profile_as_the_batch_does(small_brand, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``few_features`` (real time, plain Python) against ``match_features`` (the batch, DuckDB) over a
+    whole generated brand, with and without single-order receivers."""
+    from conftest import make_settings
+    from siyu.analytics.oneid_match import match_features
+    from siyu.analytics.oneid_score import few_features
+    from siyu.bootstrap import start
+    from siyu.cli.importer import run_import
+    from siyu.identity import repository as repo
+    from siyu.identity.service import _traits
+
+    rt = start(make_settings(tmp_path, f"sqlite:///{tmp_path / 'siyu.db'}"))
+    run_import(rt, small_brand)
+    with rt.db.read_only() as s:
+        names, phones, places = repo.profile_names(s), repo.phone_displays(s), repo.receiver_places(s)
+        traits = _traits(repo.profile_persons(s), repo.profile_genders(s))
+    own = {p: (n, sn) for p, n, sn in zip(*(names[c].to_pylist() for c in names.column_names), strict=True)}
+    trait = {p: (c, g) for p, c, g in zip(*(traits[c].to_pylist() for c in traits.column_names), strict=True)}
+    for single in (False, True):
+        with connect() as con:
+            batch = match_features(con, names, phones, places, traits, single_orders=single).to_pylist()
+        mine = few_features(own, zip(*(phones[c].to_pylist() for c in phones.column_names), strict=True),
+                            places.to_pylist(), trait, single_orders=single)
+        assert len(batch) > 1000 and (sum(r["one_parcel"] for r in batch) > 50 or not single), len(batch)
+        assert {r["unique_id"]: r for r in batch} == mine
+    rt.db.dispose()

@@ -17,6 +17,7 @@ mask, so the pairs a record has, and with them whether it looks like a gift, are
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
@@ -130,3 +131,71 @@ def term_frequencies(records: Iterable[Mapping[str, Any]], columns: Iterable[str
         n = sum(counts.values())
         out[col] = {v: c / n for v, c in counts.items()}
     return out
+
+
+_MASK7 = re.compile(r"1[0-9]{2}\*{4}[0-9]{4}")  # ``oneid_match.MASK7``
+
+
+def few_features(own: Mapping[int, tuple[str | None, str | None]], phones: Iterable[tuple[int, bool, str]],
+                 receivers: Iterable[Mapping[str, Any]], traits: Mapping[int, tuple[int | None, str | None]], *,
+                 single_orders: bool) -> dict[int, dict[str, Any]]:
+    """``oneid_match.match_features`` for a few profiles in plain Python (DuckDB's planning of that
+    statement alone took 25 ms an arrival): ``own`` profile → (name_bidx, surname_bidx); ``phones``
+    (profile, full?, display); ``receivers`` rows as ``repository.receiver_places`` gives them;
+    ``traits`` profile → (channel_id, gender). Each profile's record, if it has one."""
+    masks: dict[int, list[tuple[bool, str]]] = {}
+    for p, full, display in phones:
+        if display is not None and _MASK7.fullmatch(display):
+            masks.setdefault(p, []).append((full, display))
+    per: dict[int, list[Mapping[str, Any]]] = {}
+    for r in receivers:
+        per.setdefault(r["profile_id"], []).append(r)
+    out = {}
+    for p in sorted(set(masks) | set(per)):
+        rows = per.get(p, [])
+        total = sum(r["orders"] for r in rows)
+        usual = {what: _usual(rows, key, total, single_orders) for what, key in _VALUES.items()}
+        mine = masks.get(p, [])
+        has_own_full = any(full for full, _ in mine)
+        if has_own_full:
+            mask7, has_full, own_full = min(d for full, d in mine if full), True, True
+        elif usual["mask"] is not None:
+            mask7, own_full = usual["mask"], False
+            has_full = any(r["mask_full"] for r in rows if r["mask"] == mask7)
+        elif mine:
+            mask7, has_full, own_full = min(d for _, d in mine), False, False
+        else:
+            continue
+        name_own, surname_own = own.get(p, (None, None))
+        name = name_own if name_own is not None else usual["name"]
+        surname = surname_own if surname_own is not None else usual["surname"]
+        if not (has_full or name is not None or surname is not None):
+            continue  # a masked phone alone names no one
+        city, district = (usual["place"].split("\x1f", 1) if usual["place"] is not None else (None, None))
+        channel_id, gender = traits.get(p, (None, None))
+        out[p] = {"unique_id": p, "mask7": mask7, "name": name, "surname": surname, "city": city or None,
+                  "district": district or None, "has_full": has_full, "channel_id": channel_id, "gender": gender,
+                  "one_parcel": name_own is None and total == 1 and not own_full}
+    return out
+
+
+# what → the value a receiver row gives it, or None where the row says nothing (``match_features``)
+_VALUES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "name": lambda r: r["name_bidx"], "surname": lambda r: r["surname_bidx"],
+    "mask": lambda r: r["mask"] if r["mask"] is not None and _MASK7.fullmatch(r["mask"]) else None,
+    "place": lambda r: f"{r['city']}\x1f{r['district'] or ''}" if r["city"] is not None else None}
+
+
+def _usual(rows: list[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Any], total: int,
+           single_orders: bool) -> Any:
+    """``oneid_match.usual_receivers``: the value on most of a buyer's orders and on two or more of them
+    (or on its only order, with ``single_orders``), the largest count first and then the smallest value."""
+    counts: dict[Any, int] = {}
+    for r in rows:
+        v = key(r)
+        if v is not None:
+            counts[v] = counts.get(v, 0) + r["orders"]
+    if not counts:
+        return None
+    value, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return value if (n >= 2 or (single_orders and total == 1)) and n * 2 > total else None

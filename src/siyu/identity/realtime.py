@@ -32,6 +32,7 @@ from siyu.core.tables import to_arrow
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.reads import Reads
+from siyu.identity.realtime_matches import rematch
 from siyu.identity.service import ResolutionReport, apply_decisions, apply_small_plan, blocked_nodes
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST
 
@@ -186,7 +187,9 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
         report = ResolutionReport()
     else:
         repo.lock_resolution(session, keep_plans=True)
-        report = resolve_profiles(session, vault, settings, arrived)
+        # the masked-phone blocks the arrivals are in, scored again: profiles whose matches came or went
+        # are resolved with them
+        report = resolve_profiles(session, vault, settings, arrived | rematch(session, settings, arrived))
         repo.release_plans(session)
     orders = orders_noted(session)
     if orders:  # orders of profiles resolved before (a member's new order): their person, for loyalty

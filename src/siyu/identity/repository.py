@@ -112,10 +112,12 @@ def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[
                Profile.surname_bidx.is_(None) | (Profile.name_bidx.is_not(None) & Profile.given_bidx.is_(None)))))
 
 
-def profile_names(session: Session) -> pa.Table:
-    """(profile_id, name_bidx, surname_bidx) of every profile with a name."""
+def profile_names(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
+    """(profile_id, name_bidx, surname_bidx) of every profile with a name (of these profiles, if given)."""
     stmt = (select(Profile.id, Profile.name_bidx, Profile.surname_bidx).where(Profile.surname_bidx.is_not(None))
             .order_by(Profile.id))
+    if profile_ids is not None:
+        stmt = stmt.where(Profile.id.in_(list(profile_ids)))
     return read_arrow(session, stmt, pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()),
                                                 ("surname_bidx", pa.string())]))
 
@@ -229,11 +231,14 @@ def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[st
 
 
 # -- probabilistic matching ---------------------------------------------------------------------------
-def phone_displays(session: Session) -> pa.Table:
-    """(profile_id, full phone?, masked display) of every phone and masked phone a profile carries."""
+def phone_displays(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
+    """(profile_id, full phone?, masked display) of every phone and masked phone a profile carries (these
+    profiles, if given)."""
     stmt = (select(ProfileIdentity.profile_id, Identity.kind == PHONE, Identity.display)
             .join(Identity, Identity.id == ProfileIdentity.identity_id)
             .where(Identity.kind.in_([PHONE, MASKED_PHONE]), Identity.display.is_not(None)))
+    if profile_ids is not None:
+        stmt = stmt.where(ProfileIdentity.profile_id.in_(list(profile_ids)))
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
 
@@ -261,14 +266,16 @@ def profile_genders(session: Session) -> pa.Table:
     return read_arrow(session, _genders(true(), true()), GENDER_SCHEMA)
 
 
-def receiver_places(session: Session) -> pa.Table:
+def receiver_places(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
     """(profile_id, receiver name and surname indexes, phone mask, whether the phone is known in full,
-    street index, city, district, orders) over each buyer's orders."""
+    street index, city, district, orders) over each buyer's orders (these buyers', if given)."""
     street = func.nullif(Order.receiver_street_bidx, "")
     cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx,
             func.nullif(Order.receiver_phone_mask, ""), Order.receiver_phone_bidx.is_not(None), street, Order.city,
             Order.district)
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
+    if profile_ids is not None:
+        stmt = stmt.where(Order.profile_id.in_(list(profile_ids)))
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
                                ("mask", pa.string()), ("mask_full", pa.bool_()), ("street", pa.string()),

@@ -15,6 +15,7 @@ from siyu.analytics.oneid import assign_persons, connected_components, match_lin
 from siyu.analytics.oneid_contacts import contact_matches
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
 from siyu.analytics.oneid_parcels import parcel_matches
+from siyu.analytics.oneid_score import MatchModel
 from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
 from siyu.core.config import Settings
@@ -28,6 +29,7 @@ from siyu.identity.profiles import (
     profile_name_indexes,
     street_index,
 )
+from siyu.identity.realtime_matches import keep_model
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
 
@@ -214,13 +216,16 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
     gender) and ``blocked`` (``blocked_nodes``) for the guards."""
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
+        keep_model(session, settings, [], None)
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
         phones = repo.phone_displays(session)
         records = match_features(con, names, phones, places, traits,
                                  single_orders=settings.oneid_single_order_receivers)
+        fitted: list[MatchModel] = []
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
-                                        account_kinds=ACCOUNT_KIND_LIST)
+                                        account_kinds=ACCOUNT_KIND_LIST, fitted=fitted)
+        keep_model(session, settings, fitted, records)
         parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
                                  one_parcel=settings.oneid_parcel_one_parcel, known=matches)

@@ -8,6 +8,8 @@ from siyu.models.identity import (
     Identity,
     IdentityDecision,
     IdentityMatch,
+    MatchModel,
+    MatchRecord,
     Person,
     PersonMerge,
     PhoneSearchIndex,
@@ -35,7 +37,7 @@ from siyu.models.org import Channel, Guide, Region, Shop, Store
 from siyu.models.tags import ManualTag
 
 __all__ = [
-    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "Member", "Order", "OrderClaim", "OrderItem",
+    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "MatchModel", "MatchRecord", "Member", "Order", "OrderClaim", "OrderItem",
     "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "ProfilePerson", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

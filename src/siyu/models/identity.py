@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -135,6 +136,34 @@ class IdentityMatch(Base):
     match_weight: Mapped[float] = mapped_column(Float)
     evidence: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = created_col()
+
+
+class MatchModel(Base):
+    """The masked-phone model the last OneID batch run fitted (``analytics.oneid_score.MatchModel`` as
+    JSON, with the term-frequency counts it scored with): real time scores arrivals with it."""
+
+    __tablename__ = "identity_match_models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), unique=True)
+    model: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
+    created_at: Mapped[datetime] = created_col()
+
+
+class MatchRecord(Base):
+    """A profile as the masked-phone model compares it (``analytics.oneid_match.match_features``), as of
+    the last batch run or its latest arrival: real time reads a mask's block from here."""
+
+    __tablename__ = "identity_match_records"
+    profile_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    mask7: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    surname: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    has_full: Mapped[bool] = mapped_column(Boolean)
+    channel_id: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(8))
+    one_parcel: Mapped[bool] = mapped_column(Boolean)
 
 
 class IdentityDecision(Base):

@@ -1,0 +1,89 @@
+"""Splink's masked-phone matches made on arrival with the batch's stored model
+(``identity.realtime_matches``): the same matches as the batch's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, or_, select
+
+from conftest import make_settings
+from siyu.bootstrap import start
+from siyu.cli.importer import run_import
+from siyu.cli.webhooks import replay_in_process
+from siyu.identity.realtime_matches import rematch
+from siyu.identity.service import resolve_identities
+from siyu.models import IdentityMatch, MatchRecord
+from siyu.synth.generate import DEFAULT_END, generate
+
+
+@pytest.fixture(scope="module")
+def brand3k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3,000-member brand (seed 23): 4,462 records for the masked-phone model, which needs 2,000."""
+    out = tmp_path_factory.mktemp("brand3k") / "brand"
+    generate(3000, 23, out, DEFAULT_END)
+    return out
+
+
+def _splink(rt) -> dict[tuple[int, int], tuple[float, str]]:  # type: ignore[no-untyped-def]
+    with rt.db.read_only() as s:
+        rows = s.execute(select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.match_weight,
+                                IdentityMatch.evidence).where(IdentityMatch.evidence.startswith("masked phone")))
+        return {(a, b): (w, e) for a, b, w, e in rows}
+
+
+def _records(rt) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+    with rt.db.read_only() as s:
+        return {r[0]: tuple(r) for r in s.execute(select(MatchRecord.__table__))}
+
+
+def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Path) -> None:  # type: ignore[no-untyped-def]
+    """Forget 60 profiles' records and Splink matches, as if they had just arrived: scoring their blocks
+    again with the stored model gives back the batch's matches, weights and evidence."""
+    run_import(rt, brand3k)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    matches, records = _splink(rt), _records(rt)
+    assert len(matches) > 1000 and len(records) > 4000
+    picked = sorted({p for pair in list(matches)[::25] for p in pair} | set(list(records)[::400]))
+    with rt.db.unit_of_work() as s:
+        s.execute(delete(MatchRecord).where(MatchRecord.profile_id.in_(picked)))
+        s.execute(delete(IdentityMatch).where(or_(IdentityMatch.profile_a.in_(picked),
+                                                  IdentityMatch.profile_b.in_(picked)),
+                                              IdentityMatch.evidence.startswith("masked phone")))
+    assert len(_splink(rt)) < len(matches) - 40
+    with rt.db.unit_of_work() as s:
+        moved = rematch(s, rt.settings, picked)
+    assert moved and moved <= {p for pair in matches for p in pair}
+    assert _records(rt) == records
+    again = _splink(rt)
+    assert again.keys() == matches.keys()
+    assert all(abs(again[k][0] - w) < 1e-3 and again[k][1] == e for k, (w, e) in matches.items())
+    with rt.db.unit_of_work() as s:  # nothing changed since: nothing to score
+        assert rematch(s, rt.settings, picked) == set()
+
+
+def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them(brand3k: Path, tmp_path: Path) -> None:
+    """The brand's exports imported and resolved, then its last week of Youzan, Douyin and WeCom pushes
+    through the webhook endpoints, resolved on arrival: the next batch run finds the same Splink matches
+    and moves nobody (before real time scored arrivals, it added every one of them)."""
+    rt = start(make_settings(tmp_path, f"sqlite:///{tmp_path / 'siyu.db'}"))
+    run_import(rt, brand3k)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    before = _splink(rt)
+    replay_in_process(rt, brand3k / "_pushes")
+    on_arrival = _splink(rt)
+    assert len(on_arrival.keys() - before.keys()) > 100
+    with rt.db.unit_of_work() as s:
+        report = resolve_identities(s, rt.vault, rt.settings)
+    assert _splink(rt).keys() == on_arrival.keys()
+    assert report.moved_profiles == 0 and report.new_persons == 0
+    rt.db.dispose()
+
+
+def test_without_a_stored_model_nothing_is_scored(rt) -> None:  # type: ignore[no-untyped-def]
+    rt.settings.oneid_probabilistic = True
+    with rt.db.unit_of_work() as s:
+        assert rematch(s, rt.settings, [1, 2, 3]) == set()

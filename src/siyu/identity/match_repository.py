@@ -7,13 +7,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks, insert_many
+from siyu.core.bulk import CHUNK, KeysIn, chunks, insert_many
 from siyu.core.clock import now
 from siyu.core.columns import load
-from siyu.models import IdentityMatch, MatchModel, MatchRecord
+from siyu.core.together import Together
+from siyu.identity.repository import PLACE_COLUMNS, gender_rows
+from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, MASKED_PHONE, PHONE
+from siyu.models import Identity, IdentityMatch, MatchModel, MatchRecord, Order, Profile, ProfileIdentity
 
 COLUMNS = ("profile_id", "mask7", "name", "surname", "city", "district", "has_full", "channel_id", "gender",
            "one_parcel")
@@ -39,21 +42,6 @@ def replace_records(session: Session, records: pa.Table) -> None:
     load(session, MatchRecord, records.rename_columns(["profile_id", *records.column_names[1:]]).select(COLUMNS))
 
 
-def records_of(session: Session, profile_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    out = {}
-    for part in chunks(sorted(set(profile_ids))):
-        for row in session.execute(select(*_cols()).where(MatchRecord.profile_id.in_(list(part)))):
-            out[row[0]] = _as_record(row)
-    return out
-
-
-def block(session: Session, mask7: str, limit: int) -> list[dict[str, Any]]:
-    """The records of one mask in profile order, at most ``limit`` + 1 (more: too large to score here)."""
-    rows = session.execute(select(*_cols()).where(MatchRecord.mask7 == mask7).order_by(MatchRecord.profile_id)
-                           .limit(limit + 1))
-    return [_as_record(r) for r in rows]
-
-
 def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
     """Write these records (``unique_id`` as the profile) and forget those of ``gone``."""
     ids = sorted({r["unique_id"] for r in records} | set(gone))
@@ -63,27 +51,84 @@ def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Itera
                                        for r in records])
 
 
-def replace_block_matches(session: Session, profile_ids: Sequence[int], pairs: Sequence[tuple[int, int, float, str]]
-                          ) -> set[int]:
-    """The Splink matches among one block's profiles become ``pairs`` (profile_a, profile_b, weight,
-    evidence); other evidence (parcels, contacts) is left as it is. The profiles of the pairs that came
-    or went."""
-    ids = list(profile_ids)
-    among = (IdentityMatch.profile_a.in_(ids), IdentityMatch.profile_b.in_(ids), IdentityMatch.evidence.startswith(SPLINK))
-    before = {(a, b) for a, b in session.execute(select(IdentityMatch.profile_a, IdentityMatch.profile_b).where(*among))}
-    after = {(a, b) for a, b, _, _ in pairs}
-    session.execute(delete(IdentityMatch).where(*among))
+def change_matches(session: Session, gone: Iterable[tuple[int, int]], new: Sequence[tuple[int, int, float, str]]
+                   ) -> None:
+    """Forget these Splink matches (profile_a, profile_b) and store the new ones (…, weight, evidence)."""
+    for a, b in gone:
+        session.execute(delete(IdentityMatch).where(IdentityMatch.profile_a == a, IdentityMatch.profile_b == b,
+                                                    IdentityMatch.evidence.startswith(SPLINK)))
     stamp = now()
     insert_many(session, IdentityMatch, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
-                                          "created_at": stamp} for a, b, w, e in pairs])
-    return {p for pair in before ^ after for p in pair}
+                                          "created_at": stamp} for a, b, w, e in new])
 
 
-def _cols() -> tuple[Any, ...]:
-    return tuple(getattr(MatchRecord, c) for c in COLUMNS)
+def arriving(session: Session, profile_ids: Iterable[int]) -> dict[str, list[tuple[Any, ...]]]:
+    """What describes these profiles for the model, in one statement where it fits: ``displays``
+    (profile, full phone 1/0, masked display), ``parcels`` (``repository.receiver_places``' columns, the
+    phone known in full 1/0), ``own_names`` (profile, name, surname), ``channels``, ``genders`` and their
+    stored ``records`` (``COLUMNS``, the flags 1/0)."""
+    ids = set(profile_ids)
+    return _read(_ARRIVING, session, {name: ids for name in _ARRIVING.reads})
 
 
-def _as_record(row: Any) -> dict[str, Any]:
+def blocks(session: Session, masks: Iterable[str], limit: int) -> dict[str, list[tuple[Any, ...]]]:
+    """The masks' blocks of at most ``limit`` records, in one statement: ``block`` (the records),
+    ``accounts`` (profile, platform account node) and ``pairs`` (their Splink matches)."""
+    keys = set(masks)
+    return _read(_BLOCKS, session, {name: keys for name in _BLOCKS.reads}, limit=limit)
+
+
+def as_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A ``records`` or ``block`` row as ``match_features`` gives a record."""
     rec = dict(zip(COLUMNS, row, strict=True))
     rec["unique_id"] = rec.pop("profile_id")
+    rec["has_full"], rec["one_parcel"] = bool(rec["has_full"]), bool(rec["one_parcel"])
     return rec
+
+
+def _read(together: Together, session: Session, wanted: dict[str, set[Any]], **extra: Any) -> dict[str, list[Any]]:
+    """``Together.run`` of what fits one statement; a read too large for it, in chunks of its own."""
+    fits = together.fits(wanted)
+    out = together.run(session, fits, **extra)
+    for name, keys in wanted.items():
+        if keys and name not in fits:
+            out[name] = []
+            for part in chunks(sorted(keys), CHUNK // together.uses[name]):
+                out[name].extend(together.run(session, {name: set(part)}, **extra)[name])
+        out.setdefault(name, [])
+    return out
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+_RECORD_COLS = tuple(_flag(getattr(MatchRecord, c)) if c in ("has_full", "one_parcel") else getattr(MatchRecord, c)
+                     for c in COLUMNS)
+_NODE = Identity.kind + ":" + Identity.bidx
+_ARRIVING = Together({
+    "displays": select(ProfileIdentity.profile_id, _flag(Identity.kind == PHONE), Identity.display)
+    .join(Identity, Identity.id == ProfileIdentity.identity_id)
+    .where(KeysIn(ProfileIdentity.profile_id), or_(Identity.kind == PHONE, Identity.kind == MASKED_PHONE),
+           Identity.display.is_not(None)),
+    "parcels": select(*PLACE_COLUMNS, func.count()).where(KeysIn(Order.profile_id)).group_by(*PLACE_COLUMNS),
+    "own_names": select(Profile.id, Profile.name_bidx, Profile.surname_bidx)
+    .where(KeysIn(Profile.id), Profile.surname_bidx.is_not(None)),
+    "channels": select(Profile.id, Profile.channel_id).where(KeysIn(Profile.id)),
+    "genders": gender_rows(KeysIn(Profile.id), KeysIn(Order.profile_id)),
+    "records": select(*_RECORD_COLS).where(KeysIn(MatchRecord.profile_id)),
+})
+# the asked masks with at most :limit records (a shop's default mask waits for the batch)
+_SMALL = (select(MatchRecord.mask7).where(KeysIn(MatchRecord.mask7)).group_by(MatchRecord.mask7)
+          .having(func.count() <= bindparam("limit")))
+_IN_BLOCKS = select(MatchRecord.profile_id).where(MatchRecord.mask7.in_(_SMALL))
+_ACCOUNT = or_(*(Identity.kind == k for k in sorted(set(ACCOUNT_KIND_LIST) & set(JOINING_KINDS))))
+_BLOCKS = Together({
+    "block": select(*_RECORD_COLS).where(MatchRecord.mask7.in_(_SMALL)),
+    "accounts": select(ProfileIdentity.profile_id, _NODE).join(Identity, Identity.id == ProfileIdentity.identity_id)
+    .where(ProfileIdentity.profile_id.in_(_IN_BLOCKS), _ACCOUNT),
+    "pairs": select(IdentityMatch.profile_a, IdentityMatch.profile_b)
+    # either side: a record that left a block for another leaves its old pairs to be forgotten
+    .where(or_(IdentityMatch.profile_a.in_(_IN_BLOCKS), IdentityMatch.profile_b.in_(_IN_BLOCKS)),
+           IdentityMatch.evidence.startswith(SPLINK)),
+})

@@ -26,12 +26,9 @@ from sqlalchemy.orm import Session
 from siyu.analytics.oneid_score import MatchModel, few_features, guard_block
 from siyu.core.config import Settings
 from siyu.identity import match_repository as mrepo
-from siyu.identity import repository as repo
-from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS
 
 KIND = "masked_phone"
 BLOCK_LIMIT = 200  # records: scoring is quadratic in a block (200: 19,900 pairs, tens of ms)
-_ACCOUNTS = sorted(set(ACCOUNT_KIND_LIST) & set(JOINING_KINDS))  # the account ids the batch's gift guard sees
 
 
 def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], records: pa.Table | None) -> None:
@@ -50,15 +47,17 @@ def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], r
 
 
 def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) -> set[int]:
-    """Score again the blocks these profiles are in or were in; the profiles whose matches came or went."""
+    """Score again the blocks these profiles are in or were in; the profiles whose matches came or went.
+    Two statements read everything (the profiles, then their blocks); writes only where something changed."""
     ids = sorted(set(profile_ids))
     if not settings.oneid_probabilistic or not ids:
         return set()
     stored = mrepo.model_of(session, KIND)
     if stored is None:
         return set()
-    new = _features(session, settings, ids)
-    old = mrepo.records_of(session, ids)
+    got = mrepo.arriving(session, ids)
+    old = {r["unique_id"]: r for r in map(mrepo.as_record, got["records"])}
+    new = _features(got, settings)
     changed = [r for p, r in new.items() if old.get(p) != r]
     gone = [p for p in old if p not in new]
     if not changed and not gone:
@@ -66,16 +65,16 @@ def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) ->
     mrepo.put_records(session, changed, gone)
     masks = {r["mask7"] for r in changed} | {old[r["unique_id"]]["mask7"] for r in changed if r["unique_id"] in old}
     masks |= {old[p]["mask7"] for p in gone}
+    found = mrepo.blocks(session, masks, BLOCK_LIMIT)
+    by_mask: dict[str, list[dict[str, Any]]] = {}
+    for record in map(mrepo.as_record, found["block"]):
+        by_mask.setdefault(record["mask7"], []).append(record)
+    accounts: dict[int, set[str]] = {}
+    for p, node in found["accounts"]:
+        accounts.setdefault(p, set()).add(node)
     model = MatchModel.from_json(stored["model"])
-    moved: set[int] = set()
-    for mask in sorted(masks):
-        block = mrepo.block(session, mask, BLOCK_LIMIT)
-        if len(block) > BLOCK_LIMIT:
-            continue
-        members = [r["unique_id"] for r in block]
-        accounts: dict[int, set[str]] = {}
-        for p, _, node, _ in repo.node_links(session, members, _ACCOUNTS):
-            accounts.setdefault(p, set()).add(node)
+    pairs = []
+    for _, block in sorted(by_mask.items()):
         share = len(block) / stored["mask_total"]
 
         def tf(column: str, value: Any, share: float = share) -> float:
@@ -83,29 +82,25 @@ def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) ->
                 return share
             return stored["surnames"].get(value, 1) / stored["surname_total"]
 
-        pairs = guard_block(block, model, tf, stored["min_weight"], accounts)
-        moved |= mrepo.replace_block_matches(session, members, pairs)
-    return moved
+        pairs += guard_block(sorted(block, key=lambda r: r["unique_id"]), model, tf, stored["min_weight"], accounts)
+    before = {(a, b) for a, b in found["pairs"]}
+    after = {(a, b) for a, b, _, _ in pairs}
+    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before])
+    return {p for pair in before ^ after for p in pair}
 
 
-def _features(session: Session, settings: Settings, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """These profiles' records, described as the batch describes them; a profile with no phone and no
-    parcel has none."""
-    phones = repo.phone_displays(session, ids)
-    places = repo.receiver_places(session, ids)
-    if phones.num_rows == 0 and places.num_rows == 0:
-        return {}
-    persons = repo.profile_persons_of(session, ids)
-    genders = repo.genders_of(session, ids)
-    names = repo.profile_names(session, ids)
+def _features(got: dict[str, list[Any]], settings: Settings) -> dict[int, dict[str, Any]]:
+    """The arriving profiles' records, described as the batch describes them (``mrepo.arriving``'s reads)."""
+    genders = dict(got["genders"])
     return few_features(
-        {p: (n, s) for p, n, s in zip(*(names[c].to_pylist() for c in names.column_names), strict=True)},
-        zip(*(phones[c].to_pylist() for c in phones.column_names), strict=True), places.to_pylist(),
-        {p: (c, genders.get(p)) for p, c in zip(persons["profile_id"].to_pylist(), persons["channel_id"].to_pylist(),
-                                                  strict=True)},
+        {p: (n, s) for p, n, s in got["own_names"]},
+        [(p, bool(full), display) for p, full, display in got["displays"]],
+        [dict(zip(_PLACES, (*row[:4], bool(row[4]), *row[5:]), strict=True)) for row in got["parcels"]],
+        {p: (c, genders.get(p)) for p, c in got["channels"]},
         single_orders=settings.oneid_single_order_receivers)
 
 
+_PLACES = ("profile_id", "name_bidx", "surname_bidx", "mask", "mask_full", "street", "city", "district", "orders")
 _SCHEMA = (("unique_id", pa.int64()), ("mask7", pa.string()), ("name", pa.string()), ("surname", pa.string()),
            ("city", pa.string()), ("district", pa.string()), ("has_full", pa.bool_()), ("channel_id", pa.int64()),
            ("gender", pa.string()), ("one_parcel", pa.bool_()))

@@ -8,7 +8,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import bindparam, delete, distinct, func, insert, literal, or_, select, text, true, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from siyu.core.bulk import KeysIn, chunks, insert_many, one_of, run, update_many
@@ -243,7 +257,7 @@ def phone_displays(session: Session, profile_ids: Sequence[int] | None = None) -
                     pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
 
 
-def _genders(own_where: Any, buyer_where: Any) -> Any:
+def gender_rows(own_where: Any, buyer_where: Any) -> Any:
     """(profile_id, gender) of profiles whose gender is known: their own (a member's form, WeChat's), else
     the gender of every gendered product they bought when they all agree (unisex goods say nothing)."""
     # each gender its own comparison, not an IN list: an IN list's text is made at each run
@@ -263,16 +277,21 @@ GENDER_SCHEMA = pa.schema([("profile_id", pa.int64()), ("gender", pa.string())])
 
 
 def profile_genders(session: Session) -> pa.Table:
-    return read_arrow(session, _genders(true(), true()), GENDER_SCHEMA)
+    return read_arrow(session, gender_rows(true(), true()), GENDER_SCHEMA)
+
+
+# (buyer, receiver name and surname indexes, phone mask, phone known in full 1/0, street index, city,
+# district): what a buyer's parcels say of where they go, counted by ``receiver_places``
+PLACE_COLUMNS = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx,
+                 func.nullif(Order.receiver_phone_mask, "", type_=String),
+                 case((Order.receiver_phone_bidx.is_not(None), 1), else_=0),
+                 func.nullif(Order.receiver_street_bidx, "", type_=String), Order.city, Order.district)
 
 
 def receiver_places(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
     """(profile_id, receiver name and surname indexes, phone mask, whether the phone is known in full,
     street index, city, district, orders) over each buyer's orders (these buyers', if given)."""
-    street = func.nullif(Order.receiver_street_bidx, "")
-    cols = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surname_bidx,
-            func.nullif(Order.receiver_phone_mask, ""), Order.receiver_phone_bidx.is_not(None), street, Order.city,
-            Order.district)
+    cols = (*PLACE_COLUMNS[:4], Order.receiver_phone_bidx.is_not(None), *PLACE_COLUMNS[5:])
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
     if profile_ids is not None:
         stmt = stmt.where(Order.profile_id.in_(list(profile_ids)))
@@ -501,7 +520,7 @@ _BUYERS_SENDING_TO = (select(Order.receiver_phone_bidx, Order.profile_id)
 _SURNAMES_OF = select(Profile.id, Profile.surname_bidx).where(KeysIn(Profile.id), Profile.surname_bidx.is_not(None))
 _RECEIVER_SURNAMES_OF = (select(Order.profile_id, Order.receiver_surname_bidx, func.count())
                          .where(KeysIn(Order.profile_id)).group_by(Order.profile_id, Order.receiver_surname_bidx))
-_GENDERS_OF = _genders(KeysIn(Profile.id), KeysIn(Order.profile_id))
+_GENDERS_OF = gender_rows(KeysIn(Profile.id), KeysIn(Order.profile_id))
 _MATCH_ROWS_OF = select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.evidence).where(
     KeysIn(IdentityMatch.profile_a) | KeysIn(IdentityMatch.profile_b))
 

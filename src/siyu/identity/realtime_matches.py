@@ -83,7 +83,7 @@ def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) ->
             return stored["surnames"].get(value, 1) / stored["surname_total"]
 
         pairs += guard_block(sorted(block, key=lambda r: r["unique_id"]), model, tf, stored["min_weight"], accounts)
-    before = {(a, b) for a, b in found["pairs"]}
+    before = {(a, b) for a, b in found["pairs_a"] + found["pairs_b"]}
     after = {(a, b) for a, b, _, _ in pairs}
     mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before])
     return {p for pair in before ^ after for p in pair}

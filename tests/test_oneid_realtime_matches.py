@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import random
+import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, or_, select
 
 from conftest import make_settings
@@ -76,6 +80,33 @@ def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them
     replay_in_process(rt, brand3k / "_pushes")
     on_arrival = _splink(rt)
     assert len(on_arrival.keys() - before.keys()) > 100
+    with rt.db.unit_of_work() as s:
+        report = resolve_identities(s, rt.vault, rt.settings)
+    assert _splink(rt).keys() == on_arrival.keys()
+    assert report.moved_profiles == 0 and report.new_persons == 0
+    rt.db.dispose()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_pushes_in_any_order_are_matched_as_the_next_batch_run_matches_them(brand3k: Path, tmp_path_factory,  # type: ignore[no-untyped-def]
+                                                                             seed: int) -> None:
+    """The same week of pushes, every delivery of every platform in one random order: whatever the
+    order, the batch run after them finds the Splink matches real time made and moves nobody."""
+    home = tmp_path_factory.mktemp("order")
+    lines = [line for f in sorted((brand3k / "_pushes").glob("*.jsonl"))
+             for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    random.Random(seed).shuffle(lines)
+    pushes = home / "pushes"
+    pushes.mkdir()
+    (pushes / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copy(brand3k / "_pushes" / "apps.json", pushes / "apps.json")
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
+    run_import(rt, brand3k)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    replay_in_process(rt, pushes)
+    on_arrival = _splink(rt)
     with rt.db.unit_of_work() as s:
         report = resolve_identities(s, rt.vault, rt.settings)
     assert _splink(rt).keys() == on_arrival.keys()

@@ -3,10 +3,11 @@
 The batch fits the model on the whole brand and scores every pair of records sharing a mask. It keeps
 the model as numbers and every record it compared (``keep_model``). A record that arrives, or changes,
 between batch runs is described the batch's way (``analytics.oneid_score.few_features``: the batch's
-``match_features`` in plain Python, over the profile's own phones, parcels, name and traits), and every block it is in, or was in, is scored again
-as a whole (``analytics.oneid_score.guard_block``). A block is every record of one mask, so whatever
-the guards decide about a record (a gift among others' accounts) is decided inside its block. The
-block's Splink matches are replaced; real time then resolves the profiles whose matches came or went.
+``match_features`` in plain Python, over the profile's own phones, parcels, name and traits), and every
+block it is in, or was in, is scored again as a whole (``analytics.oneid_score.guard_block``). A block
+is every record of one mask, so whatever the guards decide about a record (a gift among others'
+accounts) is decided inside its block. The changes to the blocks' Splink matches are written; real time
+then resolves the profiles whose matches came or went.
 
 What differs from the next batch run: that run fits the model again, so weights move a little (up to
 0.6 bits between runs on the demo brand), and the term frequencies' totals are the batch's. A block of
@@ -28,7 +29,7 @@ from siyu.core.config import Settings
 from siyu.identity import match_repository as mrepo
 
 KIND = "masked_phone"
-BLOCK_LIMIT = 200  # records: scoring is quadratic in a block (200: 19,900 pairs, tens of ms)
+BLOCK_LIMIT = 200  # records: scoring is quadratic in a block (200 records, 19,900 pairs: 10.5 ms measured)
 
 
 def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], records: pa.Table | None) -> None:

@@ -109,3 +109,48 @@ def test_few_features_describe_every_profile_as_the_batch_does(small_brand, tmp_
         assert len(batch) > 1000 and (sum(r["one_parcel"] for r in batch) > 50 or not single), len(batch)
         assert {r["unique_id"]: r for r in batch} == mine
     rt.db.dispose()
+
+
+def test_the_parcel_rule_over_each_block_gives_the_batchs_pairs(small_brand, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``oneid_parcel_score.parcel_block`` over every (surname, ending, place) block of the batch's
+    buyers gives ``parcel_matches``' pairs, weights and evidence, with each one-parcel rule, a threshold
+    and Splink's pairs left out."""
+    from conftest import make_settings
+    from siyu.analytics.oneid_parcel_score import block_key, parcel_block, parcel_stats
+    from siyu.analytics.oneid_parcels import parcel_matches, parcel_records
+    from siyu.bootstrap import start
+    from siyu.cli.importer import run_import
+    from siyu.identity import repository as repo
+    from siyu.identity.service import _traits, blocked_nodes
+    from siyu.ingest.schemas import JOINING_KINDS
+
+    rt = start(make_settings(tmp_path, f"sqlite:///{tmp_path / 'siyu.db'}"))
+    run_import(rt, small_brand)
+    with rt.db.read_only() as s:
+        places, phones = repo.receiver_places(s), repo.phone_displays(s)
+        traits = _traits(repo.profile_persons(s), repo.profile_genders(s))
+        links = repo.identity_links(s, sorted(JOINING_KINDS))
+    blocked = blocked_nodes(rt.vault, rt.settings)
+    with connect() as con:
+        records = parcel_records(con, places, phones, traits, links, max_fanout=20, blocked=blocked).to_pylist()
+    stats = parcel_stats(records)
+    blocks: dict[tuple, list] = {}
+    for r in records:
+        blocks.setdefault(block_key(r), []).append(r)
+    for rule, weight in (("neither", -100.0), ("one", -100.0), ("both", 4.0)):
+        with connect() as con:
+            everything = parcel_matches(con, places, phones, traits, links, min_weight=weight, max_fanout=20,
+                                        blocked=blocked, one_parcel=rule)
+            known = pa.table({c: everything[c].take(list(range(0, everything.num_rows, 5)))
+                              for c in ("profile_a", "profile_b")})
+            batch = parcel_matches(con, places, phones, traits, links, min_weight=weight, max_fanout=20,
+                                   blocked=blocked, one_parcel=rule, known=known)
+        skip = set(zip(known["profile_a"].to_pylist(), known["profile_b"].to_pylist(), strict=True))
+        mine = sorted(p for block in blocks.values()
+                      for p in parcel_block(block, stats, min_weight=weight, one_parcel=rule, known=skip))
+        theirs = list(zip(*(batch[c].to_pylist() for c in ("profile_a", "profile_b", "match_weight", "evidence")),
+                          strict=True))
+        assert len(theirs) > 20 and len(skip) > 3, (rule, len(theirs))
+        assert [(a, b, e) for a, b, _, e in mine] == [(a, b, e) for a, b, _, e in theirs], rule
+        assert max(abs(x[2] - y[2]) for x, y in zip(mine, theirs, strict=True)) < 1e-9
+    rt.db.dispose()

@@ -46,21 +46,21 @@ ONE_PARCEL = "one parcel"
 ONE_PARCEL_RULE = {"neither": "NOT (c.op_x OR c.op_y)", "one": "NOT (c.op_x AND c.op_y)", "both": "true"}
 
 
-def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
-                   links: pa.Table, *, min_weight: float, max_fanout: int, blocked: list[str],
-                   one_parcel: str = "neither", known: pa.Table | None = None) -> pa.Table:
-    """receivers(profile_id, surname_bidx, mask, street, city, district, orders: a buyer's orders per
-    receiver value) · phones(profile_id, is_full, display) · traits(profile_id, channel_id, gender) · links
-    (profile_id, node: buyers sharing an identifier that may join are one person to the uniqueness test)
-    → (profile_a < profile_b, match_weight, evidence), leaving out the pairs of ``known`` (profile_a,
-    profile_b: Splink's matches, which say more of the pair)."""
+def _register(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
+              links: pa.Table, blocked: list[str], known: pa.Table | None) -> None:
     if known is None:
         known = pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     for name, table in (("pm_receivers", receivers), ("pm_phones", phones), ("pm_traits", traits),
                         ("pm_links", links), ("pm_blocked", pa.table({"node": pa.array(blocked, pa.string())})),
                         ("pm_known", known.select(["profile_a", "profile_b"]))):
         con.register(name, table)
-    return con.sql(f"""
+
+
+def _buyers_sql(max_fanout: int) -> str:
+    """The CTEs every fit starts from: ``feats`` (each buyer without a full phone of its own: the ending,
+    3+4 mask, surname, place and street where its parcels usually go, ``one_parcel``, channel, gender)
+    and ``person_key`` (buyers an identifier joins are one person)."""
+    return f"""
         WITH own AS (  -- a profile's own phones: a full one, its masks' endings, its 3+4 masks
             SELECT profile_id, bool_or(is_full) AS full, count(DISTINCT right(display, 2)) AS endings,
                    any_value(right(display, 2)) AS ending,
@@ -101,7 +101,28 @@ def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
             -- export and API records): the lowest profile sharing one with it
             SELECT f.profile_id, least(f.profile_id, min(o.profile_id)) AS key FROM feats f
             LEFT JOIN joining l ON l.profile_id = f.profile_id LEFT JOIN joining o ON o.node = l.node
-            GROUP BY f.profile_id
+            GROUP BY f.profile_id"""  # noqa: S608 (numbers and constants)
+
+
+def parcel_records(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
+                   links: pa.Table, *, max_fanout: int, blocked: list[str]) -> pa.Table:
+    """Each buyer as ``parcel_matches`` compares it (``feats`` with its person ``key``), for real time."""
+    _register(con, receivers, phones, traits, links, blocked, None)
+    return con.sql(_buyers_sql(max_fanout) + """
+        ) SELECT f.*, k.key FROM feats f JOIN person_key k USING (profile_id) ORDER BY f.profile_id
+    """).to_arrow_table()  # noqa: S608 (numbers and constants)
+
+
+def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
+                   links: pa.Table, *, min_weight: float, max_fanout: int, blocked: list[str],
+                   one_parcel: str = "neither", known: pa.Table | None = None) -> pa.Table:
+    """receivers(profile_id, surname_bidx, mask, street, city, district, orders: a buyer's orders per
+    receiver value) · phones(profile_id, is_full, display) · traits(profile_id, channel_id, gender) · links
+    (profile_id, node: buyers sharing an identifier that may join are one person to the uniqueness test)
+    → (profile_a < profile_b, match_weight, evidence), leaving out the pairs of ``known`` (profile_a,
+    profile_b: Splink's matches, which say more of the pair)."""
+    _register(con, receivers, phones, traits, links, blocked, known)
+    return con.sql(_buyers_sql(max_fanout) + f"""
         ), cand AS MATERIALIZED (  -- every pair of people that fits, whatever the channels (for uniqueness)
             SELECT a.profile_id AS x, b.profile_id AS y, ka.key AS kx, kb.key AS ky, a.channel_id AS ch_x,
                    b.channel_id AS ch_y, a.channel_id <> b.channel_id AS across,

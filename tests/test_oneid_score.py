@@ -116,7 +116,7 @@ def test_the_parcel_rule_over_each_block_gives_the_batchs_pairs(small_brand, tmp
     buyers gives ``parcel_matches``' pairs, weights and evidence, with each one-parcel rule, a threshold
     and Splink's pairs left out."""
     from conftest import make_settings
-    from siyu.analytics.oneid_parcel_score import block_key, parcel_block, parcel_stats
+    from siyu.analytics.oneid_parcel_score import block_key, parcel_block, parcel_features, parcel_stats
     from siyu.analytics.oneid_parcels import parcel_matches, parcel_records
     from siyu.bootstrap import start
     from siyu.cli.importer import run_import
@@ -133,6 +133,11 @@ def test_the_parcel_rule_over_each_block_gives_the_batchs_pairs(small_brand, tmp
     blocked = blocked_nodes(rt.vault, rt.settings)
     with connect() as con:
         records = parcel_records(con, places, phones, traits, links, max_fanout=20, blocked=blocked).to_pylist()
+    # the buyers described in plain Python (real time) as the batch describes them
+    trait = {p: (c, g) for p, c, g in zip(*(traits[c].to_pylist() for c in traits.column_names), strict=True)}
+    few = parcel_features(zip(*(phones[c].to_pylist() for c in phones.column_names), strict=True),
+                          places.to_pylist(), trait)
+    assert few == {r["profile_id"]: {k: v for k, v in r.items() if k != "key"} for r in records}
     stats = parcel_stats(records)
     blocks: dict[tuple, list] = {}
     for r in records:

@@ -10,10 +10,12 @@ person key), ``parcel_block`` over every block gives ``parcel_matches``' pairs, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from siyu.analytics.oneid_parcels import EVIDENCE, ONE_PARCEL, STREET
+from siyu.analytics.oneid_score import MASK7_FORM, usual_value
 
 Record = Mapping[str, Any]
 
@@ -81,3 +83,47 @@ def parcel_block(block: list[Record], stats: Mapping[str, Any], *, min_weight: f
 
 def _one_parcel_ok(rule: str, op_x: bool, op_y: bool) -> bool:
     return {"neither": not (op_x or op_y), "one": not (op_x and op_y), "both": True}[rule]
+
+
+_ENDING = re.compile(r"[0-9]{2}")
+# what → the value a receiver row gives it (``oneid_parcels``' usual receivers)
+_VALUES: dict[str, Callable[[Record], Any]] = {
+    "surname": lambda r: r["surname_bidx"], "street": lambda r: r["street"], "mask": lambda r: r["mask"],
+    "place": lambda r: f"{r['city']}\x1f{r['district'] or ''}" if r["city"] is not None else None}
+
+
+def parcel_features(phones: Iterable[tuple[int, bool, str]], receivers: Iterable[Record],
+                    traits: Mapping[int, tuple[int | None, str | None]]) -> dict[int, dict[str, Any]]:
+    """``oneid_parcels``' buyers (its ``feats``, without the person key) for a few profiles: ``phones``
+    (profile, full?, display), ``receivers`` as ``repository.receiver_places`` gives them, ``traits``
+    profile → (channel_id, gender)."""
+    own: dict[int, list[tuple[bool, str]]] = {}
+    for p, full, display in phones:
+        own.setdefault(p, []).append((full, display))
+    per: dict[int, list[Record]] = {}
+    for r in receivers:
+        per.setdefault(r["profile_id"], []).append(r)
+    out = {}
+    for p, rows in sorted(per.items()):
+        mine = own.get(p, [])
+        if any(full for full, _ in mine) or p not in traits:
+            continue  # a full phone of its own: Splink's, not this rule's
+        total = sum(r["orders"] for r in rows)
+        usual = {what: usual_value(rows, key, total, True) for what, key in _VALUES.items()}
+        if usual["surname"] is None or usual["place"] is None:
+            continue
+        if usual["mask"] is not None:
+            ending = usual["mask"][-2:]
+            mask7 = usual["mask"] if MASK7_FORM.fullmatch(usual["mask"]) else None
+        else:
+            endings = {d[-2:] for _, d in mine}
+            ending = endings.pop() if len(endings) == 1 else None
+            masks = {d for _, d in mine if MASK7_FORM.fullmatch(d)}
+            mask7 = masks.pop() if len(masks) == 1 else None
+        if ending is None or not _ENDING.fullmatch(ending):
+            continue
+        channel_id, gender = traits[p]
+        out[p] = {"profile_id": p, "ending": ending, "mask7": mask7, "surname": usual["surname"],
+                  "place": usual["place"], "street": usual["street"], "one_parcel": total == 1,
+                  "channel_id": channel_id, "gender": gender}
+    return out

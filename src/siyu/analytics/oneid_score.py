@@ -133,7 +133,7 @@ def term_frequencies(records: Iterable[Mapping[str, Any]], columns: Iterable[str
     return out
 
 
-_MASK7 = re.compile(r"1[0-9]{2}\*{4}[0-9]{4}")  # ``oneid_match.MASK7``
+MASK7_FORM = re.compile(r"1[0-9]{2}\*{4}[0-9]{4}")  # ``oneid_match.MASK7``
 
 
 def few_features(own: Mapping[int, tuple[str | None, str | None]], phones: Iterable[tuple[int, bool, str]],
@@ -145,7 +145,7 @@ def few_features(own: Mapping[int, tuple[str | None, str | None]], phones: Itera
     ``traits`` profile → (channel_id, gender). Each profile's record, if it has one."""
     masks: dict[int, list[tuple[bool, str]]] = {}
     for p, full, display in phones:
-        if display is not None and _MASK7.fullmatch(display):
+        if display is not None and MASK7_FORM.fullmatch(display):
             masks.setdefault(p, []).append((full, display))
     per: dict[int, list[Mapping[str, Any]]] = {}
     for r in receivers:
@@ -154,7 +154,7 @@ def few_features(own: Mapping[int, tuple[str | None, str | None]], phones: Itera
     for p in sorted(set(masks) | set(per)):
         rows = per.get(p, [])
         total = sum(r["orders"] for r in rows)
-        usual = {what: _usual(rows, key, total, single_orders) for what, key in _VALUES.items()}
+        usual = {what: usual_value(rows, key, total, single_orders) for what, key in _VALUES.items()}
         mine = masks.get(p, [])
         has_own_full = any(full for full, _ in mine)
         if has_own_full:
@@ -182,11 +182,11 @@ def few_features(own: Mapping[int, tuple[str | None, str | None]], phones: Itera
 # what → the value a receiver row gives it, or None where the row says nothing (``match_features``)
 _VALUES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "name": lambda r: r["name_bidx"], "surname": lambda r: r["surname_bidx"],
-    "mask": lambda r: r["mask"] if r["mask"] is not None and _MASK7.fullmatch(r["mask"]) else None,
+    "mask": lambda r: r["mask"] if r["mask"] is not None and MASK7_FORM.fullmatch(r["mask"]) else None,
     "place": lambda r: f"{r['city']}\x1f{r['district'] or ''}" if r["city"] is not None else None}
 
 
-def _usual(rows: list[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Any], total: int,
+def usual_value(rows: list[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Any], total: int,
            single_orders: bool) -> Any:
     """``oneid_match.usual_receivers``: the value on most of a buyer's orders and on two or more of them
     (or on its only order, with ``single_orders``), the largest count first and then the smallest value."""

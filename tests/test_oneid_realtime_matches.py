@@ -17,8 +17,8 @@ from siyu.bootstrap import start
 from siyu.cli.importer import run_import
 from siyu.cli.webhooks import replay_in_process
 from siyu.identity.realtime_matches import rematch
-from siyu.identity.service import resolve_identities
-from siyu.models import IdentityMatch, MatchRecord
+from siyu.identity.service import blocked_nodes, resolve_identities
+from siyu.models import IdentityMatch, MatchRecord, ParcelRecord
 from siyu.synth.generate import DEFAULT_END, generate
 
 
@@ -30,42 +30,51 @@ def brand3k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _splink(rt) -> dict[tuple[int, int], tuple[float, str]]:  # type: ignore[no-untyped-def]
+def _matches(rt, prefix: str = "masked phone") -> dict[tuple[int, int], tuple[float, str]]:  # type: ignore[no-untyped-def]
     with rt.db.read_only() as s:
         rows = s.execute(select(IdentityMatch.profile_a, IdentityMatch.profile_b, IdentityMatch.match_weight,
-                                IdentityMatch.evidence).where(IdentityMatch.evidence.startswith("masked phone")))
+                                IdentityMatch.evidence).where(IdentityMatch.evidence.startswith(prefix)))
         return {(a, b): (w, e) for a, b, w, e in rows}
 
 
-def _records(rt) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+def _splink(rt) -> dict[tuple[int, int], tuple[float, str]]:  # type: ignore[no-untyped-def]
+    return _matches(rt)
+
+
+def _records(rt, table=MatchRecord) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
     with rt.db.read_only() as s:
-        return {r[0]: tuple(r) for r in s.execute(select(MatchRecord.__table__))}
+        return {r[0]: tuple(r) for r in s.execute(select(table.__table__))}
 
 
 def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Path) -> None:  # type: ignore[no-untyped-def]
-    """Forget 60 profiles' records and Splink matches, as if they had just arrived: scoring their blocks
-    again with the stored model gives back the batch's matches, weights and evidence."""
+    """Forget some profiles' records and matches, Splink's and the parcel rule's, as if they had just
+    arrived: scoring their blocks again with what the batch stored gives back the batch's matches,
+    weights and evidence."""
     run_import(rt, brand3k)
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
-    matches, records = _splink(rt), _records(rt)
-    assert len(matches) > 1000 and len(records) > 4000
-    picked = sorted({p for pair in list(matches)[::25] for p in pair} | set(list(records)[::400]))
+    splink, parcels = _matches(rt), _matches(rt, "phone ending")
+    records, buyers = _records(rt), _records(rt, ParcelRecord)
+    assert len(splink) > 1000 and len(records) > 4000 and len(parcels) > 30 and len(buyers) > 300
+    picked = sorted({p for pair in [*list(splink)[::25], *list(parcels)[::3]] for p in pair}
+                    | set(list(records)[::400]))
     with rt.db.unit_of_work() as s:
-        s.execute(delete(MatchRecord).where(MatchRecord.profile_id.in_(picked)))
+        for table in (MatchRecord, ParcelRecord):
+            s.execute(delete(table).where(table.profile_id.in_(picked)))
         s.execute(delete(IdentityMatch).where(or_(IdentityMatch.profile_a.in_(picked),
-                                                  IdentityMatch.profile_b.in_(picked)),
-                                              IdentityMatch.evidence.startswith("masked phone")))
-    assert len(_splink(rt)) < len(matches) - 40
+                                                  IdentityMatch.profile_b.in_(picked))))
+    assert len(_splink(rt)) < len(splink) - 40 and len(_matches(rt, "phone ending")) < len(parcels) - 10
+    blocked = set(blocked_nodes(rt.vault, rt.settings))
     with rt.db.unit_of_work() as s:
-        moved = rematch(s, rt.settings, picked)
-    assert moved and moved <= {p for pair in matches for p in pair}
-    assert _records(rt) == records
-    again = _splink(rt)
-    assert again.keys() == matches.keys()
-    assert all(abs(again[k][0] - w) < 1e-3 and again[k][1] == e for k, (w, e) in matches.items())
+        moved = rematch(s, rt.settings, picked, blocked)
+    assert moved and moved <= {p for pair in [*splink, *parcels] for p in pair}
+    assert _records(rt) == records and _records(rt, ParcelRecord) == buyers
+    for prefix, before in (("masked phone", splink), ("phone ending", parcels)):
+        again = _matches(rt, prefix)
+        assert again.keys() == before.keys(), prefix
+        assert all(abs(again[k][0] - w) < 1e-3 and again[k][1] == e for k, (w, e) in before.items())
     with rt.db.unit_of_work() as s:  # nothing changed since: nothing to score
-        assert rematch(s, rt.settings, picked) == set()
+        assert rematch(s, rt.settings, picked, blocked) == set()
 
 
 def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them(brand3k: Path, tmp_path: Path) -> None:
@@ -78,11 +87,12 @@ def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them
         resolve_identities(s, rt.vault, rt.settings)
     before = _splink(rt)
     replay_in_process(rt, brand3k / "_pushes")
-    on_arrival = _splink(rt)
+    on_arrival, parcels = _splink(rt), _matches(rt, "phone ending")
     assert len(on_arrival.keys() - before.keys()) > 100
     with rt.db.unit_of_work() as s:
         report = resolve_identities(s, rt.vault, rt.settings)
     assert _splink(rt).keys() == on_arrival.keys()
+    assert _matches(rt, "phone ending").keys() == parcels.keys()
     assert report.moved_profiles == 0 and report.new_persons == 0
     rt.db.dispose()
 
@@ -106,10 +116,11 @@ def test_pushes_in_any_order_are_matched_as_the_next_batch_run_matches_them(bran
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
     replay_in_process(rt, pushes)
-    on_arrival = _splink(rt)
+    on_arrival, parcels = _splink(rt), _matches(rt, "phone ending")
     with rt.db.unit_of_work() as s:
         report = resolve_identities(s, rt.vault, rt.settings)
     assert _splink(rt).keys() == on_arrival.keys()
+    assert _matches(rt, "phone ending").keys() == parcels.keys()
     assert report.moved_profiles == 0 and report.new_persons == 0
     rt.db.dispose()
 
@@ -117,4 +128,4 @@ def test_pushes_in_any_order_are_matched_as_the_next_batch_run_matches_them(bran
 def test_without_a_stored_model_nothing_is_scored(rt) -> None:  # type: ignore[no-untyped-def]
     rt.settings.oneid_probabilistic = True
     with rt.db.unit_of_work() as s:
-        assert rematch(s, rt.settings, [1, 2, 3]) == set()
+        assert rematch(s, rt.settings, [1, 2, 3], set()) == set()

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -14,13 +15,25 @@ from siyu.core.bulk import CHUNK, KeysIn, chunks, insert_many
 from siyu.core.clock import now
 from siyu.core.columns import load
 from siyu.core.together import Together
-from siyu.identity.repository import PLACE_COLUMNS, gender_rows
+from siyu.identity.repository import PLACE_COLUMNS, gender_rows, node_links
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, MASKED_PHONE, PHONE
-from siyu.models import Identity, IdentityMatch, MatchModel, MatchRecord, Order, Profile, ProfileIdentity
+from siyu.models import (
+    Identity,
+    IdentityMatch,
+    MatchModel,
+    MatchRecord,
+    Order,
+    ParcelRecord,
+    Profile,
+    ProfileIdentity,
+)
 
 COLUMNS = ("profile_id", "mask7", "name", "surname", "city", "district", "has_full", "channel_id", "gender",
            "one_parcel")
 SPLINK = "masked phone"  # how every Splink match's evidence begins (``oneid_match.guarded``)
+PARCELS = "phone ending"  # and every parcel match's (``oneid_parcels.EVIDENCE``)
+PARCEL_COLUMNS = ("profile_id", "block", "surname", "ending", "place", "street", "mask7", "one_parcel", "channel_id",
+                  "gender")
 
 
 def store_model(session: Session, kind: str, model: dict[str, Any]) -> None:
@@ -28,20 +41,20 @@ def store_model(session: Session, kind: str, model: dict[str, Any]) -> None:
     insert_many(session, MatchModel, [{"kind": kind, "model": model, "created_at": now()}])
 
 
-def model_of(session: Session, kind: str) -> dict[str, Any] | None:
-    """The stored model, decoded once per stored version (each arrival asks; decoding the JSON each
-    time was a third of the ask)."""
-    row = session.execute(select(MatchModel.id, MatchModel.created_at).where(MatchModel.kind == kind)).first()
-    if row is None:
-        return None
-    key = (str(session.get_bind().url), kind, row.id, row.created_at)
-    if key not in _MODELS:
-        _MODELS.clear()  # one brand's database per process, and a batch run stores a new version
-        _MODELS[key] = session.scalar(select(MatchModel.model).where(MatchModel.id == row.id))
-    return _MODELS[key]
+def models_of(session: Session, kinds: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored models of these kinds, asked in one statement and decoded once per stored version
+    (each arrival asks; decoding the JSON each time was a third of the ask)."""
+    out = {}
+    for kind, model_id, created in session.execute(select(MatchModel.kind, MatchModel.id, MatchModel.created_at)
+                                                   .where(or_(*(MatchModel.kind == k for k in kinds)))):
+        where, version = (str(session.get_bind().url), kind), (model_id, created)
+        if _MODELS.get(where, (None, None))[0] != version:  # a batch run stored a new version
+            _MODELS[where] = (version, session.scalar(select(MatchModel.model).where(MatchModel.id == model_id)))
+        out[kind] = _MODELS[where][1]
+    return out
 
 
-_MODELS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_MODELS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # (database, kind) → (version, model)
 
 
 def forget_model(session: Session, kind: str) -> None:
@@ -63,15 +76,67 @@ def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Itera
                                        for r in records])
 
 
-def change_matches(session: Session, gone: Iterable[tuple[int, int]], new: Sequence[tuple[int, int, float, str]]
-                   ) -> None:
-    """Forget these Splink matches (profile_a, profile_b) and store the new ones (…, weight, evidence)."""
+def change_matches(session: Session, gone: Iterable[tuple[int, int]], new: Sequence[tuple[int, int, float, str]],
+                   prefix: str = SPLINK) -> None:
+    """Forget these matches (profile_a, profile_b) of one rule (its evidence's ``prefix``) and store the
+    new ones (…, weight, evidence)."""
     for a, b in gone:
         session.execute(delete(IdentityMatch).where(IdentityMatch.profile_a == a, IdentityMatch.profile_b == b,
-                                                    IdentityMatch.evidence.startswith(SPLINK)))
+                                                    IdentityMatch.evidence.startswith(prefix)))
     stamp = now()
     insert_many(session, IdentityMatch, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
                                           "created_at": stamp} for a, b, w, e in new])
+
+
+def replace_parcel_records(session: Session, records: pa.Table) -> None:
+    """Every buyer the batch's parcel rule compared (``oneid_parcels.parcel_records``, its key left out)."""
+    session.execute(delete(ParcelRecord))
+    block = pc.binary_join_element_wise(records["surname"], records["ending"], records["place"], "\x1f")
+    load(session, ParcelRecord, records.append_column("block", block).select(PARCEL_COLUMNS))
+
+
+def put_parcel_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
+    ids = sorted({r["profile_id"] for r in records} | set(gone))
+    for part in chunks(ids):
+        session.execute(delete(ParcelRecord).where(ParcelRecord.profile_id.in_(list(part))))
+    insert_many(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
+                                        for r in records])
+
+
+def parcel_block_of(record: dict[str, Any]) -> str:
+    return "\x1f".join((record["surname"], record["ending"], record["place"]))
+
+
+def parcel_blocks(session: Session, blocks: Iterable[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """These blocks' buyers (``members``: ``PARCEL_COLUMNS``, the flag 1/0) and the matches among them,
+    in one statement: ``splink_a``/``splink_b`` and ``parcel_a``/``parcel_b`` (profile_a, profile_b), read
+    by either side."""
+    keys = set(blocks)
+    return _read(_PARCEL_BLOCKS, session, {name: keys for name in _PARCEL_BLOCKS.reads})
+
+
+def person_keys(session: Session, profile_ids: Sequence[int], blocked: set[str], max_fanout: int) -> dict[int, int]:
+    """``oneid_parcels``' person key of these buyers: the lowest buyer (a profile with a parcel record)
+    sharing with it an identifier that may join (not blocked, carried by 2 up to ``max_fanout``)."""
+    joining: dict[int, set[int]] = {}
+    for p, ident, node, fan in node_links(session, profile_ids, JOINING_KINDS):
+        if node not in blocked and 2 <= fan <= max_fanout:
+            joining.setdefault(p, set()).add(ident)
+    idents = {i for ids in joining.values() for i in ids}
+    lowest: dict[int, int] = {}
+    for part in chunks(sorted(idents)):
+        lowest.update(session.execute(
+            select(ProfileIdentity.identity_id, func.min(ProfileIdentity.profile_id))
+            .join(ParcelRecord, ParcelRecord.profile_id == ProfileIdentity.profile_id)
+            .where(ProfileIdentity.identity_id.in_(list(part))).group_by(ProfileIdentity.identity_id)).all())
+    return {p: min([p, *(lowest[i] for i in joining.get(p, ()) if i in lowest)]) for p in profile_ids}
+
+
+def as_parcel_record(row: Sequence[Any]) -> dict[str, Any]:
+    rec = dict(zip(PARCEL_COLUMNS, row, strict=True))
+    rec.pop("block")
+    rec["one_parcel"] = bool(rec["one_parcel"])
+    return rec
 
 
 def arriving(session: Session, profile_ids: Iterable[int]) -> dict[str, list[tuple[Any, ...]]]:
@@ -116,6 +181,8 @@ def _flag(condition: Any) -> Any:
     return case((condition, 1), else_=0)
 
 
+_PARCEL_COLS = tuple(_flag(ParcelRecord.one_parcel) if c == "one_parcel" else getattr(ParcelRecord, c)
+                     for c in PARCEL_COLUMNS)
 _RECORD_COLS = tuple(_flag(getattr(MatchRecord, c)) if c in ("has_full", "one_parcel") else getattr(MatchRecord, c)
                      for c in COLUMNS)
 _NODE = Identity.kind + ":" + Identity.bidx
@@ -130,6 +197,7 @@ _ARRIVING = Together({
     "channels": select(Profile.id, Profile.channel_id).where(KeysIn(Profile.id)),
     "genders": gender_rows(KeysIn(Profile.id), KeysIn(Order.profile_id)),
     "records": select(*_RECORD_COLS).where(KeysIn(MatchRecord.profile_id)),
+    "parcel_records": select(*_PARCEL_COLS).where(KeysIn(ParcelRecord.profile_id)),
 })
 # the asked masks with at most :limit records (a shop's default mask waits for the batch)
 _SMALL = (select(MatchRecord.mask7).where(KeysIn(MatchRecord.mask7)).group_by(MatchRecord.mask7)
@@ -146,3 +214,11 @@ _BLOCKS = Together({
        .where(getattr(IdentityMatch, f"profile_{side}").in_(_IN_BLOCKS), IdentityMatch.evidence.startswith(SPLINK))
        for side in "ab"},
 })
+_IN_PARCEL_BLOCKS = select(ParcelRecord.profile_id).where(KeysIn(ParcelRecord.block))
+_PARCEL_BLOCKS = Together({
+    "members": select(*_PARCEL_COLS).where(KeysIn(ParcelRecord.block)),
+    **{f"{rule}_{side}": select(IdentityMatch.profile_a, IdentityMatch.profile_b)
+       .where(getattr(IdentityMatch, f"profile_{side}").in_(_IN_PARCEL_BLOCKS), IdentityMatch.evidence.startswith(prefix))
+       for rule, prefix in (("splink", SPLINK), ("parcel", PARCELS)) for side in "ab"},
+})
+

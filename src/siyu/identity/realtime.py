@@ -189,7 +189,8 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
         repo.lock_resolution(session, keep_plans=True)
         # the masked-phone blocks the arrivals are in, scored again: profiles whose matches came or went
         # are resolved with them
-        report = resolve_profiles(session, vault, settings, arrived | rematch(session, settings, arrived))
+        moved = rematch(session, settings, arrived, set(blocked_nodes(vault, settings)))
+        report = resolve_profiles(session, vault, settings, arrived | moved)
         repo.release_plans(session)
     orders = orders_noted(session)
     if orders:  # orders of profiles resolved before (a member's new order): their person, for loyalty

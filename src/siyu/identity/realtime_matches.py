@@ -24,11 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
+from siyu.analytics.oneid_parcel_score import parcel_block, parcel_features, parcel_stats
 from siyu.analytics.oneid_score import MatchModel, few_features, guard_block
 from siyu.core.config import Settings
 from siyu.identity import match_repository as mrepo
 
 KIND = "masked_phone"
+PARCELS = "parcels"
 BLOCK_LIMIT = 100  # records: scoring is quadratic in a block (200 records took 10.5 ms, the whole real-time budget)
 
 
@@ -47,16 +49,25 @@ def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], r
     mrepo.replace_records(session, records.select([c for c, _ in _SCHEMA]))
 
 
-def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) -> set[int]:
-    """Score again the blocks these profiles are in or were in; the profiles whose matches came or went.
-    Two statements read everything (the profiles, then their blocks); writes only where something changed."""
+def rematch(session: Session, settings: Settings, profile_ids: Iterable[int], blocked: set[str]) -> set[int]:
+    """Score again the blocks these profiles are in or were in, Splink's then the parcel rule's (which
+    leaves out Splink's pairs); the profiles whose matches came or went. ``blocked``: the blocked nodes."""
     ids = sorted(set(profile_ids))
     if not settings.oneid_probabilistic or not ids:
         return set()
-    stored = mrepo.model_of(session, KIND)
-    if stored is None:
+    models = mrepo.models_of(session, (KIND, PARCELS))
+    if not models:
         return set()
+    splink, parcels = models.get(KIND), models.get(PARCELS)
     got = mrepo.arriving(session, ids)
+    moved = _rematch_splink(session, settings, splink, got) if splink is not None else set()
+    if parcels is not None:
+        moved |= _rematch_parcels(session, settings, parcels, got, blocked)
+    return moved
+
+
+def _rematch_splink(session: Session, settings: Settings, stored: dict[str, Any], got: dict[str, list[Any]]
+                    ) -> set[int]:
     old = {r["unique_id"]: r for r in map(mrepo.as_record, got["records"])}
     new = _features(got, settings)
     changed = [r for p, r in new.items() if old.get(p) != r]
@@ -88,6 +99,63 @@ def rematch(session: Session, settings: Settings, profile_ids: Iterable[int]) ->
     after = {(a, b) for a, b, _, _ in pairs}
     mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before])
     return {p for pair in before ^ after for p in pair}
+
+
+def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any], got: dict[str, list[Any]],
+                     blocked: set[str]) -> set[int]:
+    """The parcel rule over the blocks (surname, ending, place) the arrivals are in or were in, with the
+    brand's shares as the batch counted them and each buyer's person key as it is now."""
+    old = {r["profile_id"]: r for r in map(mrepo.as_parcel_record, got["parcel_records"])}
+    genders = dict(got["genders"])
+    new = parcel_features([(p, bool(full), display) for p, full, display in got["displays"]],
+                          [dict(zip(_PLACES, (*row[:4], bool(row[4]), *row[5:]), strict=True)) for row in got["parcels"]],
+                          {p: (c, genders.get(p)) for p, c in got["channels"]})
+    changed = [r for p, r in new.items() if old.get(p) != r]
+    gone = [p for p in old if p not in new]
+    if not changed and not gone:
+        return set()
+    mrepo.put_parcel_records(session, changed, gone)
+    blocks = {mrepo.parcel_block_of(r) for r in changed}
+    blocks |= {mrepo.parcel_block_of(old[p]) for p in [r["profile_id"] for r in changed] + gone if p in old}
+    found = mrepo.parcel_blocks(session, blocks)
+    members = [mrepo.as_parcel_record(row) for row in found["members"]]
+    keys = mrepo.person_keys(session, [r["profile_id"] for r in members], blocked, stored["max_fanout"])
+    by_block: dict[str, list[dict[str, Any]]] = {}
+    for r in members:
+        by_block.setdefault(mrepo.parcel_block_of(r), []).append({**r, "key": keys[r["profile_id"]]})
+    known = {(a, b) for a, b in found["splink_a"] + found["splink_b"]}
+    stats = stored["stats"]
+    # (place, street) kept as one text: the place's own separator stays in it, the street is last
+    stats = {**stats, "street": {tuple(k.rsplit("\x1f", 1)): n for k, n in stats["street"].items()}}
+    pairs = [p for _, block in sorted(by_block.items())
+             for p in parcel_block(sorted(block, key=lambda r: r["profile_id"]), stats,
+                                   min_weight=stored["min_weight"], one_parcel=stored["one_parcel"], known=known)]
+    before = {(a, b) for a, b in found["parcel_a"] + found["parcel_b"]}
+    after = {(a, b) for a, b, _, _ in pairs}
+    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before], mrepo.PARCELS)
+    return {p for pair in before ^ after for p in pair}
+
+
+def keep_parcels(session: Session, settings: Settings, records: pa.Table | None) -> None:
+    """After the batch's parcel rule: every buyer it compared and the brand's shares it weighed with."""
+    if records is None:
+        mrepo.forget_model(session, PARCELS)
+        mrepo.replace_parcel_records(session, _empty_parcels())
+        return
+    stats = parcel_stats(records.to_pylist())
+    stats["street"] = {"\x1f".join(k): n for k, n in stats["street"].items()}
+    mrepo.store_model(session, PARCELS, {"stats": stats, "min_weight": settings.oneid_parcel_weight,
+                                         "one_parcel": settings.oneid_parcel_one_parcel,
+                                         "max_fanout": settings.oneid_max_fanout})
+    mrepo.replace_parcel_records(session, records.drop_columns(["key"]))
+
+
+def _empty_parcels() -> pa.Table:
+    return pa.table({"profile_id": pa.array([], pa.int64()), "ending": pa.array([], pa.string()),
+                     "mask7": pa.array([], pa.string()), "surname": pa.array([], pa.string()),
+                     "place": pa.array([], pa.string()), "street": pa.array([], pa.string()),
+                     "one_parcel": pa.array([], pa.bool_()), "channel_id": pa.array([], pa.int64()),
+                     "gender": pa.array([], pa.string())})
 
 
 def _features(got: dict[str, list[Any]], settings: Settings) -> dict[int, dict[str, Any]]:

@@ -14,7 +14,7 @@ from siyu.analytics.engine import connect
 from siyu.analytics.oneid import assign_persons, connected_components, match_links, profile_surnames
 from siyu.analytics.oneid_contacts import contact_matches
 from siyu.analytics.oneid_match import match_features, probabilistic_matches
-from siyu.analytics.oneid_parcels import parcel_matches
+from siyu.analytics.oneid_parcels import parcel_matches, parcel_records
 from siyu.analytics.oneid_score import MatchModel
 from siyu.analytics.tables import open_tables
 from siyu.core.clock import now
@@ -29,7 +29,7 @@ from siyu.identity.profiles import (
     profile_name_indexes,
     street_index,
 )
-from siyu.identity.realtime_matches import keep_model
+from siyu.identity.realtime_matches import keep_model, keep_parcels
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
 
@@ -217,6 +217,7 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
     if not settings.oneid_probabilistic:
         repo.replace_matches(session, [])
         keep_model(session, settings, [], None)
+        keep_parcels(session, settings, None)
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
         phones = repo.phone_displays(session)
@@ -229,6 +230,8 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
         parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
                                  one_parcel=settings.oneid_parcel_one_parcel, known=matches)
+        keep_parcels(session, settings, parcel_records(con, places, phones, traits, links,
+                                                       max_fanout=settings.oneid_max_fanout, blocked=blocked))
         contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
                                    repo.guided_members(session), traits, links, names["profile_id"],
                                    max_fanout=settings.oneid_max_fanout, blocked=blocked)

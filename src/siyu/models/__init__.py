@@ -10,6 +10,7 @@ from siyu.models.identity import (
     IdentityMatch,
     MatchModel,
     MatchRecord,
+    ParcelRecord,
     Person,
     PersonMerge,
     PhoneSearchIndex,
@@ -38,6 +39,6 @@ from siyu.models.tags import ManualTag
 
 __all__ = [
     "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "MatchModel", "MatchRecord", "Member", "Order", "OrderClaim", "OrderItem",
-    "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "ProfilePerson", "Refund", "RewardStock", "TierChange",
+    "ParcelRecord", "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "ProfilePerson", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

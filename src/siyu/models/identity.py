@@ -166,6 +166,23 @@ class MatchRecord(Base):
     one_parcel: Mapped[bool] = mapped_column(Boolean)
 
 
+class ParcelRecord(Base):
+    """A buyer as the parcel rule compares it (``analytics.oneid_parcels.parcel_records``), as of the last
+    batch run or its latest arrival; ``block`` is its surname, ending and place, which every fit shares."""
+
+    __tablename__ = "identity_parcel_records"
+    profile_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    block: Mapped[str] = mapped_column(String(256), index=True)
+    surname: Mapped[str] = mapped_column(String(64))
+    ending: Mapped[str] = mapped_column(String(2))
+    place: Mapped[str] = mapped_column(String(160))
+    street: Mapped[str | None] = mapped_column(String(64))
+    mask7: Mapped[str | None] = mapped_column(String(16))
+    one_parcel: Mapped[bool] = mapped_column(Boolean)
+    channel_id: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(8))
+
+
 class IdentityDecision(Base):
     """An operator's decision that the next automatic run must keep: ``split`` (these profiles are
     someone else: they join no one outside themselves through shared identifiers or matches) or

@@ -107,12 +107,12 @@ def parcel_block_of(record: dict[str, Any]) -> str:
     return "\x1f".join((record["surname"], record["ending"], record["place"]))
 
 
-def parcel_blocks(session: Session, blocks: Iterable[str]) -> dict[str, list[tuple[Any, ...]]]:
-    """These blocks' buyers (``members``: ``PARCEL_COLUMNS``, the flag 1/0) and the matches among them,
-    in one statement: ``splink_a``/``splink_b`` and ``parcel_a``/``parcel_b`` (profile_a, profile_b), read
-    by either side."""
+def parcel_blocks(session: Session, blocks: Iterable[str], limit: int) -> dict[str, list[tuple[Any, ...]]]:
+    """These blocks' buyers, of the blocks of at most ``limit`` (``members``: ``PARCEL_COLUMNS``, the
+    flag 1/0), and the matches among them, in one statement: ``splink_a``/``splink_b`` and
+    ``parcel_a``/``parcel_b`` (profile_a, profile_b), read by either side."""
     keys = set(blocks)
-    return _read(_PARCEL_BLOCKS, session, {name: keys for name in _PARCEL_BLOCKS.reads})
+    return _read(_PARCEL_BLOCKS, session, {name: keys for name in _PARCEL_BLOCKS.reads}, limit=limit)
 
 
 def person_keys(session: Session, profile_ids: Sequence[int], blocked: set[str], max_fanout: int) -> dict[int, int]:
@@ -214,9 +214,11 @@ _BLOCKS = Together({
        .where(getattr(IdentityMatch, f"profile_{side}").in_(_IN_BLOCKS), IdentityMatch.evidence.startswith(SPLINK))
        for side in "ab"},
 })
-_IN_PARCEL_BLOCKS = select(ParcelRecord.profile_id).where(KeysIn(ParcelRecord.block))
+_SMALL_PARCEL = (select(ParcelRecord.block).where(KeysIn(ParcelRecord.block)).group_by(ParcelRecord.block)
+                 .having(func.count() <= bindparam("limit")))
+_IN_PARCEL_BLOCKS = select(ParcelRecord.profile_id).where(ParcelRecord.block.in_(_SMALL_PARCEL))
 _PARCEL_BLOCKS = Together({
-    "members": select(*_PARCEL_COLS).where(KeysIn(ParcelRecord.block)),
+    "members": select(*_PARCEL_COLS).where(ParcelRecord.block.in_(_SMALL_PARCEL)),
     **{f"{rule}_{side}": select(IdentityMatch.profile_a, IdentityMatch.profile_b)
        .where(getattr(IdentityMatch, f"profile_{side}").in_(_IN_PARCEL_BLOCKS), IdentityMatch.evidence.startswith(prefix))
        for rule, prefix in (("splink", SPLINK), ("parcel", PARCELS)) for side in "ab"},

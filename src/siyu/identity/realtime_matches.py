@@ -11,8 +11,13 @@ then resolves the profiles whose matches came or went.
 
 What differs from the next batch run: that run fits the model again, so weights move a little (up to
 0.6 bits between runs on the demo brand), and the term frequencies' totals are the batch's. A block of
-more than ``BLOCK_LIMIT`` records (a shop's default mask) waits for the batch. The parcel and contact
-rules run in the batch only.
+more than ``BLOCK_LIMIT`` records (a shop's default mask) waits for the batch.
+
+The parcel rule (``analytics.oneid_parcels``) is handled the same way, after Splink's pairs (which it
+leaves out): its blocks are the buyers of one surname, phone ending and place, since every fit agrees on
+all three (``analytics.oneid_parcel_score``). Its weights use the brand's shares as the batch counted
+them, so a pair near the threshold can cross it at the next batch run as the brand grows. The guides'
+contact rule runs in the batch only.
 """
 
 from __future__ import annotations
@@ -117,7 +122,7 @@ def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any
     mrepo.put_parcel_records(session, changed, gone)
     blocks = {mrepo.parcel_block_of(r) for r in changed}
     blocks |= {mrepo.parcel_block_of(old[p]) for p in [r["profile_id"] for r in changed] + gone if p in old}
-    found = mrepo.parcel_blocks(session, blocks)
+    found = mrepo.parcel_blocks(session, blocks, BLOCK_LIMIT)
     members = [mrepo.as_parcel_record(row) for row in found["members"]]
     keys = mrepo.person_keys(session, [r["profile_id"] for r in members], blocked, stored["max_fanout"])
     by_block: dict[str, list[dict[str, Any]]] = {}

@@ -1,5 +1,6 @@
-"""The masked-phone model's stored state: the model the batch fitted, the records it compares, and the
-Splink matches of one block (``identity.realtime_matches``)."""
+"""What the batch's probabilistic rules stored for real time (``identity.realtime_matches``): the fitted
+masked-phone model and the records it compared, the parcel rule's buyers and the brand's shares, and the
+reads and writes of the blocks an arrival scores again."""
 
 from __future__ import annotations
 

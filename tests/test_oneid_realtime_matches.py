@@ -16,6 +16,7 @@ from conftest import make_settings
 from siyu.bootstrap import start
 from siyu.cli.importer import run_import
 from siyu.cli.webhooks import replay_in_process
+from siyu.identity import match_repository as mrepo
 from siyu.identity.realtime_matches import rematch
 from siyu.identity.service import blocked_nodes, resolve_identities
 from siyu.models import IdentityMatch, MatchRecord, ParcelRecord
@@ -56,6 +57,9 @@ def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Pa
     splink, parcels = _matches(rt), _matches(rt, "phone ending")
     records, buyers = _records(rt), _records(rt, ParcelRecord)
     assert len(splink) > 1000 and len(records) > 4000 and len(parcels) > 30 and len(buyers) > 300
+    with rt.db.read_only() as s:  # more keys than one statement binds: read in chunks, every row once
+        got = mrepo.arriving(s, list(records))
+    assert sorted(r[0] for r in got["records"]) == sorted(records)
     picked = sorted({p for pair in [*list(splink)[::25], *list(parcels)[::3]] for p in pair}
                     | set(list(records)[::400]))
     with rt.db.unit_of_work() as s:
@@ -77,16 +81,15 @@ def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Pa
         assert rematch(s, rt.settings, picked, blocked) == set()
 
 
-def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them(brand3k: Path, tmp_path: Path) -> None:
-    """The brand's exports imported and resolved, then its last week of Youzan, Douyin and WeCom pushes
-    through the webhook endpoints, resolved on arrival: the next batch run finds the same Splink matches
-    and moves nobody (before real time scored arrivals, it added every one of them)."""
-    rt = start(make_settings(tmp_path, f"sqlite:///{tmp_path / 'siyu.db'}"))
-    run_import(rt, brand3k)
+def _pushes_then_batch(brand: Path, home: Path, pushes: Path) -> None:
+    """Import and resolve the brand, replay ``pushes`` on arrival, then run the batch: it must find the
+    Splink and parcel matches real time made, and move nobody."""
+    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
+    run_import(rt, brand)
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
     before = _splink(rt)
-    replay_in_process(rt, brand3k / "_pushes")
+    replay_in_process(rt, pushes)
     on_arrival, parcels = _splink(rt), _matches(rt, "phone ending")
     assert len(on_arrival.keys() - before.keys()) > 100
     with rt.db.unit_of_work() as s:
@@ -95,6 +98,13 @@ def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them
     assert _matches(rt, "phone ending").keys() == parcels.keys()
     assert report.moved_profiles == 0 and report.new_persons == 0
     rt.db.dispose()
+
+
+def test_pushed_buyers_are_matched_on_arrival_as_the_next_batch_run_matches_them(brand3k: Path, tmp_path: Path) -> None:
+    """The brand's exports imported and resolved, then its last week of Youzan, Douyin and WeCom pushes
+    through the webhook endpoints, resolved on arrival: the next batch run finds the same Splink matches
+    and moves nobody (before real time scored arrivals, it added every one of them)."""
+    _pushes_then_batch(brand3k, tmp_path, brand3k / "_pushes")
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -111,18 +121,7 @@ def test_pushes_in_any_order_are_matched_as_the_next_batch_run_matches_them(bran
     pushes.mkdir()
     (pushes / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy(brand3k / "_pushes" / "apps.json", pushes / "apps.json")
-    rt = start(make_settings(home, f"sqlite:///{home / 'siyu.db'}"))
-    run_import(rt, brand3k)
-    with rt.db.unit_of_work() as s:
-        resolve_identities(s, rt.vault, rt.settings)
-    replay_in_process(rt, pushes)
-    on_arrival, parcels = _splink(rt), _matches(rt, "phone ending")
-    with rt.db.unit_of_work() as s:
-        report = resolve_identities(s, rt.vault, rt.settings)
-    assert _splink(rt).keys() == on_arrival.keys()
-    assert _matches(rt, "phone ending").keys() == parcels.keys()
-    assert report.moved_profiles == 0 and report.new_persons == 0
-    rt.db.dispose()
+    _pushes_then_batch(brand3k, home, pushes)
 
 
 def test_without_a_stored_model_nothing_is_scored(rt) -> None:  # type: ignore[no-untyped-def]

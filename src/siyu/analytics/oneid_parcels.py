@@ -115,14 +115,21 @@ def parcel_records(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: 
 
 def parcel_matches(con: duckdb.DuckDBPyConnection, receivers: pa.Table, phones: pa.Table, traits: pa.Table,
                    links: pa.Table, *, min_weight: float, max_fanout: int, blocked: list[str],
-                   one_parcel: str = "neither", known: pa.Table | None = None) -> pa.Table:
+                   one_parcel: str = "neither", known: pa.Table | None = None,
+                   buyers: pa.Table | None = None) -> pa.Table:
     """receivers(profile_id, surname_bidx, mask, street, city, district, orders: a buyer's orders per
     receiver value) · phones(profile_id, is_full, display) · traits(profile_id, channel_id, gender) · links
     (profile_id, node: buyers sharing an identifier that may join are one person to the uniqueness test)
     → (profile_a < profile_b, match_weight, evidence), leaving out the pairs of ``known`` (profile_a,
-    profile_b: Splink's matches, which say more of the pair)."""
+    profile_b: Splink's matches, which say more of the pair). ``buyers``: ``parcel_records`` of the same
+    inputs, when the caller has them (the batch keeps them for real time)."""
+    if buyers is None:
+        buyers = parcel_records(con, receivers, phones, traits, links, max_fanout=max_fanout, blocked=blocked)
     _register(con, receivers, phones, traits, links, blocked, known)
-    return con.sql(_buyers_sql(max_fanout) + f"""
+    con.register("pm_buyers", buyers)
+    return con.sql(f"""
+        WITH feats AS (SELECT * EXCLUDE (key) FROM pm_buyers
+        ), person_key AS (SELECT profile_id, key FROM pm_buyers
         ), cand AS MATERIALIZED (  -- every pair of people that fits, whatever the channels (for uniqueness)
             SELECT a.profile_id AS x, b.profile_id AS y, ka.key AS kx, kb.key AS ky, a.channel_id AS ch_x,
                    b.channel_id AS ch_y, a.channel_id <> b.channel_id AS across,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, String, literal, null, union_all
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from siyu.core.bulk import CHUNK, KeysIn
+from siyu.core.bulk import CHUNK, KeysIn, chunks
 from siyu.core.native import fetch
 
 
@@ -89,4 +89,17 @@ class Together:
         for tag, *values in fetch(session, self._statement(names), {**params, **extra}):
             name = names[tag]
             out[name].append(tuple(values[i if kind == "int" else self.ints + i] for kind, i in self.shapes[name]))
+        return out
+
+    def run_all(self, session: Any, wanted: dict[str, Any], **extra: Any) -> dict[str, list[tuple[Any, ...]]]:
+        """``run`` of every read of ``wanted``: what fits, in one statement; a read too large for it, in
+        chunks of its own. Every read of ``wanted`` is in the answer."""
+        fits = self.fits(wanted)
+        out = self.run(session, fits, **extra)
+        for name, keys in wanted.items():
+            if keys and name not in fits:
+                out[name] = []
+                for part in chunks(sorted(keys), CHUNK // self.uses[name]):
+                    out[name].extend(self.run(session, {name: set(part)}, **extra)[name])
+            out.setdefault(name, [])
         return out

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from sqlalchemy import bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import CHUNK, KeysIn, chunks, insert_many
+from siyu.core.bulk import KeysIn, chunks, insert_many
 from siyu.core.clock import now
 from siyu.core.columns import load
 from siyu.core.together import Together
@@ -70,11 +70,8 @@ def replace_records(session: Session, records: pa.Table) -> None:
 
 def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
     """Write these records (``unique_id`` as the profile) and forget those of ``gone``."""
-    ids = sorted({r["unique_id"] for r in records} | set(gone))
-    for part in chunks(ids):
-        session.execute(delete(MatchRecord).where(MatchRecord.profile_id.in_(list(part))))
-    insert_many(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}}
-                                       for r in records])
+    _put(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}} for r in records],
+         gone)
 
 
 def change_matches(session: Session, gone: Iterable[tuple[int, int]], new: Sequence[tuple[int, int, float, str]],
@@ -97,11 +94,16 @@ def replace_parcel_records(session: Session, records: pa.Table) -> None:
 
 
 def put_parcel_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
-    ids = sorted({r["profile_id"] for r in records} | set(gone))
+    _put(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
+                                 for r in records], gone)
+
+
+def _put(session: Session, model: Any, rows: list[dict[str, Any]], gone: Iterable[int]) -> None:
+    """Rows of a table keyed by profile written anew, and those of ``gone`` forgotten."""
+    ids = sorted({r["profile_id"] for r in rows} | set(gone))
     for part in chunks(ids):
-        session.execute(delete(ParcelRecord).where(ParcelRecord.profile_id.in_(list(part))))
-    insert_many(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
-                                        for r in records])
+        session.execute(delete(model).where(model.profile_id.in_(list(part))))
+    insert_many(session, model, rows)
 
 
 def parcel_block_of(record: dict[str, Any]) -> str:
@@ -113,7 +115,7 @@ def parcel_blocks(session: Session, blocks: Iterable[str], limit: int) -> dict[s
     flag 1/0), and the matches among them, in one statement: ``splink_a``/``splink_b`` and
     ``parcel_a``/``parcel_b`` (profile_a, profile_b), read by either side."""
     keys = set(blocks)
-    return _read(_PARCEL_BLOCKS, session, {name: keys for name in _PARCEL_BLOCKS.reads}, limit=limit)
+    return _PARCEL_BLOCKS.run_all(session, {name: keys for name in _PARCEL_BLOCKS.reads}, limit=limit)
 
 
 def person_keys(session: Session, profile_ids: Sequence[int], blocked: set[str], max_fanout: int) -> dict[int, int]:
@@ -146,7 +148,7 @@ def arriving(session: Session, profile_ids: Iterable[int]) -> dict[str, list[tup
     phone known in full 1/0), ``own_names`` (profile, name, surname), ``channels``, ``genders`` and their
     stored ``records`` (``COLUMNS``, the flags 1/0)."""
     ids = set(profile_ids)
-    return _read(_ARRIVING, session, {name: ids for name in _ARRIVING.reads})
+    return _ARRIVING.run_all(session, {name: ids for name in _ARRIVING.reads})
 
 
 def blocks(session: Session, masks: Iterable[str], limit: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -154,7 +156,7 @@ def blocks(session: Session, masks: Iterable[str], limit: int) -> dict[str, list
     ``accounts`` (profile, platform account node) and ``pairs_a``, ``pairs_b`` (their Splink matches, by
     either side)."""
     keys = set(masks)
-    return _read(_BLOCKS, session, {name: keys for name in _BLOCKS.reads}, limit=limit)
+    return _BLOCKS.run_all(session, {name: keys for name in _BLOCKS.reads}, limit=limit)
 
 
 def as_record(row: Sequence[Any]) -> dict[str, Any]:
@@ -163,19 +165,6 @@ def as_record(row: Sequence[Any]) -> dict[str, Any]:
     rec["unique_id"] = rec.pop("profile_id")
     rec["has_full"], rec["one_parcel"] = bool(rec["has_full"]), bool(rec["one_parcel"])
     return rec
-
-
-def _read(together: Together, session: Session, wanted: dict[str, set[Any]], **extra: Any) -> dict[str, list[Any]]:
-    """``Together.run`` of what fits one statement; a read too large for it, in chunks of its own."""
-    fits = together.fits(wanted)
-    out = together.run(session, fits, **extra)
-    for name, keys in wanted.items():
-        if keys and name not in fits:
-            out[name] = []
-            for part in chunks(sorted(keys), CHUNK // together.uses[name]):
-                out[name].extend(together.run(session, {name: set(part)}, **extra)[name])
-        out.setdefault(name, [])
-    return out
 
 
 def _flag(condition: Any) -> Any:

@@ -29,6 +29,7 @@ from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.core.tables import to_arrow
+from siyu.identity import match_repository as mrepo
 from siyu.identity import repository as repo
 from siyu.identity.arrivals import orders_noted, take_arrived
 from siyu.identity.reads import Reads
@@ -39,11 +40,14 @@ from siyu.ingest.schemas import ACCOUNT_KIND_LIST
 TRAITS = ("persons", "surnames", "receiver_surnames", "genders")  # the components step's reads of each profile
 
 
-def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int]) -> ResolutionReport:
+def resolve_profiles(session: Session, vault: Vault, settings: Settings, profile_ids: set[int],
+                     blocked: set[str] | None = None) -> ResolutionReport:
+    """``blocked``: ``blocked_nodes``, when the caller has them already."""
     report = ResolutionReport()
     if not profile_ids:
         return report
-    blocked = set(blocked_nodes(vault, settings))
+    if blocked is None:
+        blocked = set(blocked_nodes(vault, settings))
     decisions = repo.decisions(session)
     closure: set[int] = set()
     frontier = set(profile_ids)
@@ -161,7 +165,7 @@ def still_matched(session: Session, pairs: list[tuple[int, int, str]], rows: lis
                 continue
         kept.append((a, b))
     if stale:  # rare: a statement only then
-        repo.drop_matches(session, stale)
+        mrepo.change_matches(session, stale, [], CONTACT_EVIDENCE)
     return kept
 
 
@@ -189,8 +193,9 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
         repo.lock_resolution(session, keep_plans=True)
         # the masked-phone blocks the arrivals are in, scored again: profiles whose matches came or went
         # are resolved with them
-        moved = rematch(session, settings, arrived, set(blocked_nodes(vault, settings)))
-        report = resolve_profiles(session, vault, settings, arrived | moved)
+        blocked = set(blocked_nodes(vault, settings))
+        moved = rematch(session, settings, arrived, blocked)
+        report = resolve_profiles(session, vault, settings, arrived | moved, blocked)
         repo.release_plans(session)
     orders = orders_noted(session)
     if orders:  # orders of profiles resolved before (a member's new order): their person, for loyalty

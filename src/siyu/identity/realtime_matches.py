@@ -44,7 +44,7 @@ def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], r
     record it compared; with no model fitted, none (real time then makes no Splink match)."""
     if not fitted or records is None:
         mrepo.forget_model(session, KIND)
-        mrepo.replace_records(session, pa.table({c: pa.array([], t) for c, t in _SCHEMA}))
+        mrepo.replace_records(session, _empty(_SCHEMA))
         return
     surnames = pc.value_counts(records["surname"].drop_null()).to_pylist()
     mrepo.store_model(session, KIND, {
@@ -74,14 +74,14 @@ def rematch(session: Session, settings: Settings, profile_ids: Iterable[int], bl
 def _rematch_splink(session: Session, settings: Settings, stored: dict[str, Any], got: dict[str, list[Any]]
                     ) -> set[int]:
     old = {r["unique_id"]: r for r in map(mrepo.as_record, got["records"])}
-    new = _features(got, settings)
-    changed = [r for p, r in new.items() if old.get(p) != r]
-    gone = [p for p in old if p not in new]
+    own, phones, receivers, traits = _inputs(got)
+    new = few_features(own, phones, receivers, traits, single_orders=settings.oneid_single_order_receivers)
+    changed, gone = _changes(old, new)
     if not changed and not gone:
         return set()
     mrepo.put_records(session, changed, gone)
-    masks = {r["mask7"] for r in changed} | {old[r["unique_id"]]["mask7"] for r in changed if r["unique_id"] in old}
-    masks |= {old[p]["mask7"] for p in gone}
+    masks = {r["mask7"] for r in changed} | {old[p]["mask7"] for p in [r["unique_id"] for r in changed] + gone
+                                             if p in old}
     found = mrepo.blocks(session, masks, BLOCK_LIMIT)
     by_mask: dict[str, list[dict[str, Any]]] = {}
     for record in map(mrepo.as_record, found["block"]):
@@ -100,10 +100,7 @@ def _rematch_splink(session: Session, settings: Settings, stored: dict[str, Any]
             return stored["surnames"].get(value, 1) / stored["surname_total"]
 
         pairs += guard_block(sorted(block, key=lambda r: r["unique_id"]), model, tf, stored["min_weight"], accounts)
-    before = {(a, b) for a, b in found["pairs_a"] + found["pairs_b"]}
-    after = {(a, b) for a, b, _, _ in pairs}
-    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before])
-    return {p for pair in before ^ after for p in pair}
+    return _write_pairs(session, found["pairs_a"] + found["pairs_b"], pairs, mrepo.SPLINK)
 
 
 def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any], got: dict[str, list[Any]],
@@ -111,12 +108,8 @@ def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any
     """The parcel rule over the blocks (surname, ending, place) the arrivals are in or were in, with the
     brand's shares as the batch counted them and each buyer's person key as it is now."""
     old = {r["profile_id"]: r for r in map(mrepo.as_parcel_record, got["parcel_records"])}
-    genders = dict(got["genders"])
-    new = parcel_features([(p, bool(full), display) for p, full, display in got["displays"]],
-                          [dict(zip(_PLACES, (*row[:4], bool(row[4]), *row[5:]), strict=True)) for row in got["parcels"]],
-                          {p: (c, genders.get(p)) for p, c in got["channels"]})
-    changed = [r for p, r in new.items() if old.get(p) != r]
-    gone = [p for p in old if p not in new]
+    _, phones, receivers, traits = _inputs(got)
+    changed, gone = _changes(old, parcel_features(phones, receivers, traits))
     if not changed and not gone:
         return set()
     mrepo.put_parcel_records(session, changed, gone)
@@ -135,9 +128,21 @@ def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any
     pairs = [p for _, block in sorted(by_block.items())
              for p in parcel_block(sorted(block, key=lambda r: r["profile_id"]), stats,
                                    min_weight=stored["min_weight"], one_parcel=stored["one_parcel"], known=known)]
-    before = {(a, b) for a, b in found["parcel_a"] + found["parcel_b"]}
+    return _write_pairs(session, found["parcel_a"] + found["parcel_b"], pairs, mrepo.PARCELS)
+
+
+def _changes(old: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The records that are new or differ, and the profiles that no longer have one."""
+    return [r for p, r in new.items() if old.get(p) != r], [p for p in old if p not in new]
+
+
+def _write_pairs(session: Session, stored: list[tuple[int, int]], pairs: list[tuple[int, int, float, str]],
+                 prefix: str) -> set[int]:
+    """The blocks' pairs of one rule (its evidence's ``prefix``) become ``pairs``, writing only the
+    difference from ``stored``; the profiles whose pairs came or went."""
+    before = set(stored)
     after = {(a, b) for a, b, _, _ in pairs}
-    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before], mrepo.PARCELS)
+    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before], prefix)
     return {p for pair in before ^ after for p in pair}
 
 
@@ -145,7 +150,7 @@ def keep_parcels(session: Session, settings: Settings, records: pa.Table | None)
     """After the batch's parcel rule: every buyer it compared and the brand's shares it weighed with."""
     if records is None:
         mrepo.forget_model(session, PARCELS)
-        mrepo.replace_parcel_records(session, _empty_parcels())
+        mrepo.replace_parcel_records(session, _empty(_PARCEL_SCHEMA))
         return
     stats = parcel_stats(records.to_pylist())
     stats["street"] = {"\x1f".join(k): n for k, n in stats["street"].items()}
@@ -155,26 +160,25 @@ def keep_parcels(session: Session, settings: Settings, records: pa.Table | None)
     mrepo.replace_parcel_records(session, records.drop_columns(["key"]))
 
 
-def _empty_parcels() -> pa.Table:
-    return pa.table({"profile_id": pa.array([], pa.int64()), "ending": pa.array([], pa.string()),
-                     "mask7": pa.array([], pa.string()), "surname": pa.array([], pa.string()),
-                     "place": pa.array([], pa.string()), "street": pa.array([], pa.string()),
-                     "one_parcel": pa.array([], pa.bool_()), "channel_id": pa.array([], pa.int64()),
-                     "gender": pa.array([], pa.string())})
-
-
-def _features(got: dict[str, list[Any]], settings: Settings) -> dict[int, dict[str, Any]]:
-    """The arriving profiles' records, described as the batch describes them (``mrepo.arriving``'s reads)."""
+def _inputs(got: dict[str, list[Any]]) -> tuple[dict[int, tuple[Any, Any]], list[tuple[int, bool, str]],
+                                                 list[dict[str, Any]], dict[int, tuple[Any, Any]]]:
+    """``mrepo.arriving``'s reads as both rules' descriptions take them: own names, phones, parcels (the
+    flags back to booleans) and traits (channel, gender)."""
     genders = dict(got["genders"])
-    return few_features(
-        {p: (n, s) for p, n, s in got["own_names"]},
-        [(p, bool(full), display) for p, full, display in got["displays"]],
-        [dict(zip(_PLACES, (*row[:4], bool(row[4]), *row[5:]), strict=True)) for row in got["parcels"]],
-        {p: (c, genders.get(p)) for p, c in got["channels"]},
-        single_orders=settings.oneid_single_order_receivers)
+    return ({p: (n, s) for p, n, s in got["own_names"]},
+            [(p, bool(full), display) for p, full, display in got["displays"]],
+            [dict(zip(_PLACES, (*row[:4], bool(row[4]), *row[5:]), strict=True)) for row in got["parcels"]],
+            {p: (c, genders.get(p)) for p, c in got["channels"]})
+
+
+def _empty(schema: tuple[tuple[str, pa.DataType], ...]) -> pa.Table:
+    return pa.table({c: pa.array([], t) for c, t in schema})
 
 
 _PLACES = ("profile_id", "name_bidx", "surname_bidx", "mask", "mask_full", "street", "city", "district", "orders")
 _SCHEMA = (("unique_id", pa.int64()), ("mask7", pa.string()), ("name", pa.string()), ("surname", pa.string()),
            ("city", pa.string()), ("district", pa.string()), ("has_full", pa.bool_()), ("channel_id", pa.int64()),
            ("gender", pa.string()), ("one_parcel", pa.bool_()))
+_PARCEL_SCHEMA = (("profile_id", pa.int64()), ("ending", pa.string()), ("mask7", pa.string()), ("surname", pa.string()),
+                  ("place", pa.string()), ("street", pa.string()), ("one_parcel", pa.bool_()),
+                  ("channel_id", pa.int64()), ("gender", pa.string()))

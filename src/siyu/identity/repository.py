@@ -126,12 +126,10 @@ def names_without_index(session: Session, skip_channels: Iterable[str]) -> list[
                Profile.surname_bidx.is_(None) | (Profile.name_bidx.is_not(None) & Profile.given_bidx.is_(None)))))
 
 
-def profile_names(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
-    """(profile_id, name_bidx, surname_bidx) of every profile with a name (of these profiles, if given)."""
+def profile_names(session: Session) -> pa.Table:
+    """(profile_id, name_bidx, surname_bidx) of every profile with a name."""
     stmt = (select(Profile.id, Profile.name_bidx, Profile.surname_bidx).where(Profile.surname_bidx.is_not(None))
             .order_by(Profile.id))
-    if profile_ids is not None:
-        stmt = stmt.where(Profile.id.in_(list(profile_ids)))
     return read_arrow(session, stmt, pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()),
                                                 ("surname_bidx", pa.string())]))
 
@@ -245,14 +243,11 @@ def displays(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[st
 
 
 # -- probabilistic matching ---------------------------------------------------------------------------
-def phone_displays(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
-    """(profile_id, full phone?, masked display) of every phone and masked phone a profile carries (these
-    profiles, if given)."""
+def phone_displays(session: Session) -> pa.Table:
+    """(profile_id, full phone?, masked display) of every phone and masked phone a profile carries."""
     stmt = (select(ProfileIdentity.profile_id, Identity.kind == PHONE, Identity.display)
             .join(Identity, Identity.id == ProfileIdentity.identity_id)
             .where(Identity.kind.in_([PHONE, MASKED_PHONE]), Identity.display.is_not(None)))
-    if profile_ids is not None:
-        stmt = stmt.where(ProfileIdentity.profile_id.in_(list(profile_ids)))
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("is_full", pa.bool_()), ("display", pa.string())]))
 
@@ -288,13 +283,11 @@ PLACE_COLUMNS = (Order.profile_id, Order.receiver_name_bidx, Order.receiver_surn
                  func.nullif(Order.receiver_street_bidx, "", type_=String), Order.city, Order.district)
 
 
-def receiver_places(session: Session, profile_ids: Sequence[int] | None = None) -> pa.Table:
+def receiver_places(session: Session) -> pa.Table:
     """(profile_id, receiver name and surname indexes, phone mask, whether the phone is known in full,
-    street index, city, district, orders) over each buyer's orders (these buyers', if given)."""
+    street index, city, district, orders) over each buyer's orders (``PLACE_COLUMNS``, the flag boolean)."""
     cols = (*PLACE_COLUMNS[:4], Order.receiver_phone_bidx.is_not(None), *PLACE_COLUMNS[5:])
     stmt = select(*cols, func.count()).where(Order.profile_id.is_not(None)).group_by(*cols)
-    if profile_ids is not None:
-        stmt = stmt.where(Order.profile_id.in_(list(profile_ids)))
     return to_arrow(session.execute(stmt).yield_per(50_000),
                     pa.schema([("profile_id", pa.int64()), ("name_bidx", pa.string()), ("surname_bidx", pa.string()),
                                ("mask", pa.string()), ("mask_full", pa.bool_()), ("street", pa.string()),
@@ -604,12 +597,6 @@ def buyers_sending_to(session: Session, phone_bidxs: Iterable[str]) -> list[Any]
 def match_rows_of(session: Session, profile_ids: Iterable[int]) -> list[Any]:
     """(profile_a, profile_b, evidence) of the stored matches touching these profiles, each pair once."""
     return sorted({(a, b, e) for a, b, e in _in_chunks(session, _MATCH_ROWS_OF, profile_ids)})
-
-
-def drop_matches(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
-    """Forget these stored matches (profile_a, profile_b)."""
-    for a, b in pairs:
-        session.execute(delete(IdentityMatch).where(IdentityMatch.profile_a == a, IdentityMatch.profile_b == b))
 
 
 def touched_since(session: Session, since: datetime) -> set[int]:

@@ -227,11 +227,12 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
         matches = probabilistic_matches(con, records, min_weight=settings.oneid_match_weight, links=links,
                                         account_kinds=ACCOUNT_KIND_LIST, fitted=fitted)
         keep_model(session, settings, fitted, records)
+        buyers = parcel_records(con, places, phones, traits, links, max_fanout=settings.oneid_max_fanout,
+                                blocked=blocked)
         parcels = parcel_matches(con, places, phones, traits, links, min_weight=settings.oneid_parcel_weight,
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
-                                 one_parcel=settings.oneid_parcel_one_parcel, known=matches)
-        keep_parcels(session, settings, parcel_records(con, places, phones, traits, links,
-                                                       max_fanout=settings.oneid_max_fanout, blocked=blocked))
+                                 one_parcel=settings.oneid_parcel_one_parcel, known=matches, buyers=buyers)
+        keep_parcels(session, settings, buyers)
         contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
                                    repo.guided_members(session), traits, links, names["profile_id"],
                                    max_fanout=settings.oneid_max_fanout, blocked=blocked)

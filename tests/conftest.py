@@ -147,6 +147,14 @@ def small_brand(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def brand3k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3,000-member brand (seed 23): 4,462 records for the masked-phone model, which needs 2,000."""
+    out = tmp_path_factory.mktemp("brand3k") / "brand"
+    generate(3000, 23, out, DEFAULT_END)
+    return out
+
+
 PASSWORD = "correct horse battery"
 
 

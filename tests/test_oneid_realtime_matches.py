@@ -7,7 +7,6 @@ import random
 import shutil
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, or_, select
@@ -20,15 +19,6 @@ from siyu.identity import match_repository as mrepo
 from siyu.identity.realtime_matches import rematch
 from siyu.identity.service import blocked_nodes, resolve_identities
 from siyu.models import IdentityMatch, MatchRecord, ParcelRecord
-from siyu.synth.generate import DEFAULT_END, generate
-
-
-@pytest.fixture(scope="module")
-def brand3k(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3,000-member brand (seed 23): 4,462 records for the masked-phone model, which needs 2,000."""
-    out = tmp_path_factory.mktemp("brand3k") / "brand"
-    generate(3000, 23, out, DEFAULT_END)
-    return out
 
 
 def _matches(rt, prefix: str = "masked phone") -> dict[tuple[int, int], tuple[float, str]]:  # type: ignore[no-untyped-def]
@@ -70,7 +60,7 @@ def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Pa
     assert len(_splink(rt)) < len(splink) - 40 and len(_matches(rt, "phone ending")) < len(parcels) - 10
     blocked = set(blocked_nodes(rt.vault, rt.settings))
     with rt.db.unit_of_work() as s:
-        moved = rematch(s, rt.settings, picked, blocked)
+        moved = rematch(s, rt.vault, rt.settings, picked, blocked)
     assert moved and moved <= {p for pair in [*splink, *parcels] for p in pair}
     assert _records(rt) == records and _records(rt, ParcelRecord) == buyers
     for prefix, before in (("masked phone", splink), ("phone ending", parcels)):
@@ -78,7 +68,7 @@ def test_records_scored_again_on_arrival_give_the_batchs_matches(rt, brand3k: Pa
         assert again.keys() == before.keys(), prefix
         assert all(abs(again[k][0] - w) < 1e-3 and again[k][1] == e for k, (w, e) in before.items())
     with rt.db.unit_of_work() as s:  # nothing changed since: nothing to score
-        assert rematch(s, rt.settings, picked, blocked) == set()
+        assert rematch(s, rt.vault, rt.settings, picked, blocked) == set()
 
 
 def _pushes_then_batch(brand: Path, home: Path, pushes: Path) -> None:
@@ -127,4 +117,4 @@ def test_pushes_in_any_order_are_matched_as_the_next_batch_run_matches_them(bran
 def test_without_a_stored_model_nothing_is_scored(rt) -> None:  # type: ignore[no-untyped-def]
     rt.settings.oneid_probabilistic = True
     with rt.db.unit_of_work() as s:
-        assert rematch(s, rt.settings, [1, 2, 3], set()) == set()
+        assert rematch(s, rt.vault, rt.settings, [1, 2, 3], set()) == set()

@@ -28,6 +28,10 @@ brand's own contacts may carry other habits (English names, pet names), which it
 
 from __future__ import annotations
 
+from datetime import timedelta
+from math import log2
+from typing import Any
+
 import duckdb
 import pyarrow as pa
 
@@ -36,16 +40,44 @@ EVIDENCE = "nickname + guide + gender"
 
 
 def contact_matches(con: duckdb.DuckDBPyConnection, contacts: pa.Table, members: pa.Table, traits: pa.Table,
-                    links: pa.Table, named: pa.Array, *, max_fanout: int, blocked: list[str]) -> pa.Table:
+                    links: pa.Table, named: pa.Array, *, max_fanout: int, blocked: list[str],
+                    stats: dict[str, Any] | None = None) -> pa.Table:
     """contacts(profile_id, guide_id, seen_at, nick_bidx, nick_given_bidx: the nickname's blind index as a
     real name, and its start as a given name) · members(profile_id, guide_id, registered_at, name_bidx,
     given_bidx) · traits(profile_id, channel_id, gender) · links(profile_id, node) · named: the ids of
-    profiles with a name of their own → (profile_a < profile_b, match_weight, evidence)."""
+    profiles with a name of their own → (profile_a < profile_b, match_weight, evidence). ``stats``, when
+    given, is filled with the brand's counts the weights took (``contact_pairs`` weighs with them)."""
     for name, table in (("cm_contacts", contacts), ("cm_members", members), ("cm_traits", traits),
                         ("cm_links", links), ("cm_blocked", pa.table({"node": pa.array(blocked, pa.string())})),
                         ("cm_named", pa.table({"profile_id": named.cast(pa.int64())}))):
         con.register(name, table)
-    return con.sql(f"""
+    if stats is not None:
+        n, agree, people, guides, per_guide, genders, per_gender = con.sql(_ctes(max_fanout) + _STATS).fetchall()[0]
+        stats.update(n=n, agree=agree, people=people, per_guide=dict(zip(guides or [], per_guide or [], strict=True)),
+                     per_gender=dict(zip(genders or [], per_gender or [], strict=True)))
+    return con.sql(_ctes(max_fanout) + f"""
+        SELECT least(one.contact, one.member) AS profile_a, greatest(one.contact, one.member) AS profile_b,
+               log2((m.agree / m.n) / (v.n / people.n)) + log2(people.n / pg.n) + log2(people.n / ps.n)
+                   AS match_weight,
+               '{EVIDENCE}' AS evidence
+        FROM one JOIN per_value v ON v.how = one.how AND v.val = one.val
+        JOIN per_guide pg ON pg.guide_id = one.guide_id JOIN per_gender ps ON ps.gender = one.gender, m, people
+        WHERE m.n >= {MIN_JOINED} AND m.agree > 0
+        ORDER BY profile_a, profile_b
+    """).to_arrow_table()  # noqa: S608 (numbers and a constant)
+
+
+# the counts the weights take, for real time (``contact_pairs``)
+_STATS = """
+    SELECT (SELECT n FROM m), (SELECT agree FROM m), (SELECT n FROM people),
+           (SELECT list(guide_id::VARCHAR ORDER BY guide_id) FROM per_guide),
+           (SELECT list(n ORDER BY guide_id) FROM per_guide),
+           (SELECT list(gender ORDER BY gender) FROM per_gender), (SELECT list(n ORDER BY gender) FROM per_gender)"""
+
+
+def _ctes(max_fanout: int) -> str:
+    """The rule's steps over the registered tables, for the matches and for the counts they weigh with."""
+    return f"""
         WITH ok_links AS (  -- links by identifiers that may join (not on the blocklist)
             SELECT l.profile_id, l.node FROM cm_links l ANTI JOIN cm_blocked b ON b.node = l.node
         ), fan AS (  -- the contacts' identifiers that join: carried by 2 up to the fan-out limit
@@ -98,13 +130,43 @@ def contact_matches(con: duckdb.DuckDBPyConnection, contacts: pa.Table, members:
             SELECT 'name' AS how, name_bidx AS val, count(DISTINCT key) AS n FROM gm GROUP BY 2
             UNION ALL
             SELECT 'given', given_bidx, count(DISTINCT key) FROM gm WHERE given_bidx IS NOT NULL GROUP BY 2
-        )
-        SELECT least(one.contact, one.member) AS profile_a, greatest(one.contact, one.member) AS profile_b,
-               log2((m.agree / m.n) / (v.n / people.n)) + log2(people.n / pg.n) + log2(people.n / ps.n)
-                   AS match_weight,
-               '{EVIDENCE}' AS evidence
-        FROM one JOIN per_value v ON v.how = one.how AND v.val = one.val
-        JOIN per_guide pg ON pg.guide_id = one.guide_id JOIN per_gender ps ON ps.gender = one.gender, m, people
-        WHERE m.n >= {MIN_JOINED} AND m.agree > 0
-        ORDER BY profile_a, profile_b
-    """).to_arrow_table()  # noqa: S608 (numbers and a constant)
+        )"""  # noqa: S608 (a number)
+
+
+def contact_pairs(contacts: list[dict[str, Any]], members: list[dict[str, Any]], genders: dict[int, str],
+                  keys: dict[int, str], joined: set[int], stats: dict[str, Any]) -> list[tuple[int, int, float, str]]:
+    """``contact_matches`` for a few contacts in plain Python, with the counts a batch run kept
+    (``stats``), for real time. ``contacts`` and ``members``: (profile_id, guide_id, at, name, given),
+    a contact's ``at`` when it was added and its names the nickname's indexes, a member's when it
+    registered; ``members`` holds every member carrying a name or given name of the contacts' (of every
+    guide: how many people carry a name weighs its agreement); ``keys``: each member's person key
+    (``person_key`` above); ``joined``: the contacts an identifier joins to a profile with a name of its
+    own → (profile_a < profile_b, match_weight, evidence), by profile."""
+    if stats["n"] < MIN_JOINED or stats["agree"] <= 0:
+        return []
+    gm = [m for m in members if m["profile_id"] in genders]
+    carrying: dict[tuple[str, str], set[str]] = {}  # (how, value) → the people carrying it
+    for m in gm:
+        carrying.setdefault(("name", m["name"]), set()).add(keys[m["profile_id"]])
+        if m["given"] is not None:
+            carrying.setdefault(("given", m["given"]), set()).add(keys[m["profile_id"]])
+    out = []
+    for c in contacts:
+        gender = genders.get(c["profile_id"])
+        if gender is None or c["profile_id"] in joined or c["at"] is None:
+            continue
+        latest = c["at"] + timedelta(days=1)  # a guide adds a customer they have met
+        cand = [(m, how, m[how]) for m in gm for how in ("name", "given")
+                if m["guide_id"] == c["guide_id"] and c[how] is not None and m[how] == c[how]
+                and genders[m["profile_id"]] == gender and m["at"] is not None and m["at"] <= latest]
+        if not cand or len({keys[m["profile_id"]] for m, _, _ in cand}) != 1:
+            continue
+        how = max(h for _, h, _ in cand)
+        value = next(v for _, h, v in cand if h == how)
+        member = min(m["profile_id"] for m, _, _ in cand)
+        people = stats["people"]
+        weight = (log2((stats["agree"] / stats["n"]) / (len(carrying[(how, value)]) / people))
+                  + log2(people / stats["per_guide"].get(str(c["guide_id"]), 1))
+                  + log2(people / stats["per_gender"].get(gender, 1)))
+        out.append((min(c["profile_id"], member), max(c["profile_id"], member), weight, EVIDENCE))
+    return sorted(out)

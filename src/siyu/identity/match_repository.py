@@ -70,7 +70,7 @@ def replace_records(session: Session, records: pa.Table) -> None:
 
 def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
     """Write these records (``unique_id`` as the profile) and forget those of ``gone``."""
-    _put(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}} for r in records],
+    put_keyed(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}} for r in records],
          gone)
 
 
@@ -86,6 +86,16 @@ def change_matches(session: Session, gone: Iterable[tuple[int, int]], new: Seque
                                           "created_at": stamp} for a, b, w, e in new])
 
 
+def write_pairs(session: Session, stored: list[tuple[int, int]], pairs: list[tuple[int, int, float, str]],
+                prefix: str) -> set[int]:
+    """The pairs of one rule (its evidence's ``prefix``) among some profiles, ``stored`` before, become
+    ``pairs``, writing only the difference; the profiles whose pairs came or went."""
+    before = set(stored)
+    after = {(a, b) for a, b, _, _ in pairs}
+    change_matches(session, before - after, [p for p in pairs if p[:2] not in before], prefix)
+    return {p for pair in before ^ after for p in pair}
+
+
 def replace_parcel_records(session: Session, records: pa.Table) -> None:
     """Every buyer the batch's parcel rule compared (``oneid_parcels.parcel_records``, its key left out)."""
     session.execute(delete(ParcelRecord))
@@ -94,11 +104,11 @@ def replace_parcel_records(session: Session, records: pa.Table) -> None:
 
 
 def put_parcel_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
-    _put(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
+    put_keyed(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
                                  for r in records], gone)
 
 
-def _put(session: Session, model: Any, rows: list[dict[str, Any]], gone: Iterable[int]) -> None:
+def put_keyed(session: Session, model: Any, rows: list[dict[str, Any]], gone: Iterable[int]) -> None:
     """Rows of a table keyed by profile written anew, and those of ``gone`` forgotten."""
     ids = sorted({r["profile_id"] for r in rows} | set(gone))
     for part in chunks(ids):
@@ -145,8 +155,9 @@ def as_parcel_record(row: Sequence[Any]) -> dict[str, Any]:
 def arriving(session: Session, profile_ids: Iterable[int]) -> dict[str, list[tuple[Any, ...]]]:
     """What describes these profiles for the model, in one statement where it fits: ``displays``
     (profile, full phone 1/0, masked display), ``parcels`` (``repository.receiver_places``' columns, the
-    phone known in full 1/0), ``own_names`` (profile, name, surname), ``channels``, ``genders`` and their
-    stored ``records`` (``COLUMNS``, the flags 1/0)."""
+    phone known in full 1/0), ``own_names`` (profile, name, surname), ``channels``, ``genders``, their
+    stored ``records`` (``COLUMNS``, the flags 1/0) and ``parcel_records``, and which of them a guide
+    serves (``guided``: for the contact rule, ``identity.guide_records``)."""
     ids = set(profile_ids)
     return _ARRIVING.run_all(session, {name: ids for name in _ARRIVING.reads})
 
@@ -188,6 +199,7 @@ _ARRIVING = Together({
     "genders": gender_rows(KeysIn(Profile.id), KeysIn(Order.profile_id)),
     "records": select(*_RECORD_COLS).where(KeysIn(MatchRecord.profile_id)),
     "parcel_records": select(*_PARCEL_COLS).where(KeysIn(ParcelRecord.profile_id)),
+    "guided": select(Profile.id).where(KeysIn(Profile.id), Profile.guide_id.is_not(None)),
 })
 # the asked masks with at most :limit records (a shop's default mask waits for the batch)
 _SMALL = (select(MatchRecord.mask7).where(KeysIn(MatchRecord.mask7)).group_by(MatchRecord.mask7)

@@ -174,6 +174,16 @@ def given_index(vault: Vault, channel: str, name: str | None) -> str | None:
     return vault.blind_index("given", norm[1:]) if len(norm) >= 3 else ""
 
 
+def nickname_indexes(vault: Vault, nickname: str | None, given: bool) -> tuple[str | None, str | None]:
+    """A WeCom contact's nickname indexed as a real name would be and, with ``given``, its start as a
+    given name and one more character (静英呀, 静英✨): ``analytics.oneid_contacts`` compares them with
+    members' names. Kept apart from the name's own columns: a nickname is not a name."""
+    norm = normalise_name(nickname)
+    if not norm:
+        return None, None
+    return vault.blind_index("name", norm), vault.blind_index("given", norm[:-1]) if given and len(norm) >= 3 else None
+
+
 STREET_CHARS = 3  # Douyin's mask_post_addr.detail (长江路***) and TOP's receiver_address (长江路**号) keep three
 
 

@@ -194,7 +194,7 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
         # the masked-phone blocks the arrivals are in, scored again: profiles whose matches came or went
         # are resolved with them
         blocked = set(blocked_nodes(vault, settings))
-        moved = rematch(session, settings, arrived, blocked)
+        moved = rematch(session, vault, settings, arrived, blocked)
         report = resolve_profiles(session, vault, settings, arrived | moved, blocked)
         repo.release_plans(session)
     orders = orders_noted(session)

@@ -17,7 +17,7 @@ The parcel rule (``analytics.oneid_parcels``) is handled the same way, after Spl
 leaves out): its blocks are the buyers of one surname, phone ending and place, since every fit agrees on
 all three (``analytics.oneid_parcel_score``). Its weights use the brand's shares as the batch counted
 them, so a pair near the threshold can cross it at the next batch run as the brand grows. The guides'
-contact rule runs in the batch only.
+contact rule follows (``identity.realtime_contacts``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from sqlalchemy.orm import Session
 from siyu.analytics.oneid_parcel_score import parcel_block, parcel_features, parcel_stats
 from siyu.analytics.oneid_score import MatchModel, few_features, guard_block
 from siyu.core.config import Settings
+from siyu.core.crypto import Vault
 from siyu.identity import match_repository as mrepo
+from siyu.identity.realtime_contacts import KIND as CONTACTS
+from siyu.identity.realtime_contacts import rematch_contacts
 
 KIND = "masked_phone"
 PARCELS = "parcels"
@@ -54,20 +57,25 @@ def keep_model(session: Session, settings: Settings, fitted: list[MatchModel], r
     mrepo.replace_records(session, records.select([c for c, _ in _SCHEMA]))
 
 
-def rematch(session: Session, settings: Settings, profile_ids: Iterable[int], blocked: set[str]) -> set[int]:
+def rematch(session: Session, vault: Vault, settings: Settings, profile_ids: Iterable[int], blocked: set[str]
+            ) -> set[int]:
     """Score again the blocks these profiles are in or were in, Splink's then the parcel rule's (which
-    leaves out Splink's pairs); the profiles whose matches came or went. ``blocked``: the blocked nodes."""
+    leaves out Splink's pairs), and compare again the guides' contacts they are or name
+    (``identity.realtime_contacts``); the profiles whose matches came or went. ``blocked``: the blocked
+    nodes."""
     ids = sorted(set(profile_ids))
     if not settings.oneid_probabilistic or not ids:
         return set()
-    models = mrepo.models_of(session, (KIND, PARCELS))
+    models = mrepo.models_of(session, (KIND, PARCELS, CONTACTS))
     if not models:
         return set()
-    splink, parcels = models.get(KIND), models.get(PARCELS)
+    splink, parcels, contacts = models.get(KIND), models.get(PARCELS), models.get(CONTACTS)
     got = mrepo.arriving(session, ids)
     moved = _rematch_splink(session, settings, splink, got) if splink is not None else set()
     if parcels is not None:
         moved |= _rematch_parcels(session, settings, parcels, got, blocked)
+    if contacts is not None and got["guided"]:  # most arrivals have no guide: no statement more
+        moved |= rematch_contacts(session, vault, settings, contacts, [p for (p,) in got["guided"]], blocked)
     return moved
 
 
@@ -100,7 +108,7 @@ def _rematch_splink(session: Session, settings: Settings, stored: dict[str, Any]
             return stored["surnames"].get(value, 1) / stored["surname_total"]
 
         pairs += guard_block(sorted(block, key=lambda r: r["unique_id"]), model, tf, stored["min_weight"], accounts)
-    return _write_pairs(session, found["pairs_a"] + found["pairs_b"], pairs, mrepo.SPLINK)
+    return mrepo.write_pairs(session, found["pairs_a"] + found["pairs_b"], pairs, mrepo.SPLINK)
 
 
 def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any], got: dict[str, list[Any]],
@@ -128,22 +136,12 @@ def _rematch_parcels(session: Session, settings: Settings, stored: dict[str, Any
     pairs = [p for _, block in sorted(by_block.items())
              for p in parcel_block(sorted(block, key=lambda r: r["profile_id"]), stats,
                                    min_weight=stored["min_weight"], one_parcel=stored["one_parcel"], known=known)]
-    return _write_pairs(session, found["parcel_a"] + found["parcel_b"], pairs, mrepo.PARCELS)
+    return mrepo.write_pairs(session, found["parcel_a"] + found["parcel_b"], pairs, mrepo.PARCELS)
 
 
 def _changes(old: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
     """The records that are new or differ, and the profiles that no longer have one."""
     return [r for p, r in new.items() if old.get(p) != r], [p for p in old if p not in new]
-
-
-def _write_pairs(session: Session, stored: list[tuple[int, int]], pairs: list[tuple[int, int, float, str]],
-                 prefix: str) -> set[int]:
-    """The blocks' pairs of one rule (its evidence's ``prefix``) become ``pairs``, writing only the
-    difference from ``stored``; the profiles whose pairs came or went."""
-    before = set(stored)
-    after = {(a, b) for a, b, _, _ in pairs}
-    mrepo.change_matches(session, before - after, [p for p in pairs if p[:2] not in before], prefix)
-    return {p for pair in before ^ after for p in pair}
 
 
 def keep_parcels(session: Session, settings: Settings, records: pa.Table | None) -> None:

@@ -25,10 +25,11 @@ from siyu.identity import repository as repo
 from siyu.identity.profiles import (
     NICKNAME_CHANNELS,
     name_indexes,
-    normalise_name,
+    nickname_indexes,
     profile_name_indexes,
     street_index,
 )
+from siyu.identity.realtime_contacts import keep_contacts
 from siyu.identity.realtime_matches import keep_model, keep_parcels
 from siyu.ingest.normalize import receiver_mask
 from siyu.ingest.schemas import ACCOUNT_KIND_LIST, JOINING_KINDS, PHONE
@@ -218,6 +219,7 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
         repo.replace_matches(session, [])
         keep_model(session, settings, [], None)
         keep_parcels(session, settings, None)
+        keep_contacts(session, None)
         return pa.table({"profile_a": pa.array([], pa.int64()), "profile_b": pa.array([], pa.int64())})
     with connect() as con:
         phones = repo.phone_displays(session)
@@ -233,9 +235,11 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
                                  max_fanout=settings.oneid_max_fanout, blocked=blocked,
                                  one_parcel=settings.oneid_parcel_one_parcel, known=matches, buyers=buyers)
         keep_parcels(session, settings, buyers)
-        contacts = contact_matches(con, _contact_nicknames(session, vault, settings.oneid_contact_given_names),
-                                   repo.guided_members(session), traits, links, names["profile_id"],
-                                   max_fanout=settings.oneid_max_fanout, blocked=blocked)
+        nicknames, members, stats = (_contact_nicknames(session, vault, settings.oneid_contact_given_names),
+                                     repo.guided_members(session), {})
+        contacts = contact_matches(con, nicknames, members, traits, links, names["profile_id"],
+                                   max_fanout=settings.oneid_max_fanout, blocked=blocked, stats=stats)
+        keep_contacts(session, stats, nicknames, members)
         matches = pa.concat_tables([matches, parcels.cast(matches.schema), contacts.cast(matches.schema)])
     stamp = now()
     repo.replace_matches(session, [{"profile_a": a, "profile_b": b, "match_weight": round(w, 3), "evidence": e,
@@ -245,18 +249,16 @@ def _probabilistic(session: Session, vault: Vault, settings: Settings, names: pa
 
 
 def _contact_nicknames(session: Session, vault: Vault, given: bool) -> pa.Table:
-    """(profile_id, guide_id, seen_at, nick_bidx, nick_given_bidx) of guides' WeCom contacts: the nickname
-    indexed as a real name would be and, with ``given``, its start as a given name; compared with members'
-    names and kept nowhere (a nickname is not stored as a name)."""
+    """(profile_id, guide_id, seen_at, nick_bidx, nick_given_bidx) of guides' WeCom contacts
+    (``profiles.nickname_indexes``); compared with members' names, and kept for real time with the
+    contact rule's records (``identity_guide_records``), never as a name."""
     rows = repo.guided_contacts(session, NICKNAME_CHANNELS)
-    nick = [normalise_name(vault.decrypt(r.name_enc, "profile.name")) for r in rows]
+    nick = [nickname_indexes(vault, vault.decrypt(r.name_enc, "profile.name"), given) for r in rows]
     return pa.table({"profile_id": pa.array([r.id for r in rows], pa.int64()),
                      "guide_id": pa.array([r.guide_id for r in rows], pa.int64()),
                      "seen_at": pa.array([r.first_seen_at for r in rows], pa.timestamp("us", tz="UTC")),
-                     "nick_bidx": pa.array([vault.blind_index("name", n) if n else None for n in nick], pa.string()),
-                     # a given name and one more character (静英呀, 静英✨): the given name's index
-                     "nick_given_bidx": pa.array([vault.blind_index("given", n[:-1]) if given and n and len(n) >= 3
-                                                  else None for n in nick], pa.string())})
+                     "nick_bidx": pa.array([n for n, _ in nick], pa.string()),
+                     "nick_given_bidx": pa.array([g for _, g in nick], pa.string())})
 
 
 def _index_old_receiver_names(session: Session, vault: Vault) -> None:

@@ -5,6 +5,7 @@ from siyu.models.base import Base
 from siyu.models.catalog import Product, Sku
 from siyu.models.events import Event
 from siyu.models.identity import (
+    GuideRecord,
     Identity,
     IdentityDecision,
     IdentityMatch,
@@ -38,7 +39,7 @@ from siyu.models.org import Channel, Guide, Region, Shop, Store
 from siyu.models.tags import ManualTag
 
 __all__ = [
-    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "MatchModel", "MatchRecord", "Member", "Order", "OrderClaim", "OrderItem",
+    "ApiKey", "Audience", "AudienceSnapshot", "Base", "Channel", "Coupon", "Event", "Guide", "GuideRecord", "Identity", "IdentityDecision", "IdentityMatch", "ImportRun", "InboxMessage", "ManualTag", "MatchModel", "MatchRecord", "Member", "Order", "OrderClaim", "OrderItem",
     "ParcelRecord", "Person", "PersonMerge", "PhoneSearchIndex", "PointsAccount", "PointsEntry", "PointsLot", "PointsOperation", "PriceUse", "PricingIdentity", "Product", "ProgrammeVersion", "Profile", "ProfileIdentity", "ProfilePerson", "Refund", "RewardStock", "TierChange",
     "Region", "Shop", "Sku", "Store", "User", "Watermark",
 ]

@@ -183,6 +183,24 @@ class ParcelRecord(Base):
     gender: Mapped[str | None] = mapped_column(String(8))
 
 
+class GuideRecord(Base):
+    """A guide's WeCom contact (``contact``: its nickname's indexes, as a real name's and as a given name
+    and a flourish) or a named member a guide serves (its name's indexes), as the contact rule
+    (``analytics.oneid_contacts``) compares them, as of the last batch run or its latest arrival: real
+    time finds a contact's namesakes at its guide, and a member's contacts, here. ``at``: when the
+    contact was added, when the member registered."""
+
+    __tablename__ = "identity_guide_records"
+    __table_args__ = (Index("ix_identity_guide_records_name", "name"),
+                      Index("ix_identity_guide_records_given", "given"))
+    profile_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    guide_id: Mapped[int] = mapped_column(Integer)
+    contact: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(32))
+    given: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class IdentityDecision(Base):
     """An operator's decision that the next automatic run must keep: ``split`` (these profiles are
     someone else: they join no one outside themselves through shared identifiers or matches) or

@@ -24,6 +24,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -54,10 +55,35 @@ def runtime(args: argparse.Namespace, work: Path):  # type: ignore[no-untyped-de
     return rt
 
 
+def lone_contacts(rt, n: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Up to ``n`` guides' WeCom contacts that no nickname match joins, as what a member named by the
+    contact's nickname, registering at its guide an hour before the contact was added, would carry
+    (``--guided``: the contact rule then matches them on arrival)."""
+    from siyu.identity import repository as repo
+    from siyu.identity.profiles import NICKNAME_CHANNELS
+    from siyu.ingest.repository import guide_map
+
+    with rt.db.read_only() as s:
+        codes = {i: c for c, i in guide_map(s).items()}
+        rows = repo.guided_contacts(s, NICKNAME_CHANNELS)
+        genders = repo.genders_of(s, [r.id for r in rows])
+        matched = {p for a, b, _ in repo.match_rows_of(s, [r.id for r in rows]) for p in (a, b)}
+        out = []
+        for r in random.Random(7).sample(rows, len(rows)):
+            if r.id in matched or r.id not in genders or r.first_seen_at is None or len(out) >= n:
+                continue
+            out.append({"name": rt.vault.decrypt(r.name_enc, "profile.name"), "guide_code": codes[r.guide_id],
+                        "gender": genders[r.id],
+                        "registered_at": (r.first_seen_at - timedelta(hours=1)).isoformat()})
+    return out
+
+
 def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None = None,  # type: ignore[no-untyped-def]
-                  quiet: bool = False) -> tuple[list[float], list[float], int, int]:
-    """``n`` arrivals, each a new mini-program member with one of ``phones`` (phone, its person): write
-    and resolution times in ms, and how many joined the phone's person or stayed alone."""
+                  quiet: bool = False, guided: list[dict[str, str]] | None = None
+                  ) -> tuple[list[float], list[float], int, int]:
+    """``n`` arrivals, each a new mini-program member with one of ``phones`` (phone, its person), and
+    with ``guided`` one of those members' name, guide, gender and registration each: write and
+    resolution times in ms, and how many joined the phone's person or stayed alone."""
     from siyu.identity.lookup import find_person
     from siyu.identity.realtime import resolve_arrivals
     from siyu.ingest.intake import accept_batch
@@ -74,7 +100,7 @@ def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None
     for i in track(range(n), description="arrivals", disable=quiet):
         phone, person = phones[i % len(phones)]
         record = {"openid": f"oBench{rng.randrange(10**15):015d}x{i}", "phone": phone,
-                  "registered_at": "2026-11-20T10:00:00+08:00"}
+                  "registered_at": "2026-11-20T10:00:00+08:00", **(guided[i % len(guided)] if guided else {})}
         with rt.db.unit_of_work() as s:
             if profiler:
                 profiler.enable()
@@ -96,6 +122,17 @@ def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None
     return write_ms, resolve_ms, joined, alone
 
 
+def contact_matches(rt) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """The stored nickname matches (each has a guide's contact on one side)."""
+    from siyu.analytics.oneid_contacts import EVIDENCE
+    from siyu.identity import repository as repo
+    from siyu.identity.profiles import NICKNAME_CHANNELS
+
+    with rt.db.read_only() as s:
+        contacts = [r.id for r in repo.guided_contacts(s, NICKNAME_CHANNELS)]
+        return {(a, b) for a, b, e in repo.match_rows_of(s, contacts) if e == EVIDENCE}
+
+
 def quantile(xs: list[float], p: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
 
@@ -108,6 +145,8 @@ def main() -> None:
     ap.add_argument("--pg", help="a PostgreSQL URL whose database is emptied and used (the demo brand is prepared in it)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--profile", help="write a cProfile of the arrivals to this file")
+    ap.add_argument("--guided", action="store_true",
+                    help="each arrival also names a guide and bears the name of one of its lone WeCom contacts")
     args = ap.parse_args()
     if args.pg and args.home:
         ap.error("--home copies a SQLite brand; with --pg the brand is prepared in PostgreSQL")
@@ -122,12 +161,16 @@ def main() -> None:
 
         with rt.db.read_only() as s:
             phones = phone_sample(s, rt.vault, args.n)
-        write_ms, resolve_ms, joined, alone = time_arrivals(rt, phones, args.n, args.profile)
+        guided = lone_contacts(rt, args.n) if args.guided else None
+        before = contact_matches(rt)
+        write_ms, resolve_ms, joined, alone = time_arrivals(rt, phones, args.n, args.profile, guided=guided)
+        on_arrival = contact_matches(rt)
         t0 = time.perf_counter()
         with rt.db.unit_of_work() as s:
             batch = resolve_identities(s, rt.vault, rt.settings)
         peer = time.perf_counter() - t0
         assert batch.moved_profiles == 0 and batch.new_persons == 0, "real time and batch disagree"
+        assert contact_matches(rt) == on_arrival, "the batch's contact matches are not those made on arrival"
 
     total = [a + b for a, b in zip(write_ms, resolve_ms, strict=True)]
     t = Table(title=f"real-time OneID, {args.n} arrivals, {batch.profiles:,} profiles")
@@ -139,6 +182,9 @@ def main() -> None:
     console.print(t)
     console.print(f"joined the phone's person: {joined}; a person of its own (phone cannot join): {alone}; "
                   "a batch run afterwards moved nothing")
+    if guided is not None:
+        console.print(f"guides' contacts matched on arrival: {len(on_arrival - before)} new, {len(before - on_arrival)} "
+                      f"ended ({len(guided)} lone contacts named); the batch run afterwards found the same")
     print(f"seconds: realtime median {statistics.median(resolve_ms) / 1000:.4f} batch {peer:.2f}")
 
 

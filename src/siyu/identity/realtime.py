@@ -191,8 +191,8 @@ def resolve_arrivals(session: Session, vault: Vault, settings: Settings) -> Reso
         report = ResolutionReport()
     else:
         repo.lock_resolution(session, keep_plans=True)
-        # the masked-phone blocks the arrivals are in, scored again: profiles whose matches came or went
-        # are resolved with them
+        # the masked-phone and parcel blocks the arrivals are in scored again, and the guides' contacts
+        # they are or name compared again: profiles whose matches came or went are resolved with them
         blocked = set(blocked_nodes(vault, settings))
         moved = rematch(session, vault, settings, arrived, blocked)
         report = resolve_profiles(session, vault, settings, arrived | moved, blocked)

@@ -3,9 +3,12 @@ member of its guide whose name is its nickname, matched as the batch matches the
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from sqlalchemy import delete, or_, select, update
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, or_, select, update
 
 from siyu.cli.importer import run_import
 from siyu.identity.realtime_matches import rematch
@@ -91,3 +94,31 @@ def test_a_namesake_at_the_guide_ends_a_match_on_arrival_as_the_batch_would(rt, 
     with rt.db.unit_of_work() as s:
         resolve_identities(s, rt.vault, rt.settings)
     assert _contacts(rt).keys() == matches.keys() - {(a, b)}
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_contacts_and_members_arriving_in_any_order_are_matched_as_the_batch_matches_them(sqlite_rt, brand3k: Path,  # type: ignore[no-untyped-def]
+                                                                                          seed: int) -> None:
+    """Everything the batch kept of the guides' contacts and members forgotten, then each arriving again,
+    a few at a time in a random order: a contact before its member or after, a namesake before or after
+    the match it ends. The matches made on arrival are the batch's."""
+    rt = sqlite_rt
+    with rt.db.read_only() as s:
+        imported = s.scalar(select(func.count()).select_from(GuideRecord))
+    if not imported:  # the brand once per database (hypothesis calls this test several times)
+        run_import(rt, brand3k)
+    with rt.db.unit_of_work() as s:
+        resolve_identities(s, rt.vault, rt.settings)
+    matches, records = _contacts(rt), _records(rt)
+    ids = sorted(records)
+    _forget(rt, ids)
+    assert _contacts(rt) == {}
+    random.Random(seed).shuffle(ids)
+    at = 0
+    while at < len(ids):
+        step = random.Random(seed + at).randint(1, 5)
+        _rematch(rt, ids[at: at + step])
+        at += step
+    assert _records(rt) == records
+    assert _contacts(rt).keys() == matches.keys()

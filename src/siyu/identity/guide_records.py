@@ -11,10 +11,9 @@ import pyarrow as pa
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from siyu.core.bulk import chunks
+from siyu.core.bulk import KeysIn, chunks, insert_many, run
 from siyu.core.columns import load
-from siyu.identity.match_repository import put_keyed
-from siyu.models import Channel, GuideRecord, Profile
+from siyu.models import Channel, GuideRecord, Profile, ProfileIdentity
 
 COLUMNS = ("profile_id", "guide_id", "contact", "name", "given", "at")
 
@@ -29,8 +28,20 @@ def replace_records(session: Session, contacts: pa.Table, members: pa.Table) -> 
                  constants={"contact": contact})
 
 
-def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
-    put_keyed(session, GuideRecord, [{c: r[c] for c in COLUMNS} for r in records], gone)
+def put_records(session: Session, records: Sequence[dict[str, Any]], forget: Iterable[int]) -> None:
+    """Write these records, after forgetting those of ``forget`` (the ones they replace, and those of
+    profiles no longer compared): a new profile's record is one statement."""
+    forget = sorted(set(forget))
+    for part in chunks(forget):
+        session.execute(delete(GuideRecord).where(GuideRecord.profile_id.in_(list(part))))
+    insert_many(session, GuideRecord, [{c: r[c] for c in COLUMNS} for r in records])
+
+
+def named_carriers(session: Session, identity_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(identity_id, profile_id) of the profiles with a name of their own (a surname index) carrying
+    these identifiers."""
+    ids = sorted(set(identity_ids))
+    return [tuple(r) for part in chunks(ids) for r in run(session, _NAMED_CARRIERS, {"ids": list(part)})]
 
 
 def guided(session: Session, profile_ids: Iterable[int]) -> dict[str, list[Any]]:
@@ -39,22 +50,17 @@ def guided(session: Session, profile_ids: Iterable[int]) -> dict[str, list[Any]]
     ids = sorted(set(profile_ids))
     out: dict[str, list[Any]] = {"profiles": [], "records": []}
     for part in chunks(ids):
-        out["profiles"] += session.execute(
-            select(Profile.id, Channel.code, Profile.guide_id, Profile.name_enc, Profile.first_seen_at,
-                   Profile.registered_at, Profile.name_bidx, Profile.given_bidx)
-            .join(Channel, Channel.id == Profile.channel_id)
-            .where(Profile.id.in_(list(part)), Profile.guide_id.is_not(None))).all()
-        out["records"] += session.execute(select(*_COLS).where(GuideRecord.profile_id.in_(list(part)))).all()
+        out["profiles"] += run(session, _GUIDED, {"ids": list(part)}).all()
+        out["records"] += run(session, _RECORDS_OF, {"ids": list(part)}).all()
     return out
 
 
 def carrying(session: Session, names: Iterable[str], givens: Iterable[str]) -> list[dict[str, Any]]:
     """Every stored record, of any guide, whose name is one of ``names`` or given name one of ``givens``."""
-    names, givens = sorted(set(names)), sorted(set(givens))
-    if not names and not givens:
+    keys = {"names": sorted(set(names)), "givens": sorted(set(givens))}
+    if not keys["names"] and not keys["givens"]:
         return []
-    rows = session.execute(select(*_COLS).where(or_(GuideRecord.name.in_(names), GuideRecord.given.in_(givens))))
-    return [as_record(r) for r in rows]
+    return [as_record(r) for r in run(session, _CARRYING, keys)]
 
 
 def as_record(row: Sequence[Any]) -> dict[str, Any]:
@@ -64,3 +70,12 @@ def as_record(row: Sequence[Any]) -> dict[str, Any]:
 
 
 _COLS = tuple(getattr(GuideRecord, c) for c in COLUMNS)
+# statements built once, their keys bound at each run (``core.bulk.KeysIn``: PostgreSQL prepares them)
+_GUIDED = (select(Profile.id, Channel.code, Profile.guide_id, Profile.name_enc, Profile.first_seen_at,
+                  Profile.registered_at, Profile.name_bidx, Profile.given_bidx)
+           .join(Channel, Channel.id == Profile.channel_id).where(KeysIn(Profile.id), Profile.guide_id.is_not(None)))
+_RECORDS_OF = select(*_COLS).where(KeysIn(GuideRecord.profile_id))
+_NAMED_CARRIERS = (select(ProfileIdentity.identity_id, ProfileIdentity.profile_id)
+                   .join(Profile, Profile.id == ProfileIdentity.profile_id)
+                   .where(KeysIn(ProfileIdentity.identity_id), Profile.surname_bidx.is_not(None)))
+_CARRYING = select(*_COLS).where(or_(KeysIn(GuideRecord.name, "names"), KeysIn(GuideRecord.given, "givens")))

@@ -55,7 +55,7 @@ def rematch_contacts(session: Session, vault: Vault, settings: Settings, stats: 
     changed = [r for p, r in new.items() if old.get(p) != r]
     gone = [p for p in old if p not in new]
     if changed or gone:
-        grepo.put_records(session, changed, gone)
+        grepo.put_records(session, changed, [*gone, *(r["profile_id"] for r in changed if r["profile_id"] in old)])
     arrived = [*old.values(), *new.values()]
     if not arrived:
         return set()
@@ -80,7 +80,8 @@ def rematch_contacts(session: Session, vault: Vault, settings: Settings, stats: 
     reads.prefetch({"links": ids, "genders": ids, "matches": {r["profile_id"] for r in contacts} | set(gone)})
     pairs = contact_pairs(sorted(contacts, key=lambda r: r["profile_id"]), members, reads.genders(ids),
                           _person_keys(reads, members, blocked),
-                          _joined(reads, [r["profile_id"] for r in contacts], settings.oneid_max_fanout, blocked),
+                          _joined(session, reads, [r["profile_id"] for r in contacts], settings.oneid_max_fanout,
+                                  blocked),
                           stats)
     stored = [(a, b) for a, b, e in reads.matches({r["profile_id"] for r in contacts} | set(gone)) if e == EVIDENCE]
     return mrepo.write_pairs(session, stored, pairs, EVIDENCE)
@@ -111,16 +112,15 @@ def _person_keys(reads: Reads, members: list[dict[str, Any]], blocked: set[str])
     return {r["profile_id"]: min(phones.get(r["profile_id"], [f"profile:{r['profile_id']}"])) for r in members}
 
 
-def _joined(reads: Reads, contacts: list[int], max_fanout: int, blocked: set[str]) -> set[int]:
+def _joined(session: Session, reads: Reads, contacts: list[int], max_fanout: int, blocked: set[str]) -> set[int]:
     """The contacts an identifier that may join (not blocked, carried by 2 up to ``max_fanout``) joins to
     a profile with a name of its own."""
     joining = {(p, ident) for p, ident, node, fan in reads.node_links(contacts)
                if node not in blocked and 2 <= fan <= max_fanout}
-    others: dict[int, set[int]] = {}
-    for ident, p, _ in reads.carriers({i for _, i in joining}):
-        others.setdefault(ident, set()).add(p)
-    named = reads.surnames({p for ps in others.values() for p in ps})
-    return {c for c, ident in joining if any(p != c and p in named for p in others.get(ident, ()))}
+    named: dict[int, set[int]] = {}
+    for ident, p in grepo.named_carriers(session, {i for _, i in joining}) if joining else []:
+        named.setdefault(ident, set()).add(p)
+    return {c for c, ident in joining if named.get(ident, set()) - {c}}
 
 
 def _empty() -> pa.Table:

@@ -55,10 +55,10 @@ def runtime(args: argparse.Namespace, work: Path):  # type: ignore[no-untyped-de
     return rt
 
 
-def lone_contacts(rt, n: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
-    """Up to ``n`` guides' WeCom contacts that no nickname match joins, as what a member named by the
-    contact's nickname, registering at its guide an hour before the contact was added, would carry
-    (``--guided``: the contact rule then matches them on arrival)."""
+def lone_contacts(rt, n: int) -> list[tuple[dict[str, str], int]]:  # type: ignore[no-untyped-def]
+    """Up to ``n`` guides' WeCom contacts that no nickname match joins, each as what a new member named by
+    the contact's nickname, registering at its guide an hour before the contact was added, would carry
+    (``--guided``: the contact rule then matches them on arrival), with the contact's person."""
     from siyu.identity import repository as repo
     from siyu.identity.profiles import NICKNAME_CHANNELS
     from siyu.ingest.repository import guide_map
@@ -68,22 +68,21 @@ def lone_contacts(rt, n: int) -> list[dict[str, str]]:  # type: ignore[no-untype
         rows = repo.guided_contacts(s, NICKNAME_CHANNELS)
         genders = repo.genders_of(s, [r.id for r in rows])
         matched = {p for a, b, _ in repo.match_rows_of(s, [r.id for r in rows]) for p in (a, b)}
-        out = []
-        for r in random.Random(7).sample(rows, len(rows)):
-            if r.id in matched or r.id not in genders or r.first_seen_at is None or len(out) >= n:
-                continue
-            out.append({"name": rt.vault.decrypt(r.name_enc, "profile.name"), "guide_code": codes[r.guide_id],
-                        "gender": genders[r.id],
-                        "registered_at": (r.first_seen_at - timedelta(hours=1)).isoformat()})
-    return out
+        chosen = [r for r in random.Random(7).sample(rows, len(rows))
+                  if r.id not in matched and r.id in genders and r.first_seen_at is not None][:n]
+        known = repo.profile_persons_of(s, [r.id for r in chosen])
+        persons = dict(zip(known["profile_id"].to_pylist(), known["person_id"].to_pylist(), strict=True))
+        return [({"name": rt.vault.decrypt(r.name_enc, "profile.name"), "guide_code": codes[r.guide_id],
+                  "gender": genders[r.id], "registered_at": (r.first_seen_at - timedelta(hours=1)).isoformat()},
+                 persons[r.id]) for r in chosen]
 
 
 def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None = None,  # type: ignore[no-untyped-def]
-                  quiet: bool = False, guided: list[dict[str, str]] | None = None
+                  quiet: bool = False, guided: list[tuple[dict[str, str], int]] | None = None
                   ) -> tuple[list[float], list[float], int, int]:
-    """``n`` arrivals, each a new mini-program member with one of ``phones`` (phone, its person), and
-    with ``guided`` one of those members' name, guide, gender and registration each: write and
-    resolution times in ms, and how many joined the phone's person or stayed alone."""
+    """``n`` arrivals, each a new mini-program member with one of ``phones`` (phone, its person), or with
+    ``guided`` instead one of those members (no phone; what it carries, its contact's person): write and
+    resolution times in ms, and how many joined the phone's (the contact's) person or stayed alone."""
     from siyu.identity.lookup import find_person
     from siyu.identity.realtime import resolve_arrivals
     from siyu.ingest.intake import accept_batch
@@ -100,7 +99,10 @@ def time_arrivals(rt, phones: list[tuple[str, int]], n: int, profile: str | None
     for i in track(range(n), description="arrivals", disable=quiet):
         phone, person = phones[i % len(phones)]
         record = {"openid": f"oBench{rng.randrange(10**15):015d}x{i}", "phone": phone,
-                  "registered_at": "2026-11-20T10:00:00+08:00", **(guided[i % len(guided)] if guided else {})}
+                  "registered_at": "2026-11-20T10:00:00+08:00"}
+        if guided:  # a member without a phone, whose person is its contact's once matched
+            extra, person = guided[i % len(guided)]
+            record = {"openid": record["openid"], **extra}
         with rt.db.unit_of_work() as s:
             if profiler:
                 profiler.enable()
@@ -146,7 +148,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--profile", help="write a cProfile of the arrivals to this file")
     ap.add_argument("--guided", action="store_true",
-                    help="each arrival also names a guide and bears the name of one of its lone WeCom contacts")
+                    help="each arrival a member without a phone, at a guide, named as one of its lone WeCom contacts")
     args = ap.parse_args()
     if args.pg and args.home:
         ap.error("--home copies a SQLite brand; with --pg the brand is prepared in PostgreSQL")
@@ -180,7 +182,7 @@ def main() -> None:
         t.add_row(name, f"{statistics.median(xs):.1f}", f"{quantile(xs, 0.9):.1f}", f"{max(xs):.1f}")
     t.add_row("peer: batch re-resolution of the brand", f"{peer * 1000:.0f}", "", "")
     console.print(t)
-    console.print(f"joined the phone's person: {joined}; a person of its own (phone cannot join): {alone}; "
+    console.print(f"joined the {'contact' if guided else 'phone'}'s person: {joined}; a person of its own: {alone}; "
                   "a batch run afterwards moved nothing")
     if guided is not None:
         console.print(f"guides' contacts matched on arrival: {len(on_arrival - before)} new, {len(before - on_arrival)} "

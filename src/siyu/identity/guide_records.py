@@ -46,12 +46,15 @@ def named_carriers(session: Session, identity_ids: Iterable[int]) -> list[tuple[
 
 def guided(session: Session, profile_ids: Iterable[int]) -> dict[str, list[Any]]:
     """``profiles``: (id, channel code, guide_id, name_enc, first_seen_at, registered_at, name_bidx,
-    given_bidx or None) of these profiles, and ``records``: what is stored of them (``COLUMNS``)."""
-    ids = sorted(set(profile_ids))
+    given_bidx or None) of these profiles that a guide serves, and ``records``: what is stored of them
+    (``COLUMNS``); one statement (a round trip less on PostgreSQL than two)."""
     out: dict[str, list[Any]] = {"profiles": [], "records": []}
-    for part in chunks(ids):
-        out["profiles"] += run(session, _GUIDED, {"ids": list(part)}).all()
-        out["records"] += run(session, _RECORDS_OF, {"ids": list(part)}).all()
+    for part in chunks(sorted(set(profile_ids))):
+        for row in run(session, _GUIDED, {"ids": list(part)}):
+            if row[2] is not None:
+                out["profiles"].append(tuple(row[:8]))
+            if row[8] is not None:
+                out["records"].append(tuple(row[8:]))
     return out
 
 
@@ -72,9 +75,10 @@ def as_record(row: Sequence[Any]) -> dict[str, Any]:
 _COLS = tuple(getattr(GuideRecord, c) for c in COLUMNS)
 # statements built once, their keys bound at each run (``core.bulk.KeysIn``: PostgreSQL prepares them)
 _GUIDED = (select(Profile.id, Channel.code, Profile.guide_id, Profile.name_enc, Profile.first_seen_at,
-                  Profile.registered_at, Profile.name_bidx, Profile.given_bidx)
-           .join(Channel, Channel.id == Profile.channel_id).where(KeysIn(Profile.id), Profile.guide_id.is_not(None)))
-_RECORDS_OF = select(*_COLS).where(KeysIn(GuideRecord.profile_id))
+                  Profile.registered_at, Profile.name_bidx, Profile.given_bidx, *_COLS)
+           .join(Channel, Channel.id == Profile.channel_id)
+           .outerjoin(GuideRecord, GuideRecord.profile_id == Profile.id)
+           .where(KeysIn(Profile.id), or_(Profile.guide_id.is_not(None), GuideRecord.profile_id.is_not(None))))
 _NAMED_CARRIERS = (select(ProfileIdentity.identity_id, ProfileIdentity.profile_id)
                    .join(Profile, Profile.id == ProfileIdentity.profile_id)
                    .where(KeysIn(ProfileIdentity.identity_id), Profile.surname_bidx.is_not(None)))

@@ -186,7 +186,8 @@ def main() -> None:
                   "a batch run afterwards moved nothing")
     if guided is not None:
         console.print(f"guides' contacts matched on arrival: {len(on_arrival - before)} new, {len(before - on_arrival)} "
-                      f"ended ({len(guided)} lone contacts named); the batch run afterwards found the same")
+                      f"ended; {len(guided)} contacts without one named (one an identifier joins to a named profile is not matched); "
+                      "the batch run afterwards found the same")
     print(f"seconds: realtime median {statistics.median(resolve_ms) / 1000:.4f} batch {peer:.2f}")
 
 

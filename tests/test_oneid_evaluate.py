@@ -416,3 +416,39 @@ def _groups(person_of: dict[int, int]) -> set[frozenset[int]]:
     for profile, person in person_of.items():
         groups[person].add(profile)
     return {frozenset(g) for g in groups.values()}
+
+
+def test_dedupe_joins_a_name_and_birthday_and_names_what_it_could_not_read(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists from systems without phones: the same full name and birthday is one person (a birthday
+    written either way), another birthday or a system's placeholder birthday is not; a value that cannot
+    be read is named by line and column, and its row clusters on the rest."""
+    import csv
+
+    monkeypatch.setenv("SIYU_HOME", str(tmp_path / "home"))
+    src = tmp_path / "list.csv"
+    src.write_text("编号,姓名,手机,生日,邮箱\n"
+                   "1,吴静,,1990-03-04,\n"
+                   "2,吴 静,13712345678,1990/03/04,\n"
+                   "3,吴静,,1991-03-04,\n"
+                   "4,郑一,,1970-01-01,\n"
+                   "5,郑一,,1970-01-01,\n"
+                   "6,冯二,not a phone,31/02/1990,fe@example.com\n"
+                   "7,冯二,,,FE@example.com\n"
+                   "8,陈三,,,@\n", encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns: {name: 姓名, phone: 手机, birthday: 生日, email: 邮箱}\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["oneid", "dedupe", str(src), "--config", str(mapping), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "3 values could not be read" in said
+    assert "line 7: 手机 'not a phone'" in said and "line 7: 生日 '31/02/1990' (not a date)" in said
+    assert "line 9: 邮箱 '@' (not an email address)" in said
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        cluster = {row["编号"]: row["cluster_id"] for row in csv.DictReader(fh)}
+    groups: dict[str, set[str]] = {}
+    for row_id, c in cluster.items():
+        groups.setdefault(c, set()).add(row_id)
+    assert sorted(map(sorted, groups.values())) == sorted(map(sorted, [
+        {"1", "2"}, {"3"}, {"4"}, {"5"}, {"6", "7"}, {"8"}]))

@@ -127,6 +127,9 @@ def dedupe_command(
     console.print(f"{rep.rows:,} rows → {rep.clusters:,} people; {rep.duplicated_rows:,} rows have a duplicate; "
                   f"{rep.probabilistic:,} probabilistic pairs; {rep.skipped_values:,} shared values not used "
                   f"(too many rows or blocklist). Written to {rep.out}")
+    if rep.unusable:
+        console.print(f"{len(rep.unusable):,} values could not be read (their rows are clustered on the rest): "
+                      + "; ".join(rep.unusable[:5]) + ("; …" if len(rep.unusable) > 5 else ""))
 
 
 @app.command("resolve")

@@ -7,7 +7,8 @@ The config names the file's columns, whatever they are called::
 
 Rows are joined exactly as profiles are: by a shared full phone, email or id, except a value shared by
 more rows than the fan-out limit or on the blocklist, and except a phone or email whose rows disagree on
-the name (each name then clusters on its own). Rows with a masked phone are matched probabilistically on
+the name (each name then clusters on its own). Rows with the same full name and birthday are joined too
+(what CRMs match members on when lists carry no phone), except on a system's placeholder birthday. Rows with a masked phone are matched probabilistically on
 masked phone, name and city / district (Splink), as OneID does, when the list is large enough for the
 model. Nothing is stored: the file goes in, a copy with ``cluster_id`` and ``cluster_size`` comes out.
 """
@@ -42,6 +43,13 @@ class DedupeReport:
     skipped_values: int  # shared values not used to join (fan-out or blocklist)
     probabilistic: int
     out: Path
+    # values that could not be read, each as "line N: column 'value' (why)"; their rows are clustered
+    # on what else they carry
+    unusable: list[str]
+
+
+# birthdays systems fill in when they have none: the same name and one of these says nothing
+PLACEHOLDER_BIRTHDAYS = frozenset({"1900-01-01", "1970-01-01"})
 
 
 def read_config(path: Path) -> tuple[dict[str, str], list[str]]:
@@ -67,31 +75,42 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
     columns, ids = read_config(config)
     encoding = detect_encoding(path)
     rows: list[dict[str, str]] = []
-    for n, (_line, row) in enumerate(csv_rows(path, encoding)):
+    lines: list[int] = []
+    for n, (line, row) in enumerate(csv_rows(path, encoding)):
         if n == 0:
             missing = [c for c in [*columns.values(), *ids] if c not in row]
             if missing:
                 raise UnreadableFile(str(path), f"no column {missing[0]!r} (named in {config.name})")
         row.pop("__width__", None)
         rows.append(row)
-    profile, node, names, masks = [], [], [], []
-    for i, row in enumerate(rows, 1):
+        lines.append(line)
+    profile, node, names, masks, unusable = [], [], [], [], []
+
+    def read(row: dict[str, str], line: int, field: str, parse: Any) -> Any:
+        """The row's value of a mapped field, parsed; None, and noted, when it cannot be read."""
+        raw = row.get(columns[field]) if field in columns else None
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            unusable.append(f"line {line}: {columns[field]} {(raw or '')[:40]!r} ({exc})")
+            return None
+
+    for i, (row, line) in enumerate(zip(rows, lines, strict=True), 1):
         name = normalise_name(row.get(columns.get("name", "")))
         surname = surname_of(row.get(columns.get("name", "")))
         names.append(name)
-        full, masked = None, None
-        if "phone" in columns:
-            try:
-                full, masked = nz.phone_or_masked(row.get(columns["phone"]))
-            except ValueError:
-                full, masked = None, None
+        full, masked = read(row, line, "phone", nz.phone_or_masked) or (None, None)
         if full:
             profile.append(i)
             node.append(f"phone:{full}")
-        email = (row.get(columns.get("email", ""), "") or "").strip().lower()
-        if "@" in email:
+        email = read(row, line, "email", _email)
+        if email:
             profile.append(i)
             node.append(f"email:{email}")
+        born = read(row, line, "birthday", nz.birthday)
+        if name and born and born.isoformat() not in PLACEHOLDER_BIRTHDAYS:
+            profile.append(i)
+            node.append(f"born:{name}|{born.isoformat()}")
         for col in ids:
             value = (row.get(col) or "").strip()
             if value:
@@ -127,7 +146,17 @@ def dedupe(path: Path, config: Path, out: Path, settings: Settings) -> DedupeRep
         size[c] = size.get(c, 0) + 1
     _write(out, rows, cluster, size)
     return DedupeReport(rows=n, clusters=len(size), duplicated_rows=sum(s for s in size.values() if s > 1),
-                        skipped_values=comps.super_nodes.num_rows, probabilistic=matches.num_rows, out=out)
+                        skipped_values=comps.super_nodes.num_rows, probabilistic=matches.num_rows, out=out,
+                        unusable=unusable)
+
+
+def _email(raw: str | None) -> str | None:
+    text = (raw or "").strip().lower()
+    if not text:
+        return None
+    if "@" not in text.strip("@"):
+        raise ValueError("not an email address")
+    return text
 
 
 def _write(out: Path, rows: list[dict[str, str]], cluster: dict[int, int], size: dict[int, int]) -> None:

@@ -70,7 +70,7 @@ def replace_records(session: Session, records: pa.Table) -> None:
 
 def put_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
     """Write these records (``unique_id`` as the profile) and forget those of ``gone``."""
-    put_keyed(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}} for r in records],
+    _put(session, MatchRecord, [{"profile_id": r["unique_id"], **{c: r[c] for c in COLUMNS[1:]}} for r in records],
          gone)
 
 
@@ -104,11 +104,11 @@ def replace_parcel_records(session: Session, records: pa.Table) -> None:
 
 
 def put_parcel_records(session: Session, records: Sequence[dict[str, Any]], gone: Iterable[int]) -> None:
-    put_keyed(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
+    _put(session, ParcelRecord, [{c: (parcel_block_of(r) if c == "block" else r[c]) for c in PARCEL_COLUMNS}
                                  for r in records], gone)
 
 
-def put_keyed(session: Session, model: Any, rows: list[dict[str, Any]], gone: Iterable[int]) -> None:
+def _put(session: Session, model: Any, rows: list[dict[str, Any]], gone: Iterable[int]) -> None:
     """Rows of a table keyed by profile written anew, and those of ``gone`` forgotten."""
     ids = sorted({r["profile_id"] for r in rows} | set(gone))
     for part in chunks(ids):

@@ -51,11 +51,13 @@ def contact_matches(con: duckdb.DuckDBPyConnection, contacts: pa.Table, members:
                         ("cm_links", links), ("cm_blocked", pa.table({"node": pa.array(blocked, pa.string())})),
                         ("cm_named", pa.table({"profile_id": named.cast(pa.int64())}))):
         con.register(name, table)
+    for name, sql in _linked(max_fanout).items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     if stats is not None:
-        n, agree, people, guides, per_guide, genders, per_gender = con.sql(_ctes(max_fanout) + _STATS).fetchall()[0]
+        n, agree, people, guides, per_guide, genders, per_gender = con.sql(_CTES + _STATS).fetchall()[0]
         stats.update(n=n, agree=agree, people=people, per_guide=dict(zip(guides or [], per_guide or [], strict=True)),
                      per_gender=dict(zip(genders or [], per_gender or [], strict=True)))
-    return con.sql(_ctes(max_fanout) + f"""
+    return con.sql(_CTES + f"""
         SELECT least(one.contact, one.member) AS profile_a, greatest(one.contact, one.member) AS profile_b,
                log2((m.agree / m.n) / (v.n / people.n)) + log2(people.n / pg.n) + log2(people.n / ps.n)
                    AS match_weight,
@@ -75,32 +77,41 @@ _STATS = """
            (SELECT list(gender ORDER BY gender) FROM per_gender), (SELECT list(n ORDER BY gender) FROM per_gender)"""
 
 
-def _ctes(max_fanout: int) -> str:
-    """The rule's steps over the registered tables, for the matches and for the counts they weigh with."""
-    return f"""
+def _linked(max_fanout: int) -> dict[str, str]:
+    """What the rule needs of the identifier links, each computed once (the counts and the matches
+    share them; recomputed for each, the links were scanned twice): the contacts joined to another
+    profile, and each member's person key."""
+    ok_links = """
         WITH ok_links AS (  -- links by identifiers that may join (not on the blocklist)
             SELECT l.profile_id, l.node FROM cm_links l ANTI JOIN cm_blocked b ON b.node = l.node
-        ), fan AS (  -- the contacts' identifiers that join: carried by 2 up to the fan-out limit
+        )"""
+    joined = ok_links + f""", fan AS (  -- the contacts' identifiers that join: carried by 2 up to the fan-out limit
             SELECT node FROM ok_links
             WHERE node IN (SELECT node FROM ok_links SEMI JOIN cm_contacts c ON c.profile_id = ok_links.profile_id)
             GROUP BY node HAVING count(DISTINCT profile_id) BETWEEN 2 AND {int(max_fanout)}
-        ), joined AS (  -- (contact, other profile) sharing a joining identifier
-            SELECT DISTINCT l.profile_id AS contact, o.profile_id AS other
-            FROM ok_links l SEMI JOIN cm_contacts c ON c.profile_id = l.profile_id
-            JOIN fan ON fan.node = l.node JOIN ok_links o ON o.node = l.node AND o.profile_id <> l.profile_id
-        ), m AS (  -- of contacts joined to a member of their own guide: how often the nickname is the name
+        )  -- (contact, other profile) sharing a joining identifier
+        SELECT DISTINCT l.profile_id AS contact, o.profile_id AS other
+        FROM ok_links l SEMI JOIN cm_contacts c ON c.profile_id = l.profile_id
+        JOIN fan ON fan.node = l.node JOIN ok_links o ON o.node = l.node AND o.profile_id <> l.profile_id"""  # noqa: S608 (a number)
+    # a member's person, as far as a phone tells (one person's POS card and mini-program)
+    person_key = ok_links + """
+        SELECT mb.profile_id, coalesce(min(l.node), 'profile:' || mb.profile_id::VARCHAR) AS key
+        FROM cm_members mb LEFT JOIN ok_links l ON l.profile_id = mb.profile_id AND starts_with(l.node, 'phone:')
+        GROUP BY mb.profile_id"""  # noqa: S608 (constant text)
+    return {"cm_joined": joined, "cm_person_key": person_key}
+
+
+# the rule's steps after the links, for the matches and for the counts they weigh with
+_CTES = """
+        WITH m AS (  -- of contacts joined to a member of their own guide: how often the nickname is the name
             SELECT count(DISTINCT c.profile_id) AS n,
                    count(DISTINCT c.profile_id) FILTER (WHERE c.nick_bidx = mb.name_bidx
                                                         OR c.nick_given_bidx = mb.given_bidx) AS agree
-            FROM joined j JOIN cm_contacts c ON c.profile_id = j.contact
+            FROM cm_joined j JOIN cm_contacts c ON c.profile_id = j.contact
             JOIN cm_members mb ON mb.profile_id = j.other AND mb.guide_id = c.guide_id
         ), g AS (SELECT profile_id, gender FROM cm_traits WHERE gender IS NOT NULL
-        ), person_key AS (  -- a member's person, as far as a phone tells (one person's POS card and mini-program)
-            SELECT mb.profile_id, coalesce(min(l.node), 'profile:' || mb.profile_id::VARCHAR) AS key
-            FROM cm_members mb LEFT JOIN ok_links l ON l.profile_id = mb.profile_id AND starts_with(l.node, 'phone:')
-            GROUP BY mb.profile_id
         ), named_joined AS (  -- contacts an identifier joins to a profile with a name of its own
-            SELECT DISTINCT j.contact FROM joined j SEMI JOIN cm_named n ON n.profile_id = j.other
+            SELECT DISTINCT j.contact FROM cm_joined j SEMI JOIN cm_named n ON n.profile_id = j.other
         ), lone AS MATERIALIZED (  -- contacts nothing joins to a named profile, with their gender
             -- (materialised: joined to the members on the gender first, the plan paired every woman)
             SELECT c.profile_id, c.guide_id, c.seen_at, c.nick_bidx, c.nick_given_bidx, g.gender FROM cm_contacts c
@@ -108,7 +119,7 @@ def _ctes(max_fanout: int) -> str:
         ), gm AS MATERIALIZED (  -- members with their gender and person key
             SELECT mb.profile_id, mb.guide_id, mb.registered_at, mb.name_bidx, mb.given_bidx, g.gender, k.key
             FROM cm_members mb
-            JOIN g ON g.profile_id = mb.profile_id JOIN person_key k ON k.profile_id = mb.profile_id
+            JOIN g ON g.profile_id = mb.profile_id JOIN cm_person_key k ON k.profile_id = mb.profile_id
         ), cand AS (  -- the nickname is the member's name, or their given name and a flourish
             SELECT c.profile_id AS contact, mb.profile_id AS member, mb.key, c.guide_id, c.gender,
                    'name' AS how, mb.name_bidx AS val
@@ -130,7 +141,17 @@ def _ctes(max_fanout: int) -> str:
             SELECT 'name' AS how, name_bidx AS val, count(DISTINCT key) AS n FROM gm GROUP BY 2
             UNION ALL
             SELECT 'given', given_bidx, count(DISTINCT key) FROM gm WHERE given_bidx IS NOT NULL GROUP BY 2
-        )"""  # noqa: S608 (a number)
+        )"""
+
+
+def joined_to_named(links: list[Any], carriers: dict[str, set[int]], named: Any, *, max_fanout: int,
+                    blocked: set[str]) -> set[int]:
+    """The contacts of ``links`` (profile, identity, node, fan-out) that an identifier that may join (not
+    blocked, carried by 2 up to ``max_fanout``) joins to another profile with a name of its own: the
+    profiles the rule matches no more (``named_joined`` above), in real time. ``carriers``: each node's
+    profiles; ``named``: those with a name."""
+    return {p for p, _, node, fan in links if node not in blocked and 2 <= fan <= max_fanout
+            and any(q != p and q in named for q in carriers.get(node, ()))}
 
 
 def contact_pairs(contacts: list[dict[str, Any]], members: list[dict[str, Any]], genders: dict[int, str],

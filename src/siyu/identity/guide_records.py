@@ -18,12 +18,13 @@ from siyu.models import Channel, GuideRecord, Profile, ProfileIdentity
 COLUMNS = ("profile_id", "guide_id", "contact", "name", "given", "at")
 
 
-def replace_records(session: Session, contacts: pa.Table, members: pa.Table) -> None:
-    """Every contact and member the batch compared: ``contacts`` (profile_id, guide_id, seen_at,
-    nick_bidx, nick_given_bidx), ``members`` (profile_id, guide_id, registered_at, name_bidx, given_bidx)."""
+def replace_records(session: Session, contacts: pa.Table | None, members: pa.Table | None) -> None:
+    """Every contact and member the batch compared (none: the rule is off): ``contacts`` (profile_id,
+    guide_id, seen_at, nick_bidx, nick_given_bidx), ``members`` (profile_id, guide_id, registered_at,
+    name_bidx, given_bidx)."""
     session.execute(delete(GuideRecord))
     for table, contact in ((contacts, True), (members, False)):
-        if table.num_rows:
+        if table is not None and table.num_rows:
             load(session, GuideRecord, table.rename_columns(["profile_id", "guide_id", "at", "name", "given"]),
                  constants={"contact": contact})
 

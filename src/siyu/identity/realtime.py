@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from siyu.analytics import oneid_small as small
 from siyu.analytics.oneid import match_links
 from siyu.analytics.oneid_contacts import EVIDENCE as CONTACT_EVIDENCE
+from siyu.analytics.oneid_contacts import joined_to_named
 from siyu.core.clock import now
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
@@ -152,21 +153,22 @@ def still_matched(session: Session, pairs: list[tuple[int, int, str]], rows: lis
     guide's remark) ends that match here as the next batch run would, and the stored pair is dropped.
     ``rows`` (profile, identity, node, fan-out) and ``link_rows`` (profile, node) are the neighbourhood's
     and its identifiers' other carriers; ``named``: which of them carry a surname (the batch's named)."""
-    carriers: dict[str, set[int]] = {}
-    for p, node in link_rows:
-        carriers.setdefault(node, set()).add(p)
-    kept, stale = [], []
-    for a, b, evidence in pairs:
-        if evidence == CONTACT_EVIDENCE and (a in named) != (b in named):
-            contact = b if a in named else a  # the member has a name; a nickname is none
-            joins = {node for p, _, node, fan in rows if p == contact and fan <= max_fanout and node not in blocked}
-            if any(q != contact and q in named for node in joins for q in carriers.get(node, ())):
-                stale.append((a, b))
-                continue
-        kept.append((a, b))
+    # the nickname matches, by their contact (the member has a name; a nickname is none); most
+    # neighbourhoods have none, and then nothing more is built
+    contact_of = {(a, b): b if a in named else a for a, b, evidence in pairs
+                  if evidence == CONTACT_EVIDENCE and (a in named) != (b in named)}
+    joined: set[int] = set()
+    if contact_of:
+        carriers: dict[str, set[int]] = {}
+        for p, node in link_rows:
+            carriers.setdefault(node, set()).add(p)
+        contacts = set(contact_of.values())
+        joined = joined_to_named([r for r in rows if r[0] in contacts], carriers, named, max_fanout=max_fanout,
+                                 blocked=blocked)
+    stale = {pair for pair, contact in contact_of.items() if contact in joined}
     if stale:  # rare: a statement only then
-        mrepo.change_matches(session, stale, [], CONTACT_EVIDENCE)
-    return kept
+        mrepo.change_matches(session, sorted(stale), [], CONTACT_EVIDENCE)
+    return [(a, b) for a, b, evidence in pairs if not (evidence == CONTACT_EVIDENCE and (a, b) in stale)]
 
 
 def surnames_by_rule(reads: Reads, settings: Settings, ids: set[int]) -> dict[int, str]:

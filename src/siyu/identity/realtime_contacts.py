@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from siyu.analytics.oneid_contacts import EVIDENCE, contact_pairs
+from siyu.analytics.oneid_contacts import EVIDENCE, contact_pairs, joined_to_named
 from siyu.core.config import Settings
 from siyu.core.crypto import Vault
 from siyu.identity import guide_records as grepo
@@ -38,11 +38,9 @@ def keep_contacts(session: Session, stats: dict[str, Any] | None, contacts: pa.T
     compared; with none (the rule off), nothing, and real time makes no contact match."""
     if stats is None:
         mrepo.forget_model(session, KIND)
-        grepo.replace_records(session, _empty(), _empty())
-        return
-    mrepo.store_model(session, KIND, stats)
-    grepo.replace_records(session, contacts if contacts is not None else _empty(),
-                          members if members is not None else _empty())
+    else:
+        mrepo.store_model(session, KIND, stats)
+    grepo.replace_records(session, contacts, members)
 
 
 def rematch_contacts(session: Session, vault: Vault, settings: Settings, stats: dict[str, Any], profile_ids: list[int],
@@ -113,17 +111,11 @@ def _person_keys(reads: Reads, members: list[dict[str, Any]], blocked: set[str])
 
 
 def _joined(session: Session, reads: Reads, contacts: list[int], max_fanout: int, blocked: set[str]) -> set[int]:
-    """The contacts an identifier that may join (not blocked, carried by 2 up to ``max_fanout``) joins to
-    a profile with a name of its own."""
-    joining = {(p, ident) for p, ident, node, fan in reads.node_links(contacts)
-               if node not in blocked and 2 <= fan <= max_fanout}
-    named: dict[int, set[int]] = {}
-    for ident, p in grepo.named_carriers(session, {i for _, i in joining}) if joining else []:
-        named.setdefault(ident, set()).add(p)
-    return {c for c, ident in joining if named.get(ident, set()) - {c}}
-
-
-def _empty() -> pa.Table:
-    return pa.table({"profile_id": pa.array([], pa.int64()), "guide_id": pa.array([], pa.int64()),
-                     "at": pa.array([], pa.timestamp("us", tz="UTC")), "name": pa.array([], pa.string()),
-                     "given": pa.array([], pa.string())})
+    """``joined_to_named`` of these contacts, their identifiers' named carriers read in one statement."""
+    links = reads.node_links(contacts)
+    node_of = {ident: node for _, ident, node, fan in links if node not in blocked and 2 <= fan <= max_fanout}
+    carriers: dict[str, set[int]] = {}
+    for ident, p in grepo.named_carriers(session, node_of) if node_of else []:
+        carriers.setdefault(node_of[ident], set()).add(p)
+    return joined_to_named(links, carriers, {p for ps in carriers.values() for p in ps}, max_fanout=max_fanout,
+                           blocked=blocked)
